@@ -1,0 +1,50 @@
+"""Atomic output: write to a temporary file beside the target, then rename.
+
+A run killed midway leaves the previous outputs intact and no half-written file under the
+final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class OutputError(Exception):
+    """The output folder cannot be created or written (Vietnamese message)."""
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) or raise :class:`OutputError` saying why."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Không tạo được thư mục kết quả {path}: {exc.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise OutputError(f"Không có quyền ghi vào thư mục kết quả {path}")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; on success rename it onto ``target``."""
+    ensure_dir(target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+
+
+def write_bytes(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)

@@ -1,0 +1,160 @@
+"""Result objects passed between stages: ingest → validate → aggregate → write.
+
+Findings are data, failures are exceptions: a bad value in a submission is a
+:class:`Finding`, never an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolkit.spec import Campaign, Form
+from toolkit.units import Unit
+
+SEVERITIES = ("error", "warning")
+STATUSES = ("accepted", "rejected", "missing", "superseded", "unidentified")
+STATUS_LABELS = {
+    "accepted": "Hợp lệ",
+    "rejected": "Bị trả lại (có lỗi)",
+    "missing": "Chưa nộp",
+    "superseded": "Đã có bản mới hơn",
+    "unidentified": "Không nhận diện được",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One validation result, positioned as the user sees it (``cell`` is A1 on ``form``'s
+    sheet; empty for a problem of the whole file)."""
+
+    file: str
+    unit_code: str
+    form: str
+    cell: str
+    column: str
+    severity: str
+    code: str
+    message: str
+    value: str = ""
+    row: str = ""
+
+    @property
+    def where(self) -> str:
+        """``PL2!E9``, or the form, or empty."""
+        if self.form and self.cell:
+            return f"{self.form}!{self.cell}"
+        return self.form
+
+
+@dataclass(frozen=True)
+class CellValue:
+    """One value read from a submission, with the cell it came from."""
+
+    form: str
+    row: str
+    column: str
+    cell: str
+    raw: Any
+
+
+@dataclass
+class Submission:
+    """One workbook file from one unit for one campaign: values plus provenance."""
+
+    file: str  # path relative to the inbox, POSIX separators, NFC
+    path: Path
+    sha256: str
+    size: int
+    received_at: dt.datetime | None = None  # when it arrived (file time, or mail Date)
+    modified_at: dt.datetime | None = None  # the workbook's own "modified" property
+    identity: dict[str, str] = field(default_factory=dict)
+    cells: list[CellValue] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    status: str = ""
+    reason: str = ""
+    sheet_names: tuple[str, ...] = ()
+
+    @property
+    def campaign(self) -> str:
+        return self.identity.get("campaign", "")
+
+    @property
+    def unit_code(self) -> str:
+        return self.identity.get("unit_code", "")
+
+    @property
+    def unit_name(self) -> str:
+        return self.identity.get("unit_name", "")
+
+    @property
+    def kind(self) -> str:
+        return self.identity.get("kind", "")
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "warning")
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One row of a summary sheet.
+
+    ``kind``: ``office`` rows are the office's own figures (mapped in ``_meta`` so the level
+    above reads them); ``unit`` rows show one unit; ``total`` rows are extra totals.
+    ``values`` maps column keys to numbers, text or None; ratio columns hold a fraction
+    (0.42 for 42 %) recomputed from summed numerators and denominators.
+    """
+
+    key: str
+    label: str
+    values: dict[str, Any]
+    kind: str = "office"
+    unit_code: str = ""
+    unit_name: str = ""
+
+
+@dataclass(frozen=True)
+class FormSummary:
+    """Aggregated figures of one form for the office."""
+
+    form: Form
+    rows: tuple[SummaryRow, ...]
+    choice_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class ConsolidationResult:
+    """Everything one ``consolidate`` run found and computed; writers only render it."""
+
+    campaign: Campaign
+    office: Unit
+    submissions: list[Submission]  # every file seen, with its status
+    expected: list[Unit]  # the office's direct children
+    forms: list[FormSummary]
+    generated_at: dt.datetime
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why): other campaign…
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for s in self.submissions for f in s.findings]
+
+    def status_of(self, unit_code: str) -> str:
+        """accepted / rejected / missing for a child unit (superseded files do not count)."""
+        for s in self.submissions:
+            if s.unit_code == unit_code and s.status in ("accepted", "rejected"):
+                return s.status
+        return "missing"
+
+    def chosen(self, unit_code: str) -> Submission | None:
+        """The submission used for ``unit_code`` (accepted or rejected), if any."""
+        for s in self.submissions:
+            if s.unit_code == unit_code and s.status in ("accepted", "rejected"):
+                return s
+        return None
