@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.spec import Campaign, Form
 from toolkit.units import Unit
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEVERITIES = ("error", "warning")
 STATUSES = ("accepted", "rejected", "missing", "superseded", "unidentified")
@@ -158,3 +161,11 @@ class ConsolidationResult:
             if s.unit_code == unit_code and s.status in ("accepted", "rejected"):
                 return s
         return None
+
+
+# Typed values of all submissions, one wide DataFrame per form id: columns ``file``,
+# ``unit_code``, ``row`` (row key as in the ``_meta`` map: year, ``1``…``N`` or ``-``), then
+# one column per *input* column key of the form. Numbers are floats (NaN = blank), text is
+# NFC str or None, dates are ``datetime.date`` or None. A list form keeps only its non-empty
+# rows. Produced by :func:`toolkit.validate.validate`, consumed by aggregation and writers.
+FormFrames = dict[str, "pd.DataFrame"]
