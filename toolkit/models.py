@@ -17,6 +17,13 @@ from toolkit.units import Unit
 if TYPE_CHECKING:
     import pandas as pd
 
+# Typed values of all submissions, one wide DataFrame per form id: columns ``file``,
+# ``unit_code``, ``row`` (row key as in the ``_meta`` map: year, ``1``…``N`` or ``-``), then
+# one column per *input* column key of the form. Numbers are floats (NaN = blank), text is
+# NFC str or None, dates are ``datetime.date`` or None. A list form keeps only its non-empty
+# rows. Produced by :func:`toolkit.validate.validate`, consumed by aggregation and writers.
+FormFrames = dict[str, "pd.DataFrame"]
+
 SEVERITIES = ("error", "warning")
 STATUSES = ("accepted", "rejected", "missing", "superseded", "unidentified")
 STATUS_LABELS = {
@@ -143,6 +150,7 @@ class ConsolidationResult:
     forms: list[FormSummary]
     generated_at: dt.datetime
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why): other campaign…
+    frames: FormFrames = field(default_factory=dict)  # typed values of accepted submissions
 
     @property
     def findings(self) -> list[Finding]:
@@ -162,10 +170,3 @@ class ConsolidationResult:
                 return s
         return None
 
-
-# Typed values of all submissions, one wide DataFrame per form id: columns ``file``,
-# ``unit_code``, ``row`` (row key as in the ``_meta`` map: year, ``1``…``N`` or ``-``), then
-# one column per *input* column key of the form. Numbers are floats (NaN = blank), text is
-# NFC str or None, dates are ``datetime.date`` or None. A list form keeps only its non-empty
-# rows. Produced by :func:`toolkit.validate.validate`, consumed by aggregation and writers.
-FormFrames = dict[str, "pd.DataFrame"]
