@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from toolkit.atomic import OutputError
+from toolkit.errors import InboxError
 from toolkit.paths import samples_dir
 from toolkit.spec import Campaign, SpecError, load_campaign
 from toolkit.units import UnitRegistry, UnitsError, load_units
 
-KNOWN_ERRORS = (SpecError, UnitsError, OutputError)
+KNOWN_ERRORS: tuple[type[Exception], ...] = (
+    SpecError, UnitsError, OutputError, InboxError,
+)
+PROGRESS_MIN_FILES = 40  # below this a progress bar is noise
 
 
 def _default_units() -> Path:
@@ -84,6 +89,57 @@ def make_templates_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
     click.echo(f"Văn phòng: {office.name} ({office.code})")
     click.echo(f"Đã tạo {len(result.files)} tệp biểu mẫu cho đơn vị trực thuộc "
                f"và 1 tệp trống trong {out_dir}")
+
+
+@cli.command("consolidate")
+@click.argument("inbox", type=click.Path(path_type=Path))
+@campaign_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
+              show_default=True, help="Thư mục ghi bảng tổng hợp, phản hồi và các tệp CSV.")
+def consolidate_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any,
+                    out_dir: Path) -> None:
+    """Đọc, kiểm tra và tổng hợp mọi tệp trong thư mục INBOX.
+
+    Reads every workbook under INBOX, validates it, writes the summary workbook, one
+    feedback workbook per unit with findings, and values/findings/submissions CSVs.
+    """
+    from toolkit.consolidate import consolidate
+    from toolkit.outputs import write_outputs
+    from toolkit.render import render_run_summary
+
+    with _progress(inbox) as advance:
+        result = consolidate(inbox, campaign, units, office, progress=advance)
+    paths = write_outputs(result, result.frames, out_dir)
+    click.echo(render_run_summary(result, paths))
+
+
+@cli.command("campaigns")
+def campaigns_cmd() -> None:
+    """Liệt kê các chiến dịch có sẵn, các biểu và hạn nộp.
+
+    Lists the built-in campaigns with their forms and deadlines.
+    """
+    from toolkit.render import render_campaign
+    from toolkit.spec import list_builtin_campaigns
+
+    for campaign_id in list_builtin_campaigns():
+        click.echo(render_campaign(load_campaign(campaign_id)))
+
+
+class _NullBar:
+    def update(self, n: int) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _progress(inbox: Path) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when many files are read and stderr is a terminal."""
+    total = sum(1 for p in inbox.rglob("*") if p.is_file()) if inbox.is_dir() else 0
+    if total < PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        yield _NullBar().update
+        return
+    with click.progressbar(length=total, label="Đang đọc tệp", file=sys.stderr) as bar:
+        yield bar.update
 
 
 def main() -> None:
