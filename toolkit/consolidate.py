@@ -13,6 +13,7 @@ from pathlib import Path
 from toolkit.aggregate import aggregate
 from toolkit.errors import InboxError
 from toolkit.ingest import ingest, select
+from toolkit.manifest import read_manifest
 from toolkit.models import ConsolidationResult
 from toolkit.spec import Campaign
 from toolkit.units import Unit, UnitRegistry
@@ -36,6 +37,11 @@ def consolidate(
     if not inbox.is_dir():
         raise InboxError(f"{inbox} không phải là thư mục")
     ingested = ingest(inbox, campaign, progress=progress)
+    arrivals = read_manifest(inbox)
+    for sub in ingested.submissions:
+        arrival = arrivals.get(sub.file)
+        if arrival is not None and arrival.date is not None:
+            sub.received_at = arrival.date
     select(ingested.submissions, units, office, campaign)
     frames = validate(campaign, ingested.submissions)
     expected = units.children(office.code)
