@@ -31,10 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from toolkit.fill import fill_workbook, sample_values  # noqa: E402
-from toolkit.spec import load_campaign  # noqa: E402
-from toolkit.templates import template_bytes  # noqa: E402
-from toolkit.units import load_units  # noqa: E402
+from toolkit.fill import fill_workbook, sample_values
+from toolkit.spec import load_campaign
+from toolkit.templates import template_bytes
+from toolkit.units import load_units
 
 TZ = dt.timezone(dt.timedelta(hours=7))  # Asia/Ho_Chi_Minh
 
@@ -93,7 +93,8 @@ def main() -> None:
                  ("PL2", "-", "bt_dai_hoc"): 2, ("PL2", "-", "bt_cd_tc"): 1},
         "TX09": {("PL5", "-", "tap_hop_chi_tieu"): 130},
         "TX11": {("PL6", "2018", "giam_sat_so_cuoc"): 2.5},
-        "TX13": {("PL5", "-", "tap_hop_so_nguoi"): "1.234", ("PL5", "-", "tap_hop_tong_so"): "1.500"},
+        "TX13": {("PL5", "-", "tap_hop_so_nguoi"): "1.234",
+                 ("PL5", "-", "tap_hop_tong_so"): "1.500"},
         "TX15": {("PL1", "1", "trich_yeu"): '=HYPERLINK("http://example.invalid","Bấm vào đây")'},
     }
     for n, (code, change) in enumerate(mistakes.items()):

@@ -86,13 +86,8 @@ def _apply_rules(form: Form, row: dict[str, Any]) -> None:
         for rule in form.rules:
             left = sum(row.get(k) or 0 for k in rule.left)
             right = row.get(rule.right) or 0
-            if rule.op == "le" and left > right:
-                row[rule.right] = left
-                changed = True
-            elif rule.op == "ge" and left < right:
-                row[rule.right] = left
-                changed = True
-            elif rule.op == "eq" and left != right:
+            holds = {"le": left <= right, "ge": left >= right, "eq": left == right}[rule.op]
+            if not holds:
                 row[rule.right] = left
                 changed = True
         if not changed:
