@@ -120,7 +120,7 @@ def district_run(tmp_path_factory):
 
 
 def test_statuses(district_run):
-    data, result, paths = district_run
+    data, _result, paths = district_run
     rows = {r["unit_code"]: r for r in _read_csv(paths.submissions_csv)}
     assert rows["TX32"]["status"] == "missing"
     assert rows["TX07"]["status"] == "rejected"
