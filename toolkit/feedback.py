@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -258,7 +259,9 @@ def _annotated(submission: Submission, campaign: Campaign, lines: Sequence[_Line
     from openpyxl.writer.excel import ExcelWriter
 
     original = submission.path.read_bytes()
-    wb = openpyxl.load_workbook(io.BytesIO(original), keep_vba=False)
+    with warnings.catch_warnings():  # "extension not supported" etc.: noise for the clerk
+        warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(io.BytesIO(original), keep_vba=False)
     _drop_old_comments(wb)
     marked = _mark_cells(wb, lines)
     _list_sheet_openpyxl(wb, _heading(submission, campaign, bool(marked)), lines, marked)
