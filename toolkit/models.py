@@ -17,7 +17,7 @@ from toolkit.units import Unit
 if TYPE_CHECKING:
     import pandas as pd
 
-# Typed values of all submissions, one wide DataFrame per form id: columns ``file``,
+# Typed values of the ACCEPTED submissions, one wide DataFrame per form id: columns ``file``,
 # ``unit_code``, ``row`` (row key as in the ``_meta`` map: year, ``1``…``N`` or ``-``), then
 # one column per *input* column key of the form. Numbers are floats (NaN = blank), text is
 # NFC str or None, dates are ``datetime.date`` or None. A list form keeps only its non-empty
