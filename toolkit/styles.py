@@ -177,21 +177,22 @@ def write_text(ws: Worksheet, first_row: int, first_col: int, last_row: int, las
     ws.write_string(first_row, first_col, text, fmt)
 
 
-def heading_split(layout: FormLayout) -> int:
+def heading_split(widths: dict[int, float], last_col: int) -> int:
     """Last column of the left heading block: about 40 % of the table's width."""
-    total = span_width(layout.widths, 0, layout.last_col)
+    total = span_width(widths, 0, last_col)
     acc = 0.0
-    for col in range(layout.last_col):
-        acc += layout.widths.get(col, 8.43)
+    for col in range(last_col):
+        acc += widths.get(col, 8.43)
         if acc >= 0.4 * total:
             return col
-    return max(layout.last_col - 1, 0)
+    return max(last_col - 1, 0)
 
 
 def write_heading(
     ws: Worksheet,
     styles: Styles,
-    layout: FormLayout,
+    widths: dict[int, float],
+    last_col: int,
     *,
     org: str,
     unit: str,
@@ -200,13 +201,14 @@ def write_heading(
     source: str,
     place_date: str = PLACE_DATE,
 ) -> None:
-    """The heading block of a Đoàn document, the phụ lục number, title and source line.
+    """The heading block of a Đoàn document, the number line, title and source line, over
+    columns ``0..last_col`` of the given widths (a form's ``layout.widths``).
 
     ``org`` is the superior organisation, ``unit`` the issuing unit (both shown uppercased).
     """
-    last = layout.last_col
-    split = heading_split(layout)
-    left_w = span_width(layout.widths, 0, split)
+    last = last_col
+    split = heading_split(widths, last)
+    left_w = span_width(widths, 0, split)
     write_text(ws, ORG_ROW, 0, ORG_ROW, split, org.upper(), styles.heading())
     write_text(ws, UNIT_ROW, 0, UNIT_ROW, split, unit.upper(), styles.heading(bold=True))
     write_text(ws, STARS_ROW, 0, STARS_ROW, split, "***", styles.heading())
@@ -215,11 +217,9 @@ def write_heading(
                    styles.heading(bold=True, underline=True))
         write_text(ws, UNIT_ROW, split + 1, UNIT_ROW, last, place_date,
                    styles.heading(italic=True))
-    lines = max(text_lines(org.upper(), left_w, bold=True), text_lines(unit.upper(), left_w,
-                                                                         bold=True))
     ws.set_row(ORG_ROW, 17 * text_lines(org.upper(), left_w))
-    ws.set_row(UNIT_ROW, 17 * lines)
-    full = span_width(layout.widths, 0, last)
+    ws.set_row(UNIT_ROW, 17 * text_lines(unit.upper(), left_w, bold=True))
+    full = span_width(widths, 0, last)
     write_text(ws, NUMBER_TITLE_ROW, 0, NUMBER_TITLE_ROW, last, number.upper(),
                styles.heading(bold=True))
     write_text(ws, TITLE_ROW, 0, TITLE_ROW, last, title, styles.title())
@@ -252,20 +252,43 @@ def write_header(ws: Worksheet, styles: Styles, layout: FormLayout) -> None:
         ws.write_string(layout.number_row, col, f"({col + 1})", styles.number_row())
 
 
-def setup_sheet(ws: Worksheet, layout: FormLayout, *, last_row: int | None = None) -> None:
-    """Column widths, A4 landscape one page wide, header rows repeated, panes frozen."""
-    for col, width in layout.widths.items():
+def setup_print(
+    ws: Worksheet,
+    widths: dict[int, float],
+    *,
+    last_row: int,
+    last_col: int,
+    repeat: tuple[int, int] | None = None,
+    freeze: tuple[int, int] | None = None,
+    landscape: bool = True,
+) -> None:
+    """Column widths, A4 one page wide, optional repeated rows and frozen panes."""
+    for col, width in widths.items():
         ws.set_column(col, col, width)
-    ws.set_landscape()
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
     ws.set_paper(9)  # A4
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
     ws.center_horizontally()
     ws.fit_to_pages(1, 0)
-    ws.repeat_rows(HEADER_TOP, layout.number_row)
-    ws.print_area(0, 0, layout.last_row if last_row is None else last_row, layout.last_col)
-    ws.freeze_panes(layout.first_data_row, 1)
+    if repeat is not None:
+        ws.repeat_rows(*repeat)
+    ws.print_area(0, 0, last_row, last_col)
+    if freeze is not None:
+        ws.freeze_panes(*freeze)
     ws.hide_gridlines(2)
-    ws.set_footer("&C&\"Times New Roman\"&10Trang &P/&N")
+    ws.set_footer('&C&"Times New Roman"&10Trang &P/&N')
+
+
+def setup_sheet(ws: Worksheet, layout: FormLayout, *, last_row: int | None = None) -> None:
+    """A form sheet: A4 landscape one page wide, header rows repeated, panes frozen below
+    the header."""
+    setup_print(ws, layout.widths,
+                last_row=layout.last_row if last_row is None else last_row,
+                last_col=layout.last_col, repeat=(HEADER_TOP, layout.number_row),
+                freeze=(layout.first_data_row, 1))
 
 
 def set_properties(workbook: Workbook, *, title: str, subject: str, author: str,

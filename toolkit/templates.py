@@ -230,7 +230,7 @@ class _Writer:
         ws = self.wb.add_worksheet(form.sheet)
         st = self.styles
         write_heading(
-            ws, st, layout,
+            ws, st, layout.widths, layout.last_col,
             org=self.parent.name if self.parent else DOTS,
             unit=self.unit.name if self.unit else BLANK_UNIT,
             number=form.number,
