@@ -151,6 +151,8 @@ class ConsolidationResult:
     generated_at: dt.datetime
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why): other campaign…
     frames: FormFrames = field(default_factory=dict)  # typed values of accepted submissions
+    # the office's own superior (shown above the office's name in the summary heading)
+    office_parent: Unit | None = None
 
     @property
     def findings(self) -> list[Finding]:
