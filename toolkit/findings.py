@@ -1,0 +1,150 @@
+"""Finding codes, their severity and their Vietnamese message templates — in one place.
+
+Codes are stable (CSV outputs, feedback workbooks and tests rely on them); wording may
+change freely. A template is a ``str.format`` string; fields a caller does not supply are
+rendered empty rather than raising, so a missing detail never stops a run.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from toolkit.models import Finding
+from toolkit.spec import nfc
+
+
+@dataclass(frozen=True)
+class Code:
+    """One finding code: default severity and message template."""
+
+    code: str
+    severity: str
+    template: str
+
+
+_TABLE: tuple[Code, ...] = (
+    # ----------------------------------------------------------------- values (one cell)
+    Code("not_a_number", "error",
+         "{where} — «{value}» không phải là số; chỉ nhập chữ số, không kèm đơn vị hay chữ"),
+    Code("not_integer", "error",
+         "{where} — {label}: {value} phải là số nguyên (số người, số cuộc… không có phần lẻ)"),
+    Code("negative", "error",
+         "{where} — {label}: {value} là số âm; số liệu này không được nhỏ hơn 0"),
+    Code("out_of_range", "error", "{where} — {label}: {value} nằm ngoài khoảng {range}"),
+    Code("not_in_choices", "error",
+         "{where} — «{value}» không có trong danh sách; chọn một trong: {choices}"),
+    Code("bad_date", "error",
+         "{where} — «{value}» không phải là ngày; nhập theo dạng ngày/tháng/năm, "
+         "ví dụ 20/01/2021"),
+    Code("required_missing", "error", "{where} — {label}: bắt buộc nhập nhưng đang để trống"),
+    Code("rule_violation", "error",
+         "{where} — {group}{left} ({left_value}) {relation} {right} ({right_value})"),
+    Code("invalid_value", "error", "{where} — {label}: giá trị «{value}» không hợp lệ ({detail})"),
+    Code("number_as_text_converted", "warning",
+         "{where} — «{value}» được nhập dạng chữ, đã hiểu là số {number}; "
+         "lần sau hãy nhập ô này dạng số"),
+    Code("text_normalised", "warning", "{where} — «{value}» đã được hiểu là «{normalised}»"),
+    Code("row_key_changed", "error",
+         "{where} — ô đầu dòng phải là «{expected}» nhưng đang là «{value}»; không chèn, "
+         "xóa hay sắp xếp lại các dòng của biểu"),
+    Code("formula_in_input", "warning",
+         "{where} — ô nhập liệu chứa công thức; đã dùng giá trị đang hiển thị ({value}). "
+         "Hãy nhập số liệu trực tiếp"),
+    # ----------------------------------------------------------------- whole file
+    Code("file_unreadable", "error",
+         "{file} — không đọc được tệp ({detail}); hãy mở lại bằng Excel hoặc LibreOffice, "
+         "lưu dạng .xlsx rồi gửi lại"),
+    Code("file_encrypted", "error",
+         "{file} — tệp được đặt mật khẩu nên không đọc được; hãy gỡ mật khẩu rồi gửi lại"),
+    Code("not_a_workbook", "error", "{file} — không phải tệp bảng tính ({detail})"),
+    Code("too_large", "error",
+         "{file} — tệp vượt giới hạn an toàn ({detail}) nên không được đọc; hãy gửi lại "
+         "đúng biểu mẫu, không thêm dữ liệu ngoài biểu"),
+    Code("legacy_xls", "error",
+         "{file} — tệp dạng .xls (Excel 97–2003) không còn thông tin nhận diện biểu mẫu; "
+         "hãy nhập số liệu vào biểu mẫu gốc và lưu dạng .xlsx"),
+    Code("no_identity", "error",
+         "{file} — không nhận diện được đơn vị và chiến dịch (không có trang _meta và "
+         "thuộc tính tệp); hãy dùng đúng biểu mẫu đã được gửi cho đơn vị"),
+    Code("unknown_kind", "error",
+         "{file} — loại tệp «{kind}» không hợp lệ (chỉ nhận biểu mẫu hoặc bảng tổng hợp)"),
+    Code("meta_unreadable", "error",
+         "{file} — trang _meta bị hỏng ({detail}); không đọc được vị trí các ô số liệu"),
+    Code("unit_unknown", "error",
+         "{file} — mã đơn vị «{unit_code}» không có trong danh sách đơn vị"),
+    Code("unit_not_child", "error",
+         "{file} — {unit_name} ({unit_code}) thuộc {parent_name}, không phải đơn vị trực "
+         "thuộc {office_name}; tệp không được tổng hợp"),
+    Code("sheet_missing", "error",
+         "{file} — thiếu trang tính «{sheet}»; không xóa hay đổi tên trang tính của biểu mẫu"),
+    Code("cell_outside_sheet", "error",
+         "{file} — bảng vị trí ô (_meta) ghi ô «{cell}» của {form}, không phải ô hợp lệ"),
+    Code("superseded", "warning",
+         "{file} — {unit_name} đã gửi bản mới hơn ({newer}); tệp này không được dùng"),
+    Code("duplicate_copy", "warning",
+         "{file} — giống hệt tệp {other}; chỉ tính một lần"),
+    Code("spec_changed", "warning",
+         "{file} — biểu mẫu được tạo từ phiên bản khác của kế hoạch; đã đọc theo bảng vị "
+         "trí ô của chính tệp{detail}"),
+    # ----------------------------------------------------------------- skipped, not read
+    Code("other_campaign", "warning",
+         "tệp của chiến dịch khác («{other}»), không thuộc {campaign}"),
+    Code("lock_file", "warning", "tệp khóa/tệp tạm do Excel hoặc LibreOffice tạo"),
+    Code("hidden_file", "warning", "tệp ẩn"),
+    Code("symlink", "warning", "liên kết tượng trưng (symlink), không đọc để bảo đảm an toàn"),
+    Code("not_a_spreadsheet", "warning",
+         "không phải tệp bảng tính (chỉ đọc .xlsx, .xlsm, .ods, .xls)"),
+)
+
+CODES: dict[str, Code] = {c.code: c for c in _TABLE}
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+_FORMATTER = string.Formatter()
+
+
+def message(code: str, **fields: Any) -> str:
+    """The Vietnamese message of ``code`` with ``fields`` filled in (missing ones blank)."""
+    template = CODES[code].template
+    return nfc(_FORMATTER.vformat(template, (), _Blank(fields)))
+
+
+def make_finding(
+    code: str,
+    *,
+    file: str,
+    unit_code: str,
+    form: str = "",
+    cell: str = "",
+    column: str = "",
+    value: str = "",
+    row: str = "",
+    severity: str | None = None,
+    **fmt: Any,
+) -> Finding:
+    """Build a :class:`Finding` for ``code``; ``{where}`` is ``PL2!E9``, the form or the file.
+
+    ``severity`` overrides the code's default (a spec rule may be only a warning).
+    """
+    info = CODES[code]
+    where = f"{form}!{cell}" if form and cell else (form or file)
+    fields = {"where": where, "file": file, "unit_code": unit_code, "form": form,
+              "cell": cell, "column": column, "value": value, "row": row, **fmt}
+    return Finding(
+        file=file,
+        unit_code=unit_code,
+        form=form,
+        cell=cell,
+        column=column,
+        severity=severity or info.severity,
+        code=code,
+        message=message(code, **fields),
+        value=nfc(str(value)),
+        row=row,
+    )
