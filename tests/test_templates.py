@@ -477,3 +477,38 @@ def test_merged_ranges_do_not_overlap(book: PyxlWorkbook) -> None:
                      for c in range(min_col, max_col + 1)}
             assert not cells & seen, (form_id, str(rng))
             seen |= cells
+
+
+# ---------------------------------------------------------------------------- LibreOffice
+
+
+def _soffice() -> str | None:
+    import shutil
+
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(_soffice() is None, reason="LibreOffice not installed")
+def test_printed_template_is_one_page_wide(tx01: Path, tmp_path: Path,
+                                           campaign: Campaign) -> None:
+    """Print to PDF as a clerk would: every form's last column number, the heading and the
+    Vietnamese text are on the page (nothing cut off at the right)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler (pdftotext) not installed")
+    profile = (tmp_path / "lo_profile").as_uri()
+    subprocess.run([_soffice(), f"-env:UserInstallation={profile}", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(tx01)],
+                   check=True, capture_output=True, timeout=180)
+    pdf = tmp_path / (tx01.stem + ".pdf")
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
+                           capture_output=True, timeout=60).stdout.decode().split("\f")
+    for form in campaign.forms:
+        page = next(p for p in pages if form.number.upper() in p)
+        last = f"({len(form.columns) + 1})"  # the number row's last column
+        assert last in page, f"{form.id}: column {last} not printed on the page"
+        assert "HUYỆN ĐOÀN THỌ XUÂN" in page and "ĐOÀN TNCS HỒ CHÍ MINH" in page
+    assert "HƯỚNG DẪN ĐIỀN BIỂU MẪU BÁO CÁO" in pages[0]
