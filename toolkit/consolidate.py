@@ -52,6 +52,7 @@ def consolidate(
     return ConsolidationResult(
         campaign=campaign,
         office=office,
+        office_parent=units.parent_of(office),
         submissions=ingested.submissions,
         expected=expected,
         forms=forms,
