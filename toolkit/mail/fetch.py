@@ -421,6 +421,13 @@ def imap_date(day: dt.date) -> str:
     return f"{day.day:02d}-{_MONTHS[day.month - 1]}-{day.year}"
 
 
+def _server_text(data: list) -> str:
+    """A server response line, readable (Dovecot answers in UTF-8), without timings."""
+    text = " ".join(d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d)
+                    for d in data or [])
+    return re.sub(r"\s*\(\d[\d.]* \+ [^)]*secs\)\.?", "", text).strip()
+
+
 def _imap_text(exc: BaseException) -> str:
     text = str(exc.args[0] if exc.args else exc)
     if text.startswith(("b'", 'b"')):
@@ -451,7 +458,11 @@ def open_imap(settings: ServerSettings, password: str | None) -> imaplib.IMAP4:
                                 f"được kết nối); dùng --imap-security ssl với cổng SSL (thường "
                                 f"là 993) hoặc kiểm tra lại cổng")
             imap.starttls(ssl_context=tls_context(settings))
-        imap.login(settings.user, password)
+        try:
+            imap.login(settings.user, password)
+        except UnicodeEncodeError:  # imaplib sends ASCII only: AUTHENTICATE PLAIN in UTF-8
+            secret = f"\0{settings.user}\0{password}".encode()
+            imap.authenticate("PLAIN", lambda _challenge: secret)
     except MailError:
         _logout(imap)
         raise
@@ -516,7 +527,7 @@ def fetch(settings: ServerSettings, password: str | None, inbox: Path, *,
         typ, data = imap.select(imap_mailbox(folder), readonly=True)
         if typ != "OK":
             raise MailError(f"Không mở được thư mục {folder!r} trên máy chủ {settings.where}: "
-                            f"{_imap_text(imaplib.IMAP4.error(data[0] if data else ''))}")
+                            f"{_server_text(data)}")
         criteria = ("SINCE", imap_date(since)) if since else ("ALL",)
         typ, data = imap.uid("SEARCH", *criteria)
         if typ != "OK":

@@ -8,6 +8,7 @@ the day), so a second run sends nothing already sent unless ``resend`` is asked 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
 import datetime as dt
@@ -314,7 +315,7 @@ def open_smtp(settings: ServerSettings, password: str | None) -> smtplib.SMTP:
             if password is None:
                 raise MailError(f"Chưa có mật khẩu SMTP cho {settings.user}: đặt biến môi "
                                 f"trường TOOLKIT_SMTP_PASSWORD hoặc nhập khi được hỏi")
-            smtp.login(settings.user, password)
+            _login(smtp, settings.user, password)
     except MailError:
         _quiet_close(smtp)
         raise
@@ -322,6 +323,18 @@ def open_smtp(settings: ServerSettings, password: str | None) -> smtplib.SMTP:
         _quiet_close(smtp)
         raise _smtp_error(settings, exc) from None
     return smtp
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """``smtplib`` encodes credentials as ASCII; a Vietnamese password goes as UTF-8 with
+    AUTH PLAIN instead."""
+    try:
+        smtp.login(user, password)
+    except UnicodeEncodeError:
+        token = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
+        code, resp = smtp.docmd("AUTH", f"PLAIN {token}")
+        if code != 235:
+            raise smtplib.SMTPAuthenticationError(code, resp) from None
 
 
 def _quiet_close(smtp: smtplib.SMTP) -> None:
