@@ -1,0 +1,855 @@
+#!/usr/bin/python3
+"""Drive a real LibreOffice Calc through UNO: open a workbook, type into it as a person
+would, save it as .xlsx and/or .ods, and shut LibreOffice down again.
+
+Run with Debian's ``/usr/bin/python3`` (the only interpreter that can ``import uno``); the
+test virtualenv never imports ``uno``. This file is also importable without ``uno``: the
+UNO modules are imported when an office is started, so :func:`convert_to_pdf` (a plain
+``soffice --convert-to pdf`` run) works from any Python.
+
+Usage::
+
+    /usr/bin/python3 tests/lo_driver.py run JOB.json     # one job or a list of jobs; "-" = stdin
+    /usr/bin/python3 tests/lo_driver.py serve            # JSON lines on stdin → JSON lines out
+    /usr/bin/python3 tests/lo_driver.py pdf FILE… --outdir DIR
+
+``run`` prints one JSON document: the list of job results. ``serve`` first prints
+``{"ready": true, "pid": …, "pgid": …, "port": …}`` and then answers each request line
+(a job, ``{"cmd": "ping"}`` or ``{"cmd": "quit"}``) with one line.
+
+A job::
+
+    {"open": "/abs/in.xlsx",
+     "actions": [
+        {"sheet": "PL2", "cell": "B14", "input": "12"},       # keystrokes, Calc decides
+        {"sheet": "PL1", "cell": "C11", "input": "0123"},     # text-formatted cell: stays text
+        {"sheet": "PL5", "cell": "C13", "number": 40},        # a number
+        {"sheet": "PL1", "cell": "E11", "text": "2020"},      # text, even if it looks numeric
+        {"sheet": "PL1", "cell": "B11", "formula": "=SUM(B1;B2)"},  # API grammar: ";"
+        {"sheet": "PL1", "cell": "B11", "clear": true}],
+     "inspect": [{"sheet": "PL2", "cell": "B14"}],           # optional: what Calc holds
+     "properties": true,                                      # optional: custom properties
+     "recalculate": false,                                    # optional: calculateAll()
+     "save": [{"path": "/abs/out.xlsx"}, {"path": "/abs/out.ods"}]}
+
+An action is refused, exactly as the Calc user interface refuses it, when the cell is
+locked on a protected sheet ("Protected cells can not be modified") or when the cell's data
+validity has "Show error message" with the "Stop" action and the value violates it (type,
+operator, formula1/formula2 of the cell's ``Validation`` property). A refused action leaves
+the cell untouched and is reported: ``{"status": "refused", "reason": "protected" |
+"validation", "message": …}``. Each result also carries ``lo_invalid``: whether LibreOffice's
+own validity engine (Tools ▸ Detective ▸ Mark Invalid Data) flags the value, an independent
+check of this emulation. ``force: true`` on an action bypasses both checks (a paste or a
+macro would). Values are parsed in the office locale (default ``vi-VN``: ``2,5`` is 2.5,
+``1.234`` is 1234, ``15/01/2020`` is a date), as on a Vietnamese clerk's computer.
+
+Known LibreOffice behaviour the tests rely on (not emulated here): it does not recalculate
+formulas when it opens an xlsx (cached results are kept; use ``recalculate``), ``setFormula``
+wants ``;`` between arguments, and on saving an xlsx it drops frozen panes and turns "very
+hidden" sheets into "hidden".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+SOFFICE = os.environ.get("SOFFICE", "soffice")
+START_TIMEOUT = 60.0  # seconds until soffice accepts a UNO connection
+STOP_TIMEOUT = 15.0  # seconds for a clean shutdown before the process group is killed
+CONVERT_TIMEOUT = 180.0
+DEFAULT_LOCALE = "vi-VN"
+FILTERS = {
+    ".xlsx": "Calc MS Excel 2007 XML",
+    ".ods": "calc8",
+    ".xls": "MS Excel 97",
+    ".pdf": "calc_pdf_Export",
+}
+PROTECTED_MESSAGE = "Protected cells can not be modified."
+
+
+# =========================================================================== processes
+
+
+def _profile_xcu(locale: str) -> str:
+    """Profile settings: no lock files next to documents, the given locale, no first-start
+    dialogs or auto-recovery."""
+    items = [
+        ("/org.openoffice.Office.Common/Misc", "UseLocking", "false"),
+        ("/org.openoffice.Office.Common/Misc", "UseDocumentOOoLockFile", "false"),
+        ("/org.openoffice.Office.Common/Misc", "UseDocumentSystemFileLocking", "false"),
+        ("/org.openoffice.Office.Common/Misc", "FirstRun", "false"),
+        ("/org.openoffice.Office.Common/Misc", "ShowTipOfTheDay", "false"),
+        ("/org.openoffice.Office.Recovery/AutoSave", "Enabled", "false"),
+        ("/org.openoffice.Office.Recovery/RecoveryInfo", "Enabled", "false"),
+        ("/org.openoffice.Setup/L10N", "ooSetupSystemLocale", locale),
+    ]
+    body = "\n".join(
+        f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse">'
+        f"<value>{value}</value></prop></item>"
+        for path, name, value in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+        'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        f"{body}\n</oor:items>\n"
+    )
+
+
+def make_profile(root: str | os.PathLike[str] | None = None, *, locale: str = DEFAULT_LOCALE
+                 ) -> Path:
+    """A fresh private LibreOffice user profile (``-env:UserInstallation``)."""
+    path = Path(tempfile.mkdtemp(prefix="lo-profile-", dir=root))
+    (path / "user").mkdir()
+    (path / "user" / "registrymodifications.xcu").write_text(_profile_xcu(locale), "utf-8")
+    return path
+
+
+def soffice_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["SAL_ENABLE_FILE_LOCKING"] = "0"
+    env.pop("PYTHONPATH", None)  # soffice's own Python must not see the test venv
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while a live (non-zombie) process is in process group ``pgid``. Zombies are
+    ignored: in a container without an init that reaps, soffice.bin stays <defunct>."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp …; comm may contain spaces and parentheses
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
+
+
+def kill_group(pgid: int, *, grace: float = 5.0) -> None:
+    """SIGTERM the process group, then SIGKILL what is left after ``grace`` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        if not _group_alive(pgid):
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and _group_alive(pgid):
+            time.sleep(0.1)
+
+
+def wait_group(pgid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _group_alive(pgid):
+            return True
+        time.sleep(0.1)
+    return not _group_alive(pgid)
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface (127.0.0.1 only)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def convert_to_pdf(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+                   outdir: str | os.PathLike[str], *, soffice: str = SOFFICE,
+                   timeout: float = CONVERT_TIMEOUT) -> list[Path]:
+    """Convert workbooks to PDF with ``soffice --headless --convert-to pdf`` and a private
+    profile (one soffice run for all files). Returns the PDFs, in the order of ``paths``;
+    raises RuntimeError when soffice fails, times out or leaves a PDF missing or empty."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files = [Path(p).resolve() for p in paths]
+    out = Path(outdir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    profile = make_profile()
+    cmd = [soffice, "--headless", "--invisible", "--norestore", "--nologo", "--nolockcheck",
+           "--nodefault", f"-env:UserInstallation={profile.as_uri()}",
+           "--convert-to", "pdf", "--outdir", str(out), *map(str, files)]
+    proc = subprocess.Popen(cmd, env=soffice_env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        log, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc.pid)
+        proc.communicate()
+        raise RuntimeError(f"soffice --convert-to pdf timed out after {timeout:.0f}s") from None
+    finally:
+        kill_group(proc.pid, grace=2.0)  # a stray soffice.bin must not outlive the call
+        shutil.rmtree(profile, ignore_errors=True)
+    text = log.decode("utf-8", "replace")
+    pdfs = [out / (f.stem + ".pdf") for f in files]
+    missing = [str(p) for p in pdfs if not p.is_file() or p.stat().st_size == 0]
+    if proc.returncode != 0 or missing or "Error" in text:
+        raise RuntimeError(f"soffice --convert-to pdf failed (exit {proc.returncode}); "
+                           f"missing {missing}; output:\n{text}")
+    return pdfs
+
+
+# =========================================================================== the office
+
+
+class Office:
+    """One headless soffice listening on a loopback port, with a private profile."""
+
+    def __init__(self, *, soffice: str = SOFFICE, locale: str = DEFAULT_LOCALE,
+                 start_timeout: float = START_TIMEOUT) -> None:
+        self.soffice = soffice
+        self.locale = locale
+        self.start_timeout = start_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.profile: Path | None = None
+        self.port = 0
+        self.ctx: Any = None
+        self.desktop: Any = None
+        self._log: Any = None
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> Office:
+        import uno  # noqa: F401  (fails here, clearly, when uno is missing)
+
+        last: Exception | None = None
+        for _attempt in range(2):  # the free port can be taken between probe and bind
+            try:
+                self._start_once()
+                return self
+            except Exception as exc:
+                last = exc
+                self.stop()
+        raise RuntimeError(f"LibreOffice did not start: {last}")
+
+    def _start_once(self) -> None:
+        import uno
+
+        self.profile = make_profile(locale=self.locale)
+        self.port = free_port()
+        accept = f"socket,host=127.0.0.1,port={self.port};urp;StarOffice.ComponentContext"
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
+        self.proc = subprocess.Popen(
+            [self.soffice, "--headless", "--invisible", "--norestore", "--nologo",
+             "--nodefault", "--nolockcheck", f"--accept={accept}",
+             f"-env:UserInstallation={self.profile.as_uri()}"],
+            env=soffice_env(), stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        local = uno.getComponentContext()
+        resolver = local.ServiceManager.createInstanceWithContext(
+            "com.sun.star.bridge.UnoUrlResolver", local)
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                self.ctx = resolver.resolve(f"uno:{accept}")
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no UNO connection on port {self.port} after "
+                                       f"{self.start_timeout:.0f}s") from None
+                if self.proc.poll() is not None and not _group_alive(self.proc.pid):
+                    raise RuntimeError(f"soffice exited with {self.proc.returncode}") from None
+                time.sleep(0.2)
+        smgr = self.ctx.ServiceManager
+        self.desktop = smgr.createInstanceWithContext("com.sun.star.frame.Desktop", self.ctx)
+
+    @property
+    def pgid(self) -> int:
+        return self.proc.pid if self.proc is not None else 0
+
+    def alive(self) -> bool:
+        return self.proc is not None and _group_alive(self.proc.pid)
+
+    def stop(self) -> None:
+        """Terminate soffice: ask politely (Desktop.terminate), then kill its process group.
+        Always returns, within about STOP_TIMEOUT + 10 seconds."""
+        if self.desktop is not None:
+            desktop = self.desktop
+
+            def ask() -> None:
+                with contextlib.suppress(Exception):  # DisposedException is the normal end
+                    desktop.terminate()
+
+            t = threading.Thread(target=ask, daemon=True)
+            t.start()
+            t.join(STOP_TIMEOUT / 2)
+        self.desktop = self.ctx = None
+        if self.proc is not None:
+            pgid = self.proc.pid
+            wait_group(pgid, STOP_TIMEOUT / 2)
+            kill_group(pgid)
+            with contextlib.suppress(Exception):
+                self.proc.wait(timeout=5)
+            self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self.profile is not None:
+            shutil.rmtree(self.profile, ignore_errors=True)
+            self.profile = None
+
+    def __enter__(self) -> Office:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- jobs
+    def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Open, act, inspect, save, close. Never raises for a bad job: the result says
+        ``ok: false`` with the error."""
+        result: dict[str, Any] = {"ok": False, "open": job.get("open")}
+        doc = None
+        try:
+            doc = self._load(job["open"])
+            result["sheets"] = _sheets(doc)
+            session = _Session(self, doc)
+            result["actions"] = [session.act(i, a) for i, a in enumerate(job.get("actions", []))]
+            if job.get("recalculate"):
+                doc.calculateAll()
+            result["inspect"] = [session.inspect(x["sheet"], x["cell"])
+                                 for x in job.get("inspect", [])]
+            if job.get("properties"):
+                result["properties"] = _custom_properties(doc)
+            result["saved"] = [self._save(doc, s) for s in job.get("save", [])]
+            result["ok"] = True
+        except Exception as exc:
+            result["error"] = f"{type(exc).__name__}: {exc}"
+            result["traceback"] = traceback.format_exc()
+        finally:
+            if doc is not None:
+                with contextlib.suppress(Exception):
+                    doc.close(True)
+        return result
+
+    def _load(self, path: str) -> Any:
+        import uno
+
+        file = Path(path).resolve()
+        if not file.is_file():
+            raise FileNotFoundError(str(file))
+        props = (_pv("Hidden", True), _pv("ReadOnly", False),
+                 _pv("MacroExecutionMode", 0), _pv("UpdateDocMode", 0))
+        doc = self.desktop.loadComponentFromURL(uno.systemPathToFileUrl(str(file)),
+                                                "_blank", 0, props)
+        if doc is None:
+            raise RuntimeError(f"LibreOffice could not open {file}")
+        return doc
+
+    def _save(self, doc: Any, spec: dict[str, Any]) -> dict[str, Any]:
+        import uno
+
+        path = Path(spec["path"]).resolve()
+        filt = spec.get("filter") or FILTERS.get(path.suffix.lower())
+        if not filt:
+            raise ValueError(f"no filter for {path.suffix!r}; give 'filter'")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc.storeToURL(uno.systemPathToFileUrl(str(path)),
+                       (_pv("FilterName", filt), _pv("Overwrite", True)))
+        return {"path": str(path), "filter": filt, "size": path.stat().st_size}
+
+
+def _pv(name: str, value: Any) -> Any:
+    from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
+
+    p = PropertyValue()
+    p.Name = name
+    p.Value = value
+    return p
+
+
+def _sheets(doc: Any) -> list[dict[str, Any]]:
+    out = []
+    sheets = doc.Sheets
+    for name in sheets.ElementNames:
+        ws = sheets.getByName(name)
+        out.append({"name": name, "visible": bool(ws.IsVisible),
+                    "protected": bool(ws.isProtected())})
+    return out
+
+
+def _custom_properties(doc: Any) -> dict[str, Any]:
+    props = doc.DocumentProperties.UserDefinedProperties
+    out: dict[str, Any] = {}
+    for p in props.PropertySetInfo.Properties:
+        value = props.getPropertyValue(p.Name)
+        out[p.Name] = value if isinstance(value, (str, int, float, bool)) else repr(value)
+    return out
+
+
+# =========================================================================== typing
+
+
+class Refused(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+_NUMERIC_TYPES = ("WHOLE", "DECIMAL", "DATE", "TIME")
+
+
+class _Session:
+    """Actions on one open document."""
+
+    def __init__(self, office: Office, doc: Any) -> None:
+        self.office = office
+        self.doc = doc
+        smgr = office.ctx.ServiceManager
+        self.formatter = smgr.createInstanceWithContext("com.sun.star.util.NumberFormatter",
+                                                        office.ctx)
+        self.formatter.attachNumberFormatsSupplier(doc)
+
+    def cell(self, sheet: str, ref: str) -> tuple[Any, Any]:
+        sheets = self.doc.Sheets
+        if not sheets.hasByName(sheet):
+            raise KeyError(f"no sheet {sheet!r}")
+        ws = sheets.getByName(sheet)
+        return ws, ws.getCellRangeByName(ref)
+
+    # ----------------------------------------------------------------- one action
+    def act(self, index: int, action: dict[str, Any]) -> dict[str, Any]:
+        sheet, ref = action["sheet"], action["cell"]
+        out: dict[str, Any] = {"index": index, "sheet": sheet, "cell": ref}
+        try:
+            ws, cell = self.cell(sheet, ref)
+        except Exception as exc:
+            out.update(status="error", message=str(exc))
+            return out
+        force = bool(action.get("force"))
+        if not force and ws.isProtected() and cell.CellProtection.IsLocked:
+            out.update(status="refused", reason="protected", message=PROTECTED_MESSAGE)
+            return out
+        before = _snapshot(cell)
+        try:
+            kind, old_format = self._apply(cell, action)
+        except Exception as exc:
+            _restore(cell, before)
+            out.update(status="error", message=f"{type(exc).__name__}: {exc}")
+            return out
+        out["entered_as"] = kind
+        verdict = None if kind == "empty" else self.check_validation(cell)
+        out["lo_invalid"] = self.lo_flags_invalid(ws, cell)
+        if verdict is not None and not force:
+            _restore(cell, before)
+            if old_format is not None:
+                cell.NumberFormat = old_format
+            out.update(status="refused", reason="validation", message=verdict)
+        else:
+            out["status"] = "entered"
+            if verdict is not None:
+                out["warning"] = verdict
+        out["stored"] = _stored(cell)
+        return out
+
+    def _apply(self, cell: Any, action: dict[str, Any]) -> tuple[str, int | None]:
+        """Put the action's value into the cell; returns what it became and the cell's
+        previous number format when typing changed it (a typed date gets a date format)."""
+        if action.get("clear"):
+            cell.setString("")
+            return "empty", None
+        if "number" in action:
+            cell.setValue(float(action["number"]))
+            return "number", None
+        if "text" in action:
+            cell.setString(str(action["text"]))
+            return "text", None
+        if "formula" in action:
+            cell.setFormula(str(action["formula"]))
+            return "formula", None
+        if "input" in action:
+            return self._type(cell, str(action["input"]))
+        raise ValueError("an action needs one of: input, number, text, formula, clear")
+
+    def _type(self, cell: Any, typed: str) -> tuple[str, int | None]:
+        """What Calc makes of keystrokes ``typed`` in ``cell``: empty, a formula, text
+        (text-formatted cell, leading apostrophe, or not a number in the cell's locale) or
+        a number (with the recognised date/percent format when the cell had General)."""
+        if typed == "":
+            cell.setString("")
+            return "empty", None
+        if typed.startswith("=") and len(typed) > 1:
+            cell.setFormula(typed)
+            return "formula", None
+        key = cell.NumberFormat
+        fmt = self.doc.NumberFormats.getByKey(key)
+        is_text_format = fmt.FormatString == "@" or bool(fmt.Type & 256)  # NumberFormat.TEXT
+        if is_text_format:
+            cell.setString(typed)
+            return "text", None
+        if typed.startswith("'"):
+            rest = typed[1:]
+            # Calc drops the apostrophe only when the rest would have been a number
+            cell.setString(rest if self._number(key, rest) is not None else typed)
+            return "text", None
+        value = self._number(key, typed)
+        if value is None:
+            cell.setString(typed)
+            return "text", None
+        cell.setValue(value)
+        previous = None
+        if fmt.FormatString.lower() in ("general", "standard"):
+            with contextlib.suppress(Exception):
+                detected = self.formatter.detectNumberFormat(key, typed)
+                if detected != key:
+                    previous = key
+                    cell.NumberFormat = detected
+        return "number", previous
+
+    def _number(self, key: int, typed: str) -> float | None:
+        try:
+            return float(self.formatter.convertStringToNumber(key, typed))
+        except Exception:
+            return None
+
+    # ----------------------------------------------------------------- validity
+    def check_validation(self, cell: Any) -> str | None:
+        """None when the cell's content passes its Validation with a Stop error (or the
+        rule would not stop it); otherwise the error message the user would see."""
+        v = cell.Validation
+        vtype = v.Type.value
+        if vtype == "ANY":
+            return None
+        if not v.ShowErrorMessage or v.ErrorAlertStyle.value != "STOP":
+            return None  # Calc accepts the value (warning/info asks, no message: silent)
+        problem = self._violates(cell, v, vtype)
+        if problem is None:
+            return None
+        title = v.ErrorTitle or "LibreOffice Calc"
+        text = v.ErrorMessage or "Invalid value."
+        return f"{title}: {text} [{problem}]"
+
+    def _violates(self, cell: Any, v: Any, vtype: str) -> str | None:
+        kind, number, string = _content(cell)
+        if kind == "empty":
+            return None if v.IgnoreBlankCells else "blank"
+        op = v.getOperator().value
+        f1, f2 = v.getFormula1(), v.getFormula2()
+        if vtype in _NUMERIC_TYPES:
+            if kind != "number":
+                return f"not a number: {string!r}"
+            if vtype == "WHOLE" and not float(number).is_integer():
+                return f"not a whole number: {number!r}"
+            if vtype == "DATE":
+                number = math.floor(number)
+            if vtype == "TIME":
+                number = number - math.floor(number)
+            return self._condition(number, op, f1, f2)
+        if vtype == "TEXT_LEN":
+            return self._condition(float(len(string)), op, f1, f2)
+        if vtype == "LIST":
+            entries = self._list_entries(f1)
+            if entries is None:
+                return None  # a source this emulation cannot resolve: let it pass
+            if kind == "number":
+                for e in entries:
+                    with contextlib.suppress(ValueError):
+                        if float(e.replace(",", ".")) == number:
+                            return None
+            folded = string.casefold()
+            if any(e.casefold() == folded for e in entries):
+                return None
+            return f"{string!r} is not in the list"
+        return None  # CUSTOM: not emulated
+
+    def _condition(self, x: float, op: str, f1: str, f2: str) -> str | None:
+        a = self._value(f1)
+        b = self._value(f2) if op in ("BETWEEN", "NOT_BETWEEN") else None
+        ok = {
+            "EQUAL": lambda: x == a,
+            "NOT_EQUAL": lambda: x != a,
+            "GREATER": lambda: x > a,
+            "GREATER_EQUAL": lambda: x >= a,
+            "LESS": lambda: x < a,
+            "LESS_EQUAL": lambda: x <= a,
+            "BETWEEN": lambda: min(a, b) <= x <= max(a, b),
+            "NOT_BETWEEN": lambda: not (min(a, b) <= x <= max(a, b)),
+        }.get(op)
+        if ok is None or a is None or (op in ("BETWEEN", "NOT_BETWEEN") and b is None):
+            return None
+        if ok():
+            return None
+        bounds = f"{a:g}" if b is None else f"{a:g}, {b:g}"
+        return f"{x:g} fails {op} {bounds}"
+
+    def _value(self, formula: str) -> float | None:
+        text = (formula or "").strip().lstrip("=")
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        return self._evaluate(text)
+
+    def _evaluate(self, formula: str) -> float | None:
+        """Evaluate a constant expression (``DATE(1990;1;1)``) in a scratch document."""
+        try:
+            scratch = self.office.desktop.loadComponentFromURL(
+                "private:factory/scalc", "_blank", 0, (_pv("Hidden", True),))
+            try:
+                c = scratch.Sheets.getByIndex(0).getCellByPosition(0, 0)
+                c.setFormula("=" + formula)
+                scratch.calculateAll()
+                return float(c.getValue()) if c.getError() == 0 else None
+            finally:
+                scratch.close(True)
+        except Exception:
+            return None
+
+    def _list_entries(self, formula: str) -> list[str] | None:
+        text = (formula or "").strip()
+        if text.startswith('"'):
+            entries, i = [], 0
+            while i < len(text):
+                if text[i] != '"':
+                    i += 1
+                    continue
+                j, buf = i + 1, []
+                while j < len(text):
+                    if text[j] == '"' and j + 1 < len(text) and text[j + 1] == '"':
+                        buf.append('"')
+                        j += 2
+                    elif text[j] == '"':
+                        break
+                    else:
+                        buf.append(text[j])
+                        j += 1
+                entries.append("".join(buf))
+                i = j + 1
+            return entries
+        # a range such as $'_lists'.$A$1:$A$9 or $_lists.$A$1:$A$9
+        ref = text.lstrip("=").replace("$", "")
+        if "." not in ref:
+            return None
+        sheet, cells = ref.rsplit(".", 1)
+        sheet = sheet.strip("'")
+        cells = cells.replace(f"{sheet}.", "").replace(f"'{sheet}'.", "")
+        try:
+            rng = self.doc.Sheets.getByName(sheet).getCellRangeByName(cells)
+        except Exception:
+            return None
+        return [str(c) for row in rng.getDataArray() for c in row if str(c) != ""]
+
+    def lo_flags_invalid(self, ws: Any, cell: Any) -> bool | None:
+        """LibreOffice's own verdict: does Detective ▸ Mark Invalid Data circle the cell?"""
+        try:
+            name = cell.AbsoluteName
+            ws.clearArrows()
+            ws.showInvalid()
+            page = ws.DrawPage
+            flagged = False
+            for i in range(page.Count):
+                shape = page.getByIndex(i)
+                if shape.ShapeType != "com.sun.star.drawing.EllipseShape":
+                    continue
+                with contextlib.suppress(Exception):
+                    if shape.Anchor.AbsoluteName == name:
+                        flagged = True
+            ws.clearArrows()
+            return flagged
+        except Exception:
+            return None
+
+    # ----------------------------------------------------------------- inspection
+    def inspect(self, sheet: str, ref: str) -> dict[str, Any]:
+        ws, cell = self.cell(sheet, ref)
+        v = cell.Validation
+        fmt = self.doc.NumberFormats.getByKey(cell.NumberFormat)
+        return {
+            "sheet": sheet,
+            "cell": ref,
+            **_stored(cell),
+            "locked": bool(cell.CellProtection.IsLocked),
+            "sheet_protected": bool(ws.isProtected()),
+            "number_format": fmt.FormatString,
+            "validation": {
+                "type": v.Type.value,
+                "operator": v.getOperator().value,
+                "formula1": v.getFormula1(),
+                "formula2": v.getFormula2(),
+                "error_style": v.ErrorAlertStyle.value,
+                "show_error": bool(v.ShowErrorMessage),
+                "ignore_blank": bool(v.IgnoreBlankCells),
+                "error_title": v.ErrorTitle,
+            },
+        }
+
+
+def _content(cell: Any) -> tuple[str, float, str]:
+    """(empty | number | text | error, value, string) of a cell, formulas by result."""
+    ctype = cell.Type.value
+    if ctype == "EMPTY":
+        return "empty", 0.0, ""
+    if ctype == "FORMULA":
+        if cell.getError() != 0:
+            return "error", 0.0, cell.getString()
+        if int(cell.FormulaResultType2) == 2:  # com.sun.star.sheet.FormulaResult.STRING
+            return "text", 0.0, cell.getString()
+        return "number", float(cell.getValue()), cell.getString()
+    if ctype == "VALUE":
+        return "number", float(cell.getValue()), cell.getString()
+    return "text", 0.0, cell.getString()
+
+
+def _stored(cell: Any) -> dict[str, Any]:
+    ctype = cell.Type.value
+    out: dict[str, Any] = {"type": ctype, "string": cell.getString()}
+    if ctype in ("VALUE", "FORMULA"):
+        out["value"] = float(cell.getValue())
+    if ctype == "FORMULA":
+        out["formula"] = cell.getFormula()
+    return out
+
+
+def _snapshot(cell: Any) -> tuple[str, Any]:
+    ctype = cell.Type.value
+    if ctype == "VALUE":
+        return "VALUE", float(cell.getValue())
+    if ctype == "FORMULA":
+        return "FORMULA", cell.getFormula()
+    if ctype == "TEXT":
+        return "TEXT", cell.getString()
+    return "EMPTY", None
+
+
+def _restore(cell: Any, snap: tuple[str, Any]) -> None:
+    kind, value = snap
+    if kind == "VALUE":
+        cell.setValue(value)
+    elif kind == "FORMULA":
+        cell.setFormula(value)
+    elif kind == "TEXT":
+        cell.setString(value)
+    else:
+        cell.setString("")
+
+
+# =========================================================================== CLI
+
+
+def _protocol_out() -> Any:
+    """A private copy of stdout for JSON; fd 1 then points at stderr, so anything else
+    printed (by UNO, by soffice) cannot corrupt the protocol."""
+    fd = os.dup(1)
+    os.dup2(2, 1)
+    return os.fdopen(fd, "w", encoding="utf-8", buffering=1)
+
+
+def _install_signal_cleanup(office: Office) -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        office.stop()
+        sys.exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def cmd_run(source: str, locale: str) -> int:
+    text = sys.stdin.read() if source == "-" else Path(source).read_text("utf-8")
+    jobs = json.loads(text)
+    jobs = jobs if isinstance(jobs, list) else [jobs]
+    out = _protocol_out()
+    office = Office(locale=locale)
+    _install_signal_cleanup(office)
+    try:
+        office.start()
+        results = [office.run_job(job) for job in jobs]
+    finally:
+        office.stop()
+    json.dump(results, out, ensure_ascii=False, indent=1)
+    out.write("\n")
+    out.flush()
+    return 0 if all(r.get("ok") for r in results) else 1
+
+
+def cmd_serve(locale: str) -> int:
+    out = _protocol_out()
+    office = Office(locale=locale)
+    _install_signal_cleanup(office)
+    try:
+        try:
+            office.start()
+        except Exception as exc:
+            out.write(json.dumps({"ready": False, "error": str(exc)}) + "\n")
+            return 1
+        out.write(json.dumps({"ready": True, "pid": os.getpid(), "pgid": office.pgid,
+                              "port": office.port}) + "\n")
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                request = json.loads(line)
+            except json.JSONDecodeError as exc:
+                out.write(json.dumps({"ok": False, "error": f"bad JSON: {exc}"}) + "\n")
+                continue
+            cmd = request.get("cmd", "job")
+            if cmd == "quit":
+                break
+            if cmd == "ping":
+                reply: dict[str, Any] = {"ok": office.alive()}
+            else:
+                if not office.alive():  # soffice crashed on an earlier job: start anew
+                    office.stop()
+                    office.start()
+                reply = office.run_job(request)
+            out.write(json.dumps(reply, ensure_ascii=False) + "\n")
+    finally:
+        office.stop()
+        out.write(json.dumps({"stopped": True}) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lo_driver.py", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="run one job or a list of jobs from a JSON file or -")
+    run.add_argument("source")
+    run.add_argument("--locale", default=DEFAULT_LOCALE)
+    serve = sub.add_parser("serve", help="answer JSON-line jobs on stdin until EOF or quit")
+    serve.add_argument("--locale", default=DEFAULT_LOCALE)
+    pdf = sub.add_parser("pdf", help="convert workbooks to PDF (soffice --convert-to pdf)")
+    pdf.add_argument("files", nargs="+")
+    pdf.add_argument("--outdir", required=True)
+    args = parser.parse_args(argv)
+    if args.cmd == "run":
+        return cmd_run(args.source, args.locale)
+    if args.cmd == "serve":
+        return cmd_serve(args.locale)
+    for path in convert_to_pdf(args.files, args.outdir):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
