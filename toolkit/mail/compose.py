@@ -13,9 +13,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 from toolkit.mail.settings import MailError
 from toolkit.spec import Campaign, nfc
@@ -125,8 +126,11 @@ def _message(subject: str, body: Sequence[str], sender: Address, to: Sequence[st
              attachments: Sequence[Attachment], reply_to: str | None,
              now: dt.datetime | None) -> EmailMessage:
     msg = EmailMessage(policy=policy.default)
-    msg["Subject"] = subject
-    msg["From"] = sender
+    # Python 3.11's header folder drops the space between two folded encoded words
+    # ("gửi Đoàn" arrives as "gửiĐoàn"): encode Subject and From with email.header instead,
+    # which keeps spaces inside the encoded words, and store them as they are.
+    msg.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
+    msg.set_raw("From", formataddr((sender.display_name, sender.addr_spec), charset="utf-8"))
     msg["To"] = ", ".join(to)
     if reply_to:
         msg["Reply-To"] = reply_to
