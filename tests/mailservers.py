@@ -11,20 +11,26 @@ Tests needing dovecot skip when it is not installed, but fail under ``CI=true``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import getpass
 import grp
 import imaplib
+import io
 import os
 import pwd
+import quopri
 import shutil
 import socket
 import ssl
 import subprocess
 import tempfile
 import time
+import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from email import policy
+from email.header import Header
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -305,3 +311,103 @@ class Dovecot:
             assert typ == "OK", data
         finally:
             imap.logout()
+
+
+# --------------------------------------------------------------------------- messages
+# Raw MIME written by hand, the way real mail programs write it, so each file-name encoding
+# is exactly the one under test (not whatever the email package would choose).
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def rfc2231(name: str, charset: str = "utf-8") -> str:
+    """``filename*=utf-8''Ph%E1%BB%A5…`` (RFC 2231, one segment)."""
+    from urllib.parse import quote
+
+    return f"attachment; filename*={charset}''{quote(name.encode(charset), safe='')}"
+
+
+def rfc2231_continued(name: str, charset: str = "utf-8", size: int = 12) -> str:
+    """``filename*0*=…; filename*1*=…`` (RFC 2231 continuations)."""
+    from urllib.parse import quote
+
+    data = name.encode(charset)
+    chunks = [quote(data[i:i + size], safe="") for i in range(0, len(data), size)]
+    params = [f"filename*{i}*={charset}''{c}" if i == 0 else f"filename*{i}*={c}"
+              for i, c in enumerate(chunks)]
+    return "attachment;\r\n " + ";\r\n ".join(params)
+
+
+def rfc2047(name: str) -> str:
+    """``filename="=?UTF-8?B?…?="`` (RFC 2047 inside a parameter, as Outlook and Gmail do)."""
+    encoded = base64.b64encode(name.encode("utf-8")).decode("ascii")
+    return f'attachment; filename="=?UTF-8?B?{encoded}?="'
+
+
+def cp1258(text: str) -> bytes:
+    """Vietnamese in Windows-1258: base letters precomposed, tone marks combining."""
+    out = b""
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            out += ch.encode("cp1258")
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", parts[:2])
+            try:
+                out += base.encode("cp1258") + parts[2:].encode("cp1258")
+            except UnicodeEncodeError:
+                out += parts[0].encode("cp1258") + parts[1:].encode("cp1258")
+    return out
+
+
+def attachment(data: bytes, disposition: str | bytes, content_type: str = XLSX_TYPE,
+               encoding: str = "base64") -> bytes:
+    """One MIME part (``disposition`` may be raw bytes, e.g. 8-bit UTF-8)."""
+    if isinstance(disposition, str):
+        disposition = disposition.encode("ascii")
+    if encoding == "base64":
+        body = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    else:
+        body = quopri.encodestring(data).replace(b"\n", b"\r\n")
+    return (f"Content-Type: {content_type}\r\n".encode() + b"Content-Disposition: "
+            + disposition + f"\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n".encode()
+            + body)
+
+
+def message(*, sender: str, subject: str, date: str | None, message_id: str | None,
+            parts: list[bytes] = (), text: str = "Em gửi báo cáo ạ.",
+            boundary: str = "=_ranh-gioi_=") -> bytes:
+    """A whole message; the subject is RFC 2047-encoded, the text part UTF-8."""
+    head = [f"From: {sender}", "To: hopthu@thoxuan.doan.example",
+            "Subject: " + Header(subject, "utf-8").encode(linesep="\r\n"),
+            "MIME-Version: 1.0"]
+    if date is not None:
+        head.append(f"Date: {date}")
+    if message_id is not None:
+        head.append(f"Message-ID: {message_id}")
+    text_part = (b"Content-Type: text/plain; charset=utf-8\r\n"
+                 b"Content-Transfer-Encoding: 8bit\r\n\r\n" + text.encode("utf-8") + b"\r\n")
+    if not parts:
+        return ("\r\n".join(head) + "\r\n").encode() + text_part
+    head.append(f'Content-Type: multipart/mixed; boundary="{boundary}"')
+    out = ("\r\n".join(head) + "\r\n\r\n").encode()
+    for part in [text_part, *parts]:
+        out += f"--{boundary}\r\n".encode() + part + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+def zip_bytes(members: dict[str, bytes], *, utf8_flag: bool = True) -> bytes:
+    """A zip archive; ``utf8_flag=False`` writes UTF-8 names without the UTF-8 flag, as
+    many zip tools do."""
+
+    class RawName(zipfile.ZipInfo):
+        def _encodeFilenameFlags(self):  # overrides zipfile's private method
+            return self.filename.encode("utf-8"), self.flag_bits & ~0x800
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            info = (zipfile.ZipInfo if utf8_flag else RawName)(name, (2021, 1, 15, 9, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return buf.getvalue()

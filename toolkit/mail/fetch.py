@@ -119,11 +119,12 @@ def safe_filename(name: str, default: str = DEFAULT_NAME) -> str:
     """A file name safe on Windows, macOS and Linux: last path part only, no control or
     reserved characters, no leading dots, bounded length; Vietnamese letters kept (NFC)."""
     name = nfc(_fix_surrogates(name)).replace("\\", "/").split("/")[-1]
-    suffix = _suffix(name)
-    stem = name[: len(name) - len(suffix)] if suffix else name
+    name = re.sub(r"\s+", " ", name)
+    dot = name.rfind(".")
+    stem, suffix = (name[:dot], name[dot:].lower()) if dot >= 0 else (name, "")
     suffix = _UNSAFE.sub("", suffix).strip(" .")
     suffix = f".{suffix}" if suffix else ""
-    stem = re.sub(r"\s+", " ", _UNSAFE.sub("_", stem)).strip(" .")
+    stem = _UNSAFE.sub("_", stem).strip(" .")
     while len(stem.encode("utf-8")) > MAX_NAME_BYTES:
         stem = stem[:-1]
     stem = stem.rstrip(" .") or default
