@@ -129,7 +129,8 @@ def test_older_spec_is_read_through_its_own_map(tmp_path):
     refs = []
     for ref in cell_map([form_layout(f) for f in CAMPAIGN.forms]):
         if ref.form == "PL2":
-            col, row = ref.cell.rstrip("0123456789"), int(ref.cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+            col = ref.cell.rstrip("0123456789")
+            row = int(ref.cell[len(col):])
             ref = CellRef(ref.form, ref.sheet, ref.row, ref.column, f"{col}{row + 2}")
         refs.append(ref)
     refs.append(CellRef("PL2", "PL2", "-", "da_bo", "Z1"))
@@ -403,3 +404,29 @@ def test_xls_without_meta_asks_for_xlsx(tmp_path):
     shutil.copy(xls, inbox / xls.name)
     sub = only(ingest(inbox, CAMPAIGN))
     assert sub.status == "unidentified" and codes(sub) == ["legacy_xls"]
+
+
+# --------------------------------------------------------------------------- pre-scan bounds
+
+
+@pytest.mark.parametrize(("xml", "rows", "cols"), [
+    (b'<worksheet><sheetData><row r="1"><c r="A1"/></row></sheetData></worksheet>', 999, 702),
+    (b'<worksheet><sheetData><row r="5000"><c r="B5000"/></row></sheetData></worksheet>',
+     5000, 2),
+    (b'<worksheet><sheetData><row r="2"><c r="XFD2"/></row></sheetData></worksheet>',
+     2, 16384),
+    (b"<worksheet><sheetData><row><c/><c/><c/></row><row/></sheetData></worksheet>", 2, 3),
+    (b'<x:worksheet><x:sheetData><x:row r="1048576"><x:c r="C1048576"/></x:row>'
+     b"</x:sheetData></x:worksheet>", 1048576, 3),
+])
+def test_sheet_prescan_bounds_every_kind_of_reference(xml, rows, cols):
+    info = ingest_module._scan_xlsx_sheet(xml)
+    assert (info.rows, info.cols) == (rows, cols)
+
+
+def test_a_far_but_allowed_cell_is_read(tmp_path):
+    write_workbook(tmp_path / "a.xlsx", CAMPAIGN, values=clean_values(),
+                   cells={"PL2": {"C5000": "ghi chú ngoài biểu"}})
+    sub = only(ingest(tmp_path, CAMPAIGN))
+    assert sub.status == "" and sub.findings == []
+    assert any(c.raw == 15.0 for c in sub.cells if c.column == "bch_so_luong")

@@ -12,8 +12,8 @@ farthest cell: a 6 KB xlsx with one value in XFD1048576 asks for 32 GB and abort
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import os
@@ -30,6 +30,7 @@ from python_calamine import CalamineWorkbook, PasswordError
 
 from toolkit.findings import make_finding, message
 from toolkit.layout import a1, form_layout
+from toolkit.manifest import MANIFEST_NAME, read_manifest
 from toolkit.meta import IDENTITY_KEYS, KINDS, META_SHEET, CellRef, Meta, parse_meta
 from toolkit.models import CellValue, Submission
 from toolkit.spec import Campaign, Form, nfc
@@ -42,17 +43,18 @@ MAX_MEMBER_BYTES = 100 * 1024 * 1024  # any one zip member
 MAX_ZIP_MEMBERS = 10_000
 MAX_SHEET_CELLS = 1_000_000  # rectangle A1..farthest cell of a sheet we load (~32 MB)
 EXCEL_MAX_ROWS, EXCEL_MAX_COLS = 1_048_576, 16_384
-MANIFEST = "manifest.csv"  # file,date… written by the mail fetcher: the received times
-LOCAL_TZ = dt.timezone(dt.timedelta(hours=7))  # naive times (ODS, manifest) are Vietnam time
+LOCAL_TZ = dt.timezone(dt.timedelta(hours=7))  # naive times in ODS files are Vietnam time
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
 
 _CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE container: .xls, or an encrypted OOXML
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
-_ROW_RE = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
-_ANY_ROW_RE = re.compile(rb"<(?:\w+:)?row[\s/>]")
-_ANY_CELL_RE = re.compile(rb"<(?:\w+:)?c[\s/>]")
-_CELL_RE = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+)(\d+)\"[^>]*?(/?)>(\s*<(?:\w+:)?f\b)?")
+_ROOT_RE = re.compile(rb"<(\w+:)?worksheet\b")
+# literal-led patterns (fast); an r attribute not after a plain space fails the count check
+_FAR_RE = re.compile(rb" r=\"(?:[A-Z]{3}|[A-Z]{0,2}\d{4})")  # beyond column ZZ or row 999
+_ROW_RE = re.compile(rb"\sr=\"(\d+)\"")  # only <row> has an all-digit r attribute
+_REF_RE = re.compile(rb"\sr=\"([A-Z]+)(\d+)\"")  # only <c> has an A1 r attribute
+_FORMULA_RE = re.compile(rb" r=\"([A-Z]+)(\d+)\"[^>/]*>\s*<(?:\w+:)?f[\s>/]")
 _A1_RE = re.compile(r"\$?([A-Z]{1,3})\$?(\d{1,7})")
 _T = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _O = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
@@ -116,7 +118,7 @@ def _walk(inbox: Path) -> list[tuple[str, Path, str | None]]:
                 found.append((nfc((here / name).relative_to(inbox).as_posix()), here / name, code))
         for name in files:
             rel = nfc((here / name).relative_to(inbox).as_posix())
-            if rel != MANIFEST:
+            if rel != MANIFEST_NAME:  # the mail fetcher's record, not a submission
                 found.append((rel, here / name, _skip_code(name, here / name)))
     return sorted(found, key=lambda t: t[0])
 
@@ -127,20 +129,6 @@ def _parse_time(text: str, naive_tz: dt.tzinfo = LOCAL_TZ) -> dt.datetime | None
     except ValueError:
         return None
     return (when if when.tzinfo else when.replace(tzinfo=naive_tz)).astimezone(dt.UTC)
-
-
-def _manifest_times(inbox: Path) -> dict[str, dt.datetime]:
-    """Received times from ``manifest.csv`` (the mail's Date), keyed by NFC relative path."""
-    path = inbox / MANIFEST
-    if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
-        return {}
-    try:
-        rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
-    except (UnicodeDecodeError, csv.Error):
-        return {}
-    times = {nfc(str(r.get("file") or "").strip()): _parse_time(str(r.get("date") or ""))
-             for r in rows}
-    return {f: t for f, t in times.items() if f and t}
 
 
 # --------------------------------------------------------------------------- containers
@@ -259,19 +247,28 @@ def _col_number(letters: bytes) -> int:
 
 
 def _scan_xlsx_sheet(xml: bytes) -> _SheetInfo:
-    """Farthest row/column and formula cells, by regex (cheap next to an XML parse). Rows
-    or cells without an ``r`` attribute are counted, so the bound stays safe."""
-    info = _SheetInfo(rows=max([int(r) for r in _ROW_RE.findall(xml)]
-                               + [len(_ANY_ROW_RE.findall(xml))]))
-    cells = 0
-    for m in _CELL_RE.finditer(xml):
-        cells += 1
-        row, col = int(m.group(2)), _col_number(m.group(1))
-        info.rows, info.cols = max(info.rows, row), max(info.cols, col)
-        if m.group(4) and not m.group(3):
-            info.formulas.add((row - 1, col - 1))
-    if (all_cells := len(_ANY_CELL_RE.findall(xml))) > cells:
-        info.cols = max(info.cols, all_cells)
+    """Farthest row/column and formula cells of a sheet's XML, without parsing it.
+
+    Fast path (C-speed byte counts): every row and cell carries an ``r`` attribute and none
+    is beyond ZZ999 → the rectangle is at most 702 × 999. Otherwise every reference is
+    collected; rows or cells without ``r`` are counted, so the bound stays safe."""
+    root = _ROOT_RE.search(xml, 0, 4096)
+    pre = b"<" + (root.group(1) or b"" if root else b"")
+    rows, cells = (sum(xml.count(pre + name + end) for end in (b" ", b">", b"/>"))
+                   for name in (b"row", b"c"))
+    bare = any(pre + name + end in xml for name in (b"row", b"c") for end in (b">", b"/>"))
+    if not bare and xml.count(b' r="') == rows + cells and not _FAR_RE.search(xml):
+        info = _SheetInfo(rows=999, cols=702)
+    else:
+        refs = _REF_RE.findall(xml)
+        letters, digits = zip(*refs, strict=True) if refs else ((), ())
+        far_row = max(map(int, set(digits) | set(_ROW_RE.findall(xml))), default=0)
+        info = _SheetInfo(rows=max(far_row, rows),
+                          cols=max(max(map(_col_number, set(letters)), default=0),
+                                   cells if cells > len(refs) else 0))
+    if pre + b"f>" in xml or pre + b"f " in xml:
+        for col, row in _FORMULA_RE.findall(xml):
+            info.formulas.add((int(row) - 1, _col_number(col) - 1))
     return info
 
 
@@ -383,10 +380,14 @@ def _identify(book: _Book, props: dict[str, str]
     return identity, meta, problem
 
 
-def _cell_position(cell: str) -> tuple[int, int]:
-    """0-based (row, col) of an A1 reference; (-1, -1) when it is not one."""
+@functools.lru_cache(maxsize=1 << 16)
+def _cell_position(cell: str) -> tuple[int, int, str]:
+    """0-based (row, col) and clean A1 of a map reference; (-1, -1, "") if it is not one."""
     m = _A1_RE.fullmatch(cell.strip().upper())
-    return (int(m.group(2)) - 1, _col_number(m.group(1).encode()) - 1) if m else (-1, -1)
+    if not m:
+        return -1, -1, ""
+    r, c = int(m.group(2)) - 1, _col_number(m.group(1).encode()) - 1
+    return r, c, a1(r, c) if r >= 0 else ""
 
 
 def _read_cells(sub: Submission, book: _Book, meta: Meta, campaign: Campaign) -> None:
@@ -408,7 +409,7 @@ def _read_cells(sub: Submission, book: _Book, meta: Meta, campaign: Campaign) ->
         if (ref.form, ref.row, ref.column) in seen:
             continue
         seen.add((ref.form, ref.row, ref.column))
-        r, c = _cell_position(ref.cell)
+        r, c, _cell = _cell_position(ref.cell)
         sheet = nfc(ref.sheet or forms[ref.form].sheet)
         if not (0 <= r < EXCEL_MAX_ROWS and 0 <= c < EXCEL_MAX_COLS):
             add("cell_outside_sheet", form=ref.form, column=ref.column, row=ref.row,
@@ -428,7 +429,7 @@ def _read_cells(sub: Submission, book: _Book, meta: Meta, campaign: Campaign) ->
         for ref, r, c in refs:
             raw = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
             raw = None if raw == "" else raw
-            cell = a1(r, c)
+            cell = _cell_position(ref.cell)[2]
             sub.cells.append(CellValue(ref.form, ref.row, ref.column, cell, raw))
             if info is not None and (r, c) in info.formulas:
                 add("formula_in_input", form=ref.form, cell=cell, column=ref.column,
@@ -524,7 +525,7 @@ def ingest(inbox: Path, campaign: Campaign, *,
     """Every workbook under ``inbox`` as a :class:`Submission` (identified or not), and the
     files not read with a Vietnamese reason. Never modifies the inbox."""
     inbox = Path(inbox)
-    received = _manifest_times(inbox)
+    received = {f: a.date for f, a in read_manifest(inbox).items() if a.date is not None}
     result = IngestResult()
     for rel, path, skip in _walk(inbox):
         try:
