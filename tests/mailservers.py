@@ -110,6 +110,7 @@ class SmtpServer:
     security: str = "starttls"
     user: str = "vanphong@thoxuan.doan.example"
     password: str = "mật-khẩu-SMTP-thử"
+    refuse: set[str] = field(default_factory=set)  # recipients answered with 550
     port: int = 0
     received: list[Received] = field(default_factory=list)
     _controller: object = None
@@ -121,6 +122,12 @@ class SmtpServer:
         outer = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, options):
+                if address in outer.refuse:
+                    return "550 5.1.1 No such mailbox"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
                 login = session.auth_data
                 outer.received.append(Received(
@@ -139,9 +146,12 @@ class SmtpServer:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert, self.key)
         self.port = free_port()
-        kwargs: dict = {"authenticator": authenticator, "auth_required": True}
+        # AUTH is offered in every mode and checked on every message (``login``); aiosmtpd
+        # can only *require* it together with STARTTLS (it warns otherwise).
+        kwargs: dict = {"authenticator": authenticator}
         if self.security == "starttls":
-            kwargs.update(tls_context=context, require_starttls=True, auth_require_tls=True)
+            kwargs.update(tls_context=context, require_starttls=True, auth_require_tls=True,
+                          auth_required=True)
         elif self.security == "ssl":
             kwargs.update(ssl_context=context, auth_require_tls=False)
         else:
