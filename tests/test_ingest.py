@@ -430,3 +430,15 @@ def test_a_far_but_allowed_cell_is_read(tmp_path):
     sub = only(ingest(tmp_path, CAMPAIGN))
     assert sub.status == "" and sub.findings == []
     assert any(c.raw == 15.0 for c in sub.cells if c.column == "bch_so_luong")
+
+
+def test_map_entries_unknown_to_the_current_plan_are_skipped_with_a_warning(tmp_path):
+    refs = [CellRef("PL4", "PL4", "2015", "tinh_so_nguoi", "B5"),
+            CellRef("PL9", "PL9", "-", "x", "B5"),
+            CellRef("PL4", "PL4", "2016", "tinh_so_nguoi", cell_of(CAMPAIGN, "PL4", "2016",
+                                                                  "tinh_so_nguoi"))]
+    write_workbook(tmp_path / "a.xlsx", CAMPAIGN, refs=refs, values=clean_values())
+    sub = only(ingest(tmp_path, CAMPAIGN))
+    assert codes(sub) == ["spec_changed"] and "2 ô" in sub.findings[0].message
+    assert [(c.form, c.row, c.column, c.raw) for c in sub.cells] == [
+        ("PL4", "2016", "tinh_so_nguoi", 2.0)]

@@ -80,7 +80,7 @@ _TABLE: tuple[Code, ...] = (
     Code("sheet_missing", "error",
          "{file} — thiếu trang tính «{sheet}»; không xóa hay đổi tên trang tính của biểu mẫu"),
     Code("cell_outside_sheet", "error",
-         "{file} — bảng vị trí ô (_meta) ghi ô «{cell}» của {form}, không phải ô hợp lệ"),
+         "{file} — bảng vị trí ô (_meta) ghi ô «{ref}» của {form}, không phải ô hợp lệ"),
     Code("superseded", "warning",
          "{file} — {unit_name} đã gửi bản mới hơn ({newer}); tệp này không được dùng"),
     Code("duplicate_copy", "warning",

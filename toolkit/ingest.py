@@ -394,6 +394,7 @@ def _read_cells(sub: Submission, book: _Book, meta: Meta, campaign: Campaign) ->
     """CellValues through the file's own map; sheet and position problems as findings."""
     forms = {f.id: f for f in campaign.forms}
     inputs = {f.id: {c.key for c in f.input_columns} for f in campaign.forms}
+    fixed = {f.id: set(f.row_keys()) for f in campaign.forms if f.kind != "list"}
     wanted: dict[str, list[tuple[CellRef, int, int]]] = {}
     seen: set[tuple[str, str, str]] = set()
     missing_sheets: set[str] = set()
@@ -403,8 +404,9 @@ def _read_cells(sub: Submission, book: _Book, meta: Meta, campaign: Campaign) ->
         sub.findings.append(make_finding(code, file=sub.file, unit_code=sub.unit_code, **fields))
 
     for ref in meta.cells:
-        if ref.column not in inputs.get(ref.form, ()):
-            unknown += 1  # a form or column the current plan no longer has
+        if ref.column not in inputs.get(ref.form, ()) or ref.row not in fixed.get(ref.form, (
+                ref.row,)):
+            unknown += 1  # a form, column or fixed row the current plan no longer has
             continue
         if (ref.form, ref.row, ref.column) in seen:
             continue
