@@ -282,7 +282,7 @@ def render_fetch(result: FetchResult, inbox: Path, where: str) -> str:
     """The terminal report of a fetch, in Vietnamese."""
     lines = [f"Đã đọc {result.messages} thư trong {where}."]
     if result.already_fetched:
-        lines.append(f"Bỏ qua {result.already_fetched} thư đã tải trước đây.")
+        lines.append(f"Bỏ qua {result.already_fetched} thư đã tải (trùng Message-ID).")
     lines.append(f"Đã lưu {len(result.saved)} tệp mới vào {inbox}.")
     lines += [f"  {s.file} ← {s.sender or '?'} ({s.date or 'không rõ ngày'})"
               for s in result.saved]
