@@ -29,6 +29,7 @@ A job::
         {"sheet": "PL1", "cell": "B11", "clear": true}],
      "inspect": [{"sheet": "PL2", "cell": "B14"}],           # optional: what Calc holds
      "properties": true,                                      # optional: custom properties
+     "print_layout": true,                                    # optional: pages per sheet
      "recalculate": false,                                    # optional: calculateAll()
      "save": [{"path": "/abs/out.xlsx"}, {"path": "/abs/out.ods"}]}
 
@@ -341,6 +342,8 @@ class Office:
                                  for x in job.get("inspect", [])]
             if job.get("properties"):
                 result["properties"] = _custom_properties(doc)
+            if job.get("print_layout"):
+                result["print_layout"] = _print_layout(doc)
             result["saved"] = [self._save(doc, s) for s in job.get("save", [])]
             result["ok"] = True
         except Exception as exc:
@@ -407,6 +410,38 @@ def _custom_properties(doc: Any) -> dict[str, Any]:
     return out
 
 
+def _print_layout(doc: Any) -> list[dict[str, Any]]:
+    """How Calc paginates each visible sheet when printing or exporting to PDF: the pages
+    (size and position on the sheet, 1/100 mm), how many page columns (``across`` > 1: the
+    sheet spills into a second page horizontally) and page rows, and the page style."""
+    styles = doc.StyleFamilies.getByName("PageStyles")
+    out = []
+    for name in doc.Sheets.ElementNames:
+        ws = doc.Sheets.getByName(name)
+        if not ws.IsVisible:
+            continue
+        pages = []
+        for i in range(doc.getRendererCount(ws, ())):
+            props = {p.Name: p.Value for p in doc.getRenderer(i, ws, ())}
+            pos, size = props.get("CalcPagePos"), props.get("PageSize")
+            pages.append({"x": pos.X if pos is not None else 0,
+                          "y": pos.Y if pos is not None else 0,
+                          "width": size.Width, "height": size.Height})
+        style = styles.getByName(ws.PageStyle)
+        out.append({
+            "sheet": name,
+            "pages": pages,
+            "across": len({p["x"] for p in pages}),
+            "down": len({p["y"] for p in pages}),
+            "style": {"width": style.Width, "height": style.Height,
+                      "landscape": bool(style.IsLandscape),
+                      "scale_to_pages_x": style.ScaleToPagesX,
+                      "scale_to_pages_y": style.ScaleToPagesY,
+                      "page_scale": style.PageScale},
+        })
+    return out
+
+
 # =========================================================================== typing
 
 
@@ -453,7 +488,7 @@ class _Session:
             return out
         before = _snapshot(cell)
         try:
-            kind, old_format = self._apply(cell, action)
+            kind = self._apply(cell, action)
         except Exception as exc:
             _restore(cell, before)
             out.update(status="error", message=f"{type(exc).__name__}: {exc}")
@@ -463,8 +498,6 @@ class _Session:
         out["lo_invalid"] = self.lo_flags_invalid(ws, cell)
         if verdict is not None and not force:
             _restore(cell, before)
-            if old_format is not None:
-                cell.NumberFormat = old_format
             out.update(status="refused", reason="validation", message=verdict)
         else:
             out["status"] = "entered"
@@ -473,59 +506,55 @@ class _Session:
         out["stored"] = _stored(cell)
         return out
 
-    def _apply(self, cell: Any, action: dict[str, Any]) -> tuple[str, int | None]:
-        """Put the action's value into the cell; returns what it became and the cell's
-        previous number format when typing changed it (a typed date gets a date format)."""
+    def _apply(self, cell: Any, action: dict[str, Any]) -> str:
+        """Put the action's value into the cell; returns what it became."""
         if action.get("clear"):
-            cell.setString("")
-            return "empty", None
+            _set_text(cell, "")
+            return "empty"
         if "number" in action:
             cell.setValue(float(action["number"]))
-            return "number", None
+            return "number"
         if "text" in action:
-            cell.setString(str(action["text"]))
-            return "text", None
+            _set_text(cell, str(action["text"]))
+            return "text"
         if "formula" in action:
             cell.setFormula(str(action["formula"]))
-            return "formula", None
+            return "formula"
         if "input" in action:
             return self._type(cell, str(action["input"]))
         raise ValueError("an action needs one of: input, number, text, formula, clear")
 
-    def _type(self, cell: Any, typed: str) -> tuple[str, int | None]:
+    def _type(self, cell: Any, typed: str) -> str:
         """What Calc makes of keystrokes ``typed`` in ``cell``: empty, a formula, text
         (text-formatted cell, leading apostrophe, or not a number in the cell's locale) or
         a number (with the recognised date/percent format when the cell had General)."""
         if typed == "":
-            cell.setString("")
-            return "empty", None
+            _set_text(cell, "")
+            return "empty"
         if typed.startswith("=") and len(typed) > 1:
             cell.setFormula(typed)
-            return "formula", None
+            return "formula"
         key = cell.NumberFormat
         fmt = self.doc.NumberFormats.getByKey(key)
-        is_text_format = fmt.FormatString == "@" or bool(fmt.Type & 256)  # NumberFormat.TEXT
-        if is_text_format:
-            cell.setString(typed)
-            return "text", None
+        if fmt.FormatString == "@" or bool(fmt.Type & 256):  # NumberFormat.TEXT
+            _set_text(cell, typed)
+            return "text"
         if typed.startswith("'"):
             rest = typed[1:]
             # Calc drops the apostrophe only when the rest would have been a number
-            cell.setString(rest if self._number(key, rest) is not None else typed)
-            return "text", None
+            _set_text(cell, rest if self._number(key, rest) is not None else typed)
+            return "text"
         value = self._number(key, typed)
         if value is None:
-            cell.setString(typed)
-            return "text", None
+            _set_text(cell, typed)
+            return "text"
         cell.setValue(value)
-        previous = None
         if fmt.FormatString.lower() in ("general", "standard"):
             with contextlib.suppress(Exception):
                 detected = self.formatter.detectNumberFormat(key, typed)
                 if detected != key:
-                    previous = key
                     cell.NumberFormat = detected
-        return "number", previous
+        return "number"
 
     def _number(self, key: int, typed: str) -> float | None:
         try:
@@ -731,27 +760,38 @@ def _stored(cell: Any) -> dict[str, Any]:
     return out
 
 
-def _snapshot(cell: Any) -> tuple[str, Any]:
+def _snapshot(cell: Any) -> tuple[str, Any, int]:
     ctype = cell.Type.value
+    fmt = cell.NumberFormat
     if ctype == "VALUE":
-        return "VALUE", float(cell.getValue())
+        return "VALUE", float(cell.getValue()), fmt
     if ctype == "FORMULA":
-        return "FORMULA", cell.getFormula()
+        return "FORMULA", cell.getFormula(), fmt
     if ctype == "TEXT":
-        return "TEXT", cell.getString()
-    return "EMPTY", None
+        return "TEXT", cell.getString(), fmt
+    return "EMPTY", None, fmt
 
 
-def _restore(cell: Any, snap: tuple[str, Any]) -> None:
-    kind, value = snap
+def _restore(cell: Any, snap: tuple[str, Any, int]) -> None:
+    kind, value, fmt = snap
     if kind == "VALUE":
         cell.setValue(value)
     elif kind == "FORMULA":
         cell.setFormula(value)
     elif kind == "TEXT":
-        cell.setString(value)
+        _set_text(cell, value)
     else:
-        cell.setString("")
+        _set_text(cell, "")
+    cell.NumberFormat = fmt
+
+
+def _set_text(cell: Any, text: str) -> None:
+    """Text into a cell without the API's side effect: ``setString`` also gives the cell
+    the Text ("@") number format, which typing in the user interface never does."""
+    fmt = cell.NumberFormat
+    cell.setString(text)
+    if cell.NumberFormat != fmt:
+        cell.NumberFormat = fmt
 
 
 # =========================================================================== CLI
