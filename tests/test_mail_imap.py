@@ -207,3 +207,14 @@ def test_starttls_refused_by_a_server_without_tls(certificate, tmp_path: Path) -
     assert result.exit_code == 1
     assert re.fullmatch(r"Error: Máy chủ IMAP 127\.0\.0\.1:\d+ không hỗ trợ STARTTLS.*\n",
                         result.output)
+
+
+def test_a_missing_server_program_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailservers import missing
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must install it"):
+        missing("dovecot")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        missing("dovecot")
