@@ -21,6 +21,7 @@ from mailservers import (
     zip_bytes,
 )
 
+from toolkit.atomic import OutputError
 from toolkit.mail import fetch as fetch_module
 from toolkit.mail.fetch import (
     FetchResult,
@@ -104,6 +105,8 @@ def test_other_attachments_are_ignored(tmp_path: Path) -> None:
     ("Báo\tcáo\r\n.XLSX", "Báo cáo.xlsx"),
     ("Báo\x00cáo.xlsx", "Báo_cáo.xlsx"),
     (unicodedata.normalize("NFD", "Thọ Xuân.xlsx"), "Thọ Xuân.xlsx"),
+    ("=cmd|calc.xlsx", "_cmd_calc.xlsx"),
+    ("-rf.xlsx", "_rf.xlsx"),
 ])
 def test_safe_filename(name: str, expected: str) -> None:
     assert safe_filename(name) == expected
@@ -237,3 +240,19 @@ def test_imap_names_and_dates() -> None:
     assert imap_mailbox("A&B") == '"A&-B"'
     assert imap_mailbox("Đoàn") == '"&ARA-o&AOA-n"'
     assert imap_date(dt.date(2021, 1, 5)) == "05-Jan-2021"
+
+
+def test_manifest_text_never_starts_like_a_formula(tmp_path: Path) -> None:
+    run(tmp_path, mail([attachment(b"x", rfc2231("a.xlsx"))],
+                       subject='=HYPERLINK("http://example.invalid","Bấm")'))
+    assert read_manifest(tmp_path)["a.xlsx"].subject == \
+        '\'=HYPERLINK("http://example.invalid","Bấm")'
+
+
+def test_a_full_disk_stops_the_fetch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fetch_module, "write_bytes", full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        run(tmp_path, mail([attachment(b"x", rfc2231("a.xlsx"))]))

@@ -29,7 +29,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from toolkit.atomic import ensure_dir, write_bytes
+from toolkit.atomic import OutputError, ensure_dir, write_bytes
 from toolkit.mail.settings import MailError, ServerSettings, connection_error, tls_context
 from toolkit.manifest import MANIFEST_COLUMNS, MANIFEST_NAME
 from toolkit.spec import nfc
@@ -51,6 +51,7 @@ MIME_SUFFIXES = {
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
                      *(f"LPT{i}" for i in range(1, 10))}
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _STRUCTURE_DEFECTS = ("StartBoundaryNotFound", "CloseBoundaryNotFound", "Base64",
                       "MultipartInvariantViolation", "MissingHeaderBodySeparator")
@@ -125,6 +126,8 @@ def safe_filename(name: str, default: str = DEFAULT_NAME) -> str:
     suffix = _UNSAFE.sub("", suffix).strip(" .")
     suffix = f".{suffix}" if suffix else ""
     stem = _UNSAFE.sub("_", stem).strip(" .")
+    if stem.startswith(FORMULA_STARTS):  # no "-x" for a shell, no "=x" for a spreadsheet
+        stem = "_" + stem[1:]
     while len(stem.encode("utf-8")) > MAX_NAME_BYTES:
         stem = stem[:-1]
     stem = stem.rstrip(" .") or default
@@ -299,12 +302,25 @@ class InboxState:
         elif not self._text.endswith(("\n", "\r")):
             buf.write("\r\n")
         for r in rows:
-            writer.writerow([r.file, r.sender, r.date, r.message_id, r.subject])
+            writer.writerow([r.file, _text_cell(r.sender), r.date, _text_cell(r.message_id),
+                             _text_cell(r.subject)])
             self.recorded.add(r.file)
             if r.message_id:
                 self.message_ids.add(r.message_id)
         self._text += buf.getvalue()
-        write_bytes(self.manifest, ("\ufeff" + self._text).encode("utf-8"))
+        _write(self.manifest, ("\ufeff" + self._text).encode("utf-8"))
+
+
+def _text_cell(text: str) -> str:
+    """Text from a stranger never starts like a formula when Excel opens the manifest."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        write_bytes(path, data)
+    except OSError as exc:
+        raise OutputError(f"Không ghi được {path}: {exc.strerror or exc}") from None
 
 
 def _header(msg: EmailMessage, name: str) -> str:
@@ -379,10 +395,12 @@ def save_message(state: InboxState, raw: bytes, result: FetchResult, *,
                                                        f"({existing}), không lưu lại"))
                 continue
             name = state.unique_name(safe_filename(found.name))
-            write_bytes(state.inbox / name, found.data)
+            _write(state.inbox / name, found.data)
             state.by_sha[digest] = name
             rows.append(SavedFile(name, sender, date_text, message_id, subject, found.origin))
             result.saved.append(rows[-1])
+    except OutputError:
+        raise  # the inbox cannot be written: that stops the run
     except Exception as exc:  # anything unexpected in one message: note it, go on
         result.problems.append(Note(who, f"lỗi khi đọc tệp đính kèm ({exc})"))
     finally:
