@@ -24,7 +24,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 
-from toolkit.atomic import ensure_dir, write_bytes
+from toolkit.atomic import OutputError, ensure_dir, write_bytes
 from toolkit.mail.compose import (
     Attachment,
     eml_bytes,
@@ -282,10 +282,14 @@ def _log_sent(mail_dir: Path, item: Outgoing, when: dt.datetime) -> None:
         "key": item.key,
     }
     path = ensure_dir(Path(mail_dir)) / SENT_LOG
-    with path.open("a", encoding="utf-8") as fh:  # one line per message, flushed at once
-        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with path.open("a", encoding="utf-8") as fh:  # one line per message, flushed at once
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise OutputError(f"Đã gửi thư cho {item.unit.code} nhưng không ghi được nhật ký "
+                          f"{path}: {exc.strerror or exc}") from None
 
 
 # --------------------------------------------------------------------------- SMTP
