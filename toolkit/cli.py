@@ -13,6 +13,7 @@ import click
 
 from toolkit.atomic import OutputError
 from toolkit.errors import InboxError
+from toolkit.mail.cli import mail_group
 from toolkit.paths import samples_dir
 from toolkit.spec import Campaign, SpecError, load_campaign
 from toolkit.units import UnitRegistry, UnitsError, load_units
@@ -124,6 +125,9 @@ def campaigns_cmd() -> None:
 
     for campaign_id in list_builtin_campaigns():
         click.echo(render_campaign(load_campaign(campaign_id)))
+
+
+cli.add_command(mail_group)  # toolkit mail send-templates|send-feedback|remind|fetch
 
 
 class _NullBar:
