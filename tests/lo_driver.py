@@ -826,7 +826,7 @@ def cmd_run(source: str, locale: str) -> int:
         results = [office.run_job(job) for job in jobs]
     finally:
         office.stop()
-    json.dump(results, out, ensure_ascii=False, indent=1)
+    json.dump(results, out, ensure_ascii=False, indent=1, default=repr)
     out.write("\n")
     out.flush()
     return 0 if all(r.get("ok") for r in results) else 1
@@ -863,7 +863,7 @@ def cmd_serve(locale: str) -> int:
                     office.stop()
                     office.start()
                 reply = office.run_job(request)
-            out.write(json.dumps(reply, ensure_ascii=False) + "\n")
+            out.write(json.dumps(reply, ensure_ascii=False, default=repr) + "\n")
     finally:
         office.stop()
         out.write(json.dumps({"stopped": True}) + "\n")

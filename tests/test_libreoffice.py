@@ -10,6 +10,7 @@ under ``CI=true`` they fail instead (see ``tests/lo.py``).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import importlib.util
 import io
 import math
@@ -346,10 +347,33 @@ def test_resaved_template_keeps_identity_map_validation_protection_formulas(
 # --------------------------------------------------------------------------- outputs
 
 
+SAMPLE_CAMPAIGN = "nq02-2020"  # the campaign of the sample run (summary, feedback)
+TEMPLATE_KINDS = [f"template:{cid}" for cid in CAMPAIGN_IDS]
+ALLOCATION_MISSING = importlib.util.find_spec("toolkit.allocation") is None
+ALLOCATION_FUNCTIONS = ("allocation_bytes", "allocation_template_bytes",
+                        "allocation_workbook_bytes")
+ALLOCATION = pytest.param("allocation", marks=pytest.mark.skipif(
+    ALLOCATION_MISSING, reason="toolkit/allocation.py does not exist (yet)"))
+KINDS = [*TEMPLATE_KINDS, "summary", "feedback", ALLOCATION]
+
+
+def _allocation_workbook(campaign: Campaign) -> bytes | None:
+    """The allocation workbook, if toolkit.allocation offers one of the usual writers."""
+    if ALLOCATION_MISSING:
+        return None
+    module = importlib.import_module("toolkit.allocation")
+    for name in ALLOCATION_FUNCTIONS:
+        func = getattr(module, name, None)
+        if callable(func):
+            return func(campaign, UNITS, OFFICE)
+    return None
+
+
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Every kind of workbook the toolkit writes, from one small consolidation run."""
-    campaign = load_campaign("nq02-2020")
+    """Every kind of workbook the toolkit writes: a unit's template of every built-in
+    campaign, and the summary and a feedback workbook of one small consolidation run."""
+    campaign = load_campaign(SAMPLE_CAMPAIGN)
     root = tmp_path_factory.mktemp("outputs")
     inbox = root / "inbox"
     children = UNITS.children(OFFICE.code)[:5]
@@ -364,23 +388,20 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                          now=dt.datetime(2021, 1, 21, 8, 0, tzinfo=dt.UTC))
     paths = write_outputs(result, result.frames, root / "out")
     assert paths.feedback, "the planted finding must produce a feedback workbook"
-    files = {
-        "template": write(root / "template" / "TX01.xlsx",
-                          template_bytes(campaign, UNIT, OFFICE)),
-        "summary": paths.summary,
-        "feedback": paths.feedback[0],
-    }
-    return {"campaign": campaign, "result": result, "files": files, "root": root}
-
-
-ALLOCATION_MISSING = importlib.util.find_spec("toolkit.allocation") is None
-KINDS = [
-    "template",
-    "summary",
-    "feedback",
-    pytest.param("allocation", marks=pytest.mark.skipif(
-        ALLOCATION_MISSING, reason="toolkit/allocation.py does not exist (yet)")),
-]
+    files: dict[str, Path] = {}
+    campaigns: dict[str, Campaign] = {}
+    for cid in CAMPAIGN_IDS:
+        kind = f"template:{cid}"
+        campaigns[kind] = load_campaign(cid)
+        files[kind] = write(root / "templates" / f"{cid}_TX01.xlsx",
+                            template_bytes(campaigns[kind], UNIT, OFFICE))
+    files["summary"], files["feedback"] = paths.summary, paths.feedback[0]
+    campaigns["summary"] = campaigns["feedback"] = campaign
+    allocation = _allocation_workbook(campaign)
+    if allocation is not None:
+        files["allocation"] = write(root / "allocation" / "allocation.xlsx", allocation)
+        campaigns["allocation"] = campaign
+    return {"campaigns": campaigns, "result": result, "files": files, "root": root}
 
 
 @pytest.fixture(scope="module")
@@ -401,7 +422,8 @@ def rendered(outputs: dict[str, Any], lo: LibreOffice) -> dict[str, dict[str, An
 
 def _kind(rendered: dict[str, dict[str, Any]], kind: str) -> dict[str, Any]:
     if kind not in rendered:
-        pytest.skip(f"no {kind} workbook in this run")
+        pytest.skip(f"no {kind} workbook in this run (toolkit.allocation has none of "
+                    f"{', '.join(ALLOCATION_FUNCTIONS)}(campaign, units, office))")
     return rendered[kind]
 
 
@@ -415,7 +437,7 @@ def test_pdf_is_a4_and_pages_belong_to_sheets(rendered: dict[str, dict[str, Any]
     pages = r["pages"]
     assert pages and all(p.is_a4() for p in pages), [(p.width, p.height) for p in pages]
     assert sum(len(s["pages"]) for s in r["layout"]) == len(pages)
-    forms = {f.sheet for f in outputs["campaign"].forms}
+    forms = {f.sheet for f in outputs["campaigns"][kind].forms}
     layout = {s["sheet"]: s for s in r["layout"]}
     assert forms <= set(layout) or kind == "allocation", sorted(layout)
     for sheet in forms & set(layout):
@@ -433,11 +455,10 @@ FEEDBACK_LIST_SPILLS = (
 
 
 @pytest.mark.parametrize("kind", [
-    "template",
+    *TEMPLATE_KINDS,
     "summary",
     pytest.param("feedback", marks=pytest.mark.xfail(strict=True, reason=FEEDBACK_LIST_SPILLS)),
-    pytest.param("allocation", marks=pytest.mark.skipif(
-        ALLOCATION_MISSING, reason="toolkit/allocation.py does not exist (yet)")),
+    ALLOCATION,
 ])
 def test_every_printed_sheet_fits_one_page_wide(rendered: dict[str, dict[str, Any]],
                                                 kind: str) -> None:
@@ -454,7 +475,7 @@ def test_pdf_text_has_titles_with_diacritics_and_whole_header(
     """pdftotext finds each form's Vietnamese title on the first page of its sheet, and that
     page carries the whole numbered header row (1)…(n): every column of the form is on it."""
     r = _kind(rendered, kind)
-    campaign: Campaign = outputs["campaign"]
+    campaign: Campaign = outputs["campaigns"][kind]
     result: ConsolidationResult = outputs["result"]
     summary_cols = {}
     if kind == "summary":
@@ -473,8 +494,9 @@ def test_pdf_text_has_titles_with_diacritics_and_whole_header(
         numbers = {int(n) for n in re.findall(r"\((\d+)\)", text)}
         assert set(range(1, ncols + 1)) <= numbers, (form.id, ncols, sorted(numbers))
     whole = pdf_text(r["pdf"])
-    if kind in ("template", "feedback"):
+    if kind.startswith("template") or kind == "feedback":
         assert contains_text(whole, "HƯỚNG DẪN ĐIỀN BIỂU MẪU BÁO CÁO")
+        assert contains_text(whole, campaign.document_number)
     if kind == "feedback":
         assert contains_text(whole, "PHẢN HỒI KIỂM TRA SỐ LIỆU")
         assert contains_text(whole, UNITS.children(OFFICE.code)[1].name)
