@@ -151,6 +151,8 @@ def _add_rows(rows: _FormRows, owner: int, sub: Submission,
         where: dict[str, str] = {}
         raws: dict[str, Any] = {}
         for cv in cells:
+            if cv.column not in rows.values or cv.column in KEY_COLUMNS:
+                continue  # not an input column of this form (ingest already skips those)
             col = form.column(cv.column)
             where[col.key], raws[col.key] = cv.cell, cv.raw
             parsed = parse_value(cv.raw, col, check_range=False)
