@@ -7,7 +7,8 @@ What it plants, as units really do it:
 - most units: a correct file, some on time, some late;
 - TX05 typed "12 người" in a number cell; TX07 has more Thạc sỹ + Đại học + CĐ than
   Số lượng; TX09 typed 130 (%) as the NQ target; TX11 typed 2,5 in a count;
-- TX13 typed numbers as text ("1.234") — converted with a warning, accepted;
+- TX13 typed numbers as text ("1.234") — converted with a warning, accepted — and mailed
+  it from a personal address (a sender warning);
 - TX15 pasted "=HYPERLINK(…)" into a text cell — kept as text, never a formula;
 - TX03 sent a wrong file, then a corrected one (the newer is used, the older superseded);
 - TX04's file came twice under two names (byte-identical copies count once);
@@ -54,11 +55,12 @@ def main() -> None:
     inbox.mkdir(parents=True)
     manifest: list[dict[str, str]] = []
 
-    def put(name: str, data: bytes, unit_code: str, when: dt.datetime, subject: str) -> None:
+    def put(name: str, data: bytes, unit_code: str, when: dt.datetime, subject: str,
+            sender: str | None = None) -> None:
         path = inbox / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        sender = units.get(unit_code).email
+        sender = sender or units.get(unit_code).email
         manifest.append({
             "file": unicodedata.normalize("NFC", name),
             "sender": sender,
@@ -99,8 +101,10 @@ def main() -> None:
     }
     for n, (code, change) in enumerate(mistakes.items()):
         when = at(15 + n, 10, 30)
+        # TX13's secretary mailed it from a personal address: accepted, with a warning
+        personal = "bithu.xuanbai1998@gmail.example" if code == "TX13" else None
         put(f"{code} bao cao 02.xlsx", filled(code, change, saved=when), code, when,
-            "Báo cáo tổng kết 5 năm NQ 02")
+            "Báo cáo tổng kết 5 năm NQ 02", sender=personal)
 
     # TX03: a wrong first version, then the corrected one a day later.
     first, second = at(16, 9), at(17, 15, 45)

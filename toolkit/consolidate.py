@@ -12,9 +12,11 @@ from pathlib import Path
 
 from toolkit.aggregate import aggregate
 from toolkit.errors import InboxError
+from toolkit.findings import make_finding
 from toolkit.ingest import ingest, select
+from toolkit.mail.provenance import sender_mismatches
 from toolkit.manifest import read_manifest
-from toolkit.models import ConsolidationResult
+from toolkit.models import ConsolidationResult, Submission
 from toolkit.spec import Campaign
 from toolkit.units import Unit, UnitRegistry
 from toolkit.validate import validate
@@ -37,12 +39,8 @@ def consolidate(
     if not inbox.is_dir():
         raise InboxError(f"{inbox} không phải là thư mục")
     ingested = ingest(inbox, campaign, progress=progress)
-    arrivals = read_manifest(inbox)
-    for sub in ingested.submissions:
-        arrival = arrivals.get(sub.file)
-        if arrival is not None and arrival.date is not None:
-            sub.received_at = arrival.date
     select(ingested.submissions, units, office, campaign)
+    _check_senders(inbox, ingested.submissions, units)
     frames = validate(campaign, ingested.submissions)
     expected = units.children(office.code)
     accepted_codes = {s.unit_code for s in ingested.submissions if s.status == "accepted"}
@@ -60,3 +58,17 @@ def consolidate(
         skipped=list(ingested.skipped),
         frames=frames,
     )
+
+
+def _check_senders(inbox: Path, submissions: list[Submission], units: UnitRegistry) -> None:
+    """Warn when the manifest says a file was mailed from an address that is not its unit's
+    registered one (someone may have sent another unit's file)."""
+    candidates = [s for s in submissions if s.status == ""]
+    by_file = {s.file: s for s in candidates}
+    for mismatch in sender_mismatches(read_manifest(inbox), candidates, units):
+        sub = by_file[mismatch.file]
+        sub.findings.append(make_finding(
+            "sender_mismatch", file=sub.file, unit_code=sub.unit_code,
+            sender=mismatch.sender, expected=mismatch.expected,
+            unit_name=units.get(sub.unit_code).name,
+        ))

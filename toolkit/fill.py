@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import re
+import zipfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,10 +44,29 @@ def fill_workbook(
         target.value = value
         if isinstance(value, str):
             target.data_type = "s"  # typed text is text, even when it starts with "="
-    if modified is not None:
-        book.properties.modified = modified
     out = io.BytesIO()
     book.save(out)
+    data = out.getvalue()
+    if modified is not None:  # openpyxl stamps "now" on save; put the unit's save time back
+        data = _set_modified(data, modified)
+    return data
+
+
+def _set_modified(data: bytes, modified: dt.datetime) -> bytes:
+    """Rewrite ``dcterms:modified`` in docProps/core.xml (and fix zip entry times, so the
+    same inputs give the same bytes)."""
+    stamp = modified.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + stamp + rb"\g<2>", body)
+            info = zipfile.ZipInfo(item.filename, date_time=modified.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, body)
     return out.getvalue()
 
 
@@ -53,7 +74,6 @@ _SAMPLE_TEXTS = (
     "Đã triển khai tới 100% chi đoàn",
     "Lồng ghép sinh hoạt chi đoàn",
     "Phối hợp với UBND xã",
-    "",
 )
 _SAMPLE_SUBJECTS = (
     "Triển khai thực hiện Nghị quyết 02-NQ/TU",
@@ -76,7 +96,8 @@ def _sample(col: Column, rng: random.Random) -> Any:
         return rng.choice(col.choices)
     if col.type == "date":
         return dt.datetime(2016 + rng.randint(0, 4), rng.randint(1, 12), rng.randint(1, 28))
-    return rng.choice(_SAMPLE_TEXTS) or None
+    # notes are rare in real returns; most units leave "Ghi chú" empty
+    return rng.choice(_SAMPLE_TEXTS) if rng.random() < 0.08 else None
 
 
 def _apply_rules(form: Form, row: dict[str, Any]) -> None:

@@ -85,6 +85,9 @@ _TABLE: tuple[Code, ...] = (
          "{file} — {unit_name} đã gửi bản mới hơn ({newer}); tệp này không được dùng"),
     Code("duplicate_copy", "warning",
          "{file} — giống hệt tệp {other}; chỉ tính một lần"),
+    Code("sender_mismatch", "warning",
+         "{file} — gửi từ địa chỉ {sender}, không phải địa chỉ đã đăng ký của {unit_name} "
+         "({expected}); hãy kiểm tra tệp có đúng của đơn vị không"),
     Code("spec_changed", "warning",
          "{file} — biểu mẫu được tạo từ phiên bản khác của kế hoạch; đã đọc theo bảng vị "
          "trí ô của chính tệp{detail}"),

@@ -30,6 +30,8 @@ import re
 import unicodedata
 from typing import Any, NamedTuple
 
+from babel.numbers import format_decimal
+
 from toolkit.spec import Column
 
 NUMERIC_TYPES = ("count", "number", "money", "percent")
@@ -89,7 +91,7 @@ def format_number(x: float) -> str:
         return str(x)
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
         return str(int(x))
-    return f"{x:.15g}".replace(".", ",")
+    return format_decimal(x, format="#,##0.##########", locale="vi")
 
 
 def raw_text(raw: Any) -> str:
@@ -101,7 +103,7 @@ def raw_text(raw: Any) -> str:
     if isinstance(raw, float):
         if math.isnan(raw) or math.isinf(raw):
             return str(raw)
-        return str(int(raw)) if raw.is_integer() and abs(raw) < 1e15 else repr(raw)
+        return format_number(raw)  # as a Vietnamese spreadsheet shows it: 2,5
     if isinstance(raw, dt.datetime):
         if raw.time() == dt.time(0):
             return raw.strftime("%d/%m/%Y")
