@@ -354,7 +354,8 @@ ALLOCATION_FUNCTIONS = ("allocation_bytes", "allocation_template_bytes",
                         "allocation_workbook_bytes")
 ALLOCATION = pytest.param("allocation", marks=pytest.mark.skipif(
     ALLOCATION_MISSING, reason="toolkit/allocation.py does not exist (yet)"))
-KINDS = [*TEMPLATE_KINDS, "summary", "feedback", ALLOCATION]
+FEEDBACK_KINDS = ["feedback", "feedback:standalone"]  # annotated copy; list alone
+KINDS = [*TEMPLATE_KINDS, "summary", *FEEDBACK_KINDS, ALLOCATION]
 
 
 def _allocation_workbook(campaign: Campaign) -> bytes | None:
@@ -372,7 +373,9 @@ def _allocation_workbook(campaign: Campaign) -> bytes | None:
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every kind of workbook the toolkit writes: a unit's template of every built-in
-    campaign, and the summary and a feedback workbook of one small consolidation run."""
+    campaign, and the summary and feedback workbooks of one small consolidation run: the
+    unit's own file annotated, and the standalone list written for a file that cannot be
+    annotated (here a broken one)."""
     campaign = load_campaign(SAMPLE_CAMPAIGN)
     root = tmp_path_factory.mktemp("outputs")
     inbox = root / "inbox"
@@ -384,10 +387,13 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         write(inbox / f"{unit.code}.xlsx", fill_workbook(
             template_bytes(campaign, unit, OFFICE), values,
             modified=dt.datetime(2021, 1, 15, 9, 0)))
+    write(inbox / "báo cáo hỏng.xlsx", b"PK\x03\x04 not really a workbook")
     result = consolidate(inbox, campaign, UNITS, OFFICE,
                          now=dt.datetime(2021, 1, 21, 8, 0, tzinfo=dt.UTC))
     paths = write_outputs(result, result.frames, root / "out")
-    assert paths.feedback, "the planted finding must produce a feedback workbook"
+    annotated = [p for p in paths.feedback if p.name.startswith(children[1].code)]
+    standalone = [p for p in paths.feedback if p.name.startswith("khong-ro")]
+    assert annotated and standalone, paths.feedback
     files: dict[str, Path] = {}
     campaigns: dict[str, Campaign] = {}
     for cid in CAMPAIGN_IDS:
@@ -395,8 +401,10 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         campaigns[kind] = load_campaign(cid)
         files[kind] = write(root / "templates" / f"{cid}_TX01.xlsx",
                             template_bytes(campaigns[kind], UNIT, OFFICE))
-    files["summary"], files["feedback"] = paths.summary, paths.feedback[0]
-    campaigns["summary"] = campaigns["feedback"] = campaign
+    files["summary"] = paths.summary
+    files["feedback"], files["feedback:standalone"] = annotated[0], standalone[0]
+    for kind in ("summary", *FEEDBACK_KINDS):
+        campaigns[kind] = campaign
     allocation = _allocation_workbook(campaign)
     if allocation is not None:
         files["allocation"] = write(root / "allocation" / "allocation.xlsx", allocation)
@@ -439,7 +447,7 @@ def test_pdf_is_a4_and_pages_belong_to_sheets(rendered: dict[str, dict[str, Any]
     assert sum(len(s["pages"]) for s in r["layout"]) == len(pages)
     forms = {f.sheet for f in outputs["campaigns"][kind].forms}
     layout = {s["sheet"]: s for s in r["layout"]}
-    assert forms <= set(layout) or kind == "allocation", sorted(layout)
+    assert forms <= set(layout) or kind in ("allocation", "feedback:standalone"), sorted(layout)
     for sheet in forms & set(layout):
         assert layout[sheet]["across"] == 1, (sheet, layout[sheet])
         assert layout[sheet]["style"]["landscape"], sheet
@@ -449,15 +457,16 @@ def test_pdf_is_a4_and_pages_belong_to_sheets(rendered: dict[str, dict[str, Any]
 
 
 FEEDBACK_LIST_SPILLS = (
-    "toolkit/feedback.py: the 'Lỗi cần sửa' sheet written by openpyxl has no page setup "
-    "(no A4, no landscape, no fit-to-width; columns total ~165 characters), so LibreOffice "
-    "prints it two pages wide")
+    "toolkit/feedback.py: the 'Lỗi cần sửa' sheet (_list_sheet_openpyxl and _standalone) has "
+    "no page setup (no A4 landscape, no fit to one page wide; its columns total ~165 "
+    "characters), so LibreOffice prints it two pages wide")
 
 
 @pytest.mark.parametrize("kind", [
     *TEMPLATE_KINDS,
     "summary",
-    pytest.param("feedback", marks=pytest.mark.xfail(strict=True, reason=FEEDBACK_LIST_SPILLS)),
+    *(pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=FEEDBACK_LIST_SPILLS))
+      for k in FEEDBACK_KINDS),
     ALLOCATION,
 ])
 def test_every_printed_sheet_fits_one_page_wide(rendered: dict[str, dict[str, Any]],
@@ -484,7 +493,7 @@ def test_pdf_text_has_titles_with_diacritics_and_whole_header(
         summary_cols = {fs.form.id: summary_layout(fs).ncols for fs in result.forms}
     for form in campaign.forms:
         if form.sheet not in r["sheet_pages"]:
-            assert kind == "allocation"
+            assert kind in ("allocation", "feedback:standalone"), (kind, form.sheet)
             continue
         first = r["sheet_pages"][form.sheet][0]
         text = pdf_text(r["pdf"], first)
@@ -497,9 +506,11 @@ def test_pdf_text_has_titles_with_diacritics_and_whole_header(
     if kind.startswith("template") or kind == "feedback":
         assert contains_text(whole, "HƯỚNG DẪN ĐIỀN BIỂU MẪU BÁO CÁO")
         assert contains_text(whole, campaign.document_number)
-    if kind == "feedback":
+    if kind.startswith("feedback"):
         assert contains_text(whole, "PHẢN HỒI KIỂM TRA SỐ LIỆU")
-        assert contains_text(whole, UNITS.children(OFFICE.code)[1].name)
+        who = "báo cáo hỏng.xlsx" if kind == "feedback:standalone" else UNITS.children(
+            OFFICE.code)[1].name
+        assert contains_text(whole, who), whole[:600]
     if kind == "summary":
         assert contains_text(whole, OFFICE.name.upper())
 
