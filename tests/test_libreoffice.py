@@ -515,9 +515,11 @@ def test_pdf_text_has_titles_with_diacritics_and_whole_header(
         assert contains_text(whole, OFFICE.name.upper())
 
 
-def test_summary_charts_survive_libreoffice(lo: LibreOffice, outputs: dict[str, Any],
-                                            tmp_path: Path) -> None:
-    """The summary's charts are still charts after LibreOffice opens and re-saves it."""
+def test_summary_survives_libreoffice_charts_and_all(lo: LibreOffice, outputs: dict[str, Any],
+                                                     tmp_path: Path) -> None:
+    """The summary's charts are still charts after LibreOffice opens and re-saves it, and
+    the re-saved summary is still the office's submission for the level above: same
+    identity (kind ``summary``), same figures read through its own map."""
     summary: Path = outputs["files"]["summary"]
 
     def charts(path: Path) -> list[str]:
@@ -526,7 +528,7 @@ def test_summary_charts_survive_libreoffice(lo: LibreOffice, outputs: dict[str, 
 
     before = charts(summary)
     assert before, "the summary has no chart to begin with"
-    out = tmp_path / "summary-resaved.xlsx"
+    out = tmp_path / "resaved" / summary.name
     lo.run({"open": str(summary), "save": [{"path": str(out)}]})
     after = charts(out)
     assert len(after) == len(before), (before, after)
@@ -534,6 +536,16 @@ def test_summary_charts_survive_libreoffice(lo: LibreOffice, outputs: dict[str, 
         for name in after:
             xml = z.read(name)
             assert b"<c:ser>" in xml or b"<c:ser " in xml, name  # still has data series
+
+    campaign = outputs["campaigns"]["summary"]
+    original = write(tmp_path / "original" / summary.name, summary.read_bytes())
+    read = {}
+    for label, path in (("original", original), ("libreoffice", out)):
+        (sub,) = ingest(path.parent, campaign).submissions
+        assert sub.kind == "summary" and sub.unit_code == OFFICE.code, (label, sub.identity)
+        read[label] = {(c.form, c.row, c.column, c.cell): c.raw for c in sub.cells}
+    assert any(not blank(v) for v in read["original"].values())
+    assert read["libreoffice"] == read["original"]
 
 
 def test_driver_leaves_no_soffice_behind(tmp_path: Path) -> None:
