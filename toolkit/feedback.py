@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import warnings
 import zipfile
 from collections.abc import Sequence
@@ -234,7 +235,15 @@ def _list_sheet_openpyxl(wb: Workbook, heading: Sequence[str], lines: Sequence[_
             link.font = Font(color="0563C1", underline="single")
         if line.severity == "error":
             ws.cell(row=i, column=6).font = Font(bold=True, color="C00000")
+        ws.row_dimensions[i].height = _row_height(values)
     ws.freeze_panes = ws.cell(row=top + 1, column=1)
+    # printed like every other sheet of ours: A4 landscape, one page wide, header repeated
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{top}:{top}"
     for other in wb.worksheets:
         other.sheet_view.tabSelected = other is ws
     wb.active = 0
@@ -275,6 +284,16 @@ def _annotated(submission: Submission, campaign: Campaign, lines: Sequence[_Line
 # --------------------------------------------------------------------------- standalone
 
 
+def _row_height(values: Sequence[str]) -> float:
+    """Rows tall enough for the wrapped text (openpyxl does not size rows; LibreOffice and
+    Excel keep the stored height)."""
+    lines = max(
+        math.ceil(len(str(v)) / max(width - 1, 1)) for v, width in zip(values, WIDTHS[1:],
+                                                                       strict=False)
+    )
+    return 15.0 * max(lines, 1)
+
+
 def _standalone(submission: Submission, campaign: Campaign, lines: Sequence[_Line]) -> bytes:
     """Just the "Lỗi cần sửa" sheet, for files openpyxl cannot open or rewrite."""
     import xlsxwriter
@@ -309,6 +328,10 @@ def _standalone(submission: Submission, campaign: Campaign, lines: Sequence[_Lin
             fmt = error if j == 5 and line.severity == "error" else body
             ws.write_string(i, j, value, fmt)
     ws.freeze_panes(top + 1, 0)
+    ws.set_paper(9)  # A4
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(top)
     wb.close()
     return buffer.getvalue()
 
