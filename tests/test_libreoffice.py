@@ -456,17 +456,10 @@ def test_pdf_is_a4_and_pages_belong_to_sheets(rendered: dict[str, dict[str, Any]
         assert len(r["sheet_pages"][sheet]) <= 3, (sheet, r["sheet_pages"][sheet])
 
 
-FEEDBACK_LIST_SPILLS = (
-    "toolkit/feedback.py: the 'Lỗi cần sửa' sheet (_list_sheet_openpyxl and _standalone) has "
-    "no page setup (no A4 landscape, no fit to one page wide; its columns total ~165 "
-    "characters), so LibreOffice prints it two pages wide")
-
-
 @pytest.mark.parametrize("kind", [
     *TEMPLATE_KINDS,
     "summary",
-    *(pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=FEEDBACK_LIST_SPILLS))
-      for k in FEEDBACK_KINDS),
+    *FEEDBACK_KINDS,
     ALLOCATION,
 ])
 def test_every_printed_sheet_fits_one_page_wide(rendered: dict[str, dict[str, Any]],
