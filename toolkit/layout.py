@@ -8,6 +8,7 @@ column numbers ``(1) (2) …``, then the data rows. All positions here are 0-bas
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +26,9 @@ SOURCE_ROW = 6  # "(Kèm theo Kế hoạch số … )"
 HEADER_TOP = 8  # first header row
 
 TOTAL_KEY = "total"
+MAX_ROWS = 1_048_576  # Excel's sheet size
+MAX_COLS = 16_384
+_A1 = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")
 
 
 def a1(row: int, col: int) -> str:
@@ -35,9 +39,13 @@ def a1(row: int, col: int) -> str:
 def rowcol(cell: str) -> tuple[int, int]:
     """``C7`` → 0-based (row, col); raises ValueError on a malformed reference."""
     cell = cell.strip().upper().replace("$", "")
-    if not cell or not cell[0].isalpha() or not cell[-1].isdigit():
+    match = _A1.fullmatch(cell)
+    if not match:
         raise ValueError(f"not an A1 reference: {cell!r}")
-    return xl_cell_to_rowcol(cell)
+    row, col = xl_cell_to_rowcol(cell)
+    if not (0 <= row < MAX_ROWS and 0 <= col < MAX_COLS):
+        raise ValueError(f"outside the sheet: {cell!r}")
+    return row, col
 
 
 def col_name(col: int) -> str:
@@ -68,6 +76,7 @@ class DataRow:
     label: str
     row: int
     kind: str = "input"
+    skip: frozenset[str] = frozenset()  # columns of this row that are not value cells
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,8 @@ class FormLayout:
             if r.kind not in kinds:
                 continue
             for col in self.form.input_columns:
-                yield r.key, col, a1(r.row, self.columns[col.key])
+                if col.key not in r.skip:
+                    yield r.key, col, a1(r.row, self.columns[col.key])
 
 
 def _default_width(col: Column) -> float:
@@ -171,6 +181,8 @@ def default_rows(form: Form) -> list[tuple[str, str, str]]:
     if form.kind == "fixed_rows":
         rows = [(r.key, r.label, "input") for r in form.rows]
         return [*rows, (TOTAL_KEY, "Tổng", "total")]
+    if form.kind == "targets":
+        return [(i.key, i.name, "input") for i in form.indicators]
     return [(str(i), str(i), "input") for i in range(1, form.list_rows + 1)]
 
 
@@ -178,13 +190,17 @@ def form_layout(
     form: Form,
     rows: Sequence[tuple[str, str, str]] | None = None,
     extra_columns: Sequence[tuple[str, str, float]] = (),
+    skip: dict[str, frozenset[str]] | None = None,
 ) -> FormLayout:
     """Lay out ``form``. ``rows`` overrides the template rows (summaries list units);
     ``extra_columns`` (key, header, width) sit between the row header and the form's
-    columns (e.g. the unit's name in a summary of a list form)."""
+    columns (e.g. the unit's name in a summary of a list form); ``skip`` names, per row
+    key, columns that have no value cell on that row (a count indicator has no
+    denominator)."""
     depth = max(len(c.header) for c in form.columns)
     cells = [HeaderCell(HEADER_TOP, 0, HEADER_TOP + depth - 1, 0, form.row_header)]
-    widths: dict[int, float] = {0: {"single_row": 30.0, "fixed_rows": 10.0, "list": 5.0}[form.kind]}
+    widths: dict[int, float] = {0: {"single_row": 30.0, "fixed_rows": 10.0, "list": 5.0,
+                                    "targets": 40.0}[form.kind]}
     extra: dict[str, int] = {}
     for i, (key, label, width) in enumerate(extra_columns, start=1):
         extra[key] = i
@@ -198,7 +214,8 @@ def form_layout(
     top = HEADER_TOP + depth + 1
     spec_rows = default_rows(form) if rows is None else list(rows)
     data_rows = tuple(
-        DataRow(key=k, label=label, row=top + i, kind=kind)
+        DataRow(key=k, label=label, row=top + i, kind=kind,
+                skip=(skip or {}).get(k, frozenset()))
         for i, (k, label, kind) in enumerate(spec_rows)
     )
     return FormLayout(

@@ -103,7 +103,7 @@ def raw_text(raw: Any) -> str:
     if isinstance(raw, float):
         if math.isnan(raw) or math.isinf(raw):
             return str(raw)
-        return format_number(raw)  # as a Vietnamese spreadsheet shows it: 2,5
+        return str(int(raw)) if raw.is_integer() and abs(raw) < 1e15 else repr(raw)
     if isinstance(raw, dt.datetime):
         if raw.time() == dt.time(0):
             return raw.strftime("%d/%m/%Y")
