@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from toolkit.layout import rowcol
-from toolkit.models import Finding, Submission
+from toolkit.models import SEVERITY_LABELS, Finding, Submission
 from toolkit.spec import Campaign
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ FEEDBACK_SHEET = "Lỗi cần sửa"
 AUTHOR = "toolkit"
 ERROR_FILL = "FFC7CE"  # Excel's "bad" red
 WARNING_FILL = "F8CBAD"  # orange: template input cells are already yellow
-SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
 HEADERS = ("TT", "Phụ lục", "Ô", "Cột", "Giá trị đã nhập", "Mức độ", "Nội dung cần sửa")
 WIDTHS = (5, 12, 8, 40, 20, 10, 70)
 HEADING_ROWS = 6  # title, unit, plan, file, what to do, blank

@@ -25,6 +25,26 @@ if TYPE_CHECKING:
 FormFrames = dict[str, "pd.DataFrame"]
 
 SEVERITIES = ("error", "warning")
+SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
+VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))  # deadlines are Vietnam calendar days
+
+
+def local_time(when: dt.datetime | None) -> dt.datetime | None:
+    """Vietnam wall-clock time without zone: what a clerk reads, what spreadsheets store."""
+    if when is None:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(VIETNAM_TIME).replace(tzinfo=None)
+    return when
+
+
+def is_late(received_at: dt.datetime | None, deadline: dt.date | None) -> bool | None:
+    """Arrived after the deadline day (Vietnam calendar)? None when either is unknown. The
+    one rule for lateness, used by the CSVs, the summary and the reminders."""
+    when = local_time(received_at)
+    if when is None or deadline is None:
+        return None
+    return when.date() > deadline
 STATUSES = ("accepted", "rejected", "missing", "superseded", "unidentified")
 STATUS_LABELS = {
     "accepted": "Hợp lệ",

@@ -40,6 +40,7 @@ from toolkit.atomic import atomic_path, ensure_dir
 from toolkit.feedback import feedback_bytes
 from toolkit.layout import rowcol
 from toolkit.models import ConsolidationResult, FormFrames, Submission
+from toolkit.models import is_late as models_is_late
 from toolkit.spec import Campaign, Form, nfc
 from toolkit.units import Unit
 
@@ -48,7 +49,6 @@ FINDINGS_HEADER = ("file", "unit_code", "form", "cell", "column", "severity", "c
 SUBMISSIONS_HEADER = ("unit_code", "unit_name", "status", "file", "sha256", "received_at",
                       "late")
 LATE_YES, LATE_NO, LATE_UNKNOWN = "yes", "no", ""
-VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
 FEEDBACK_DIR = "feedback"
 FEEDBACK_SUFFIX = "_phan-hoi.xlsx"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -189,11 +189,8 @@ def findings_rows(result: ConsolidationResult) -> list[list[Any]]:
 
 def is_late(received_at: dt.datetime | None, deadline: dt.date | None) -> str:
     """``yes`` / ``no`` / ``""`` (unknown); see the module docstring."""
-    if received_at is None or deadline is None:
-        return LATE_UNKNOWN
-    if received_at.tzinfo is not None:
-        received_at = received_at.astimezone(VIETNAM_TIME)
-    return LATE_YES if received_at.date() > deadline else LATE_NO
+    late = models_is_late(received_at, deadline)
+    return LATE_UNKNOWN if late is None else LATE_YES if late else LATE_NO
 
 
 def submissions_rows(result: ConsolidationResult) -> list[list[Any]]:

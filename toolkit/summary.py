@@ -25,7 +25,16 @@ from toolkit.layout import (
     a1,
     form_layout,
 )
-from toolkit.models import STATUS_LABELS, ConsolidationResult, Finding, FormSummary, Submission
+from toolkit.models import (
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    ConsolidationResult,
+    Finding,
+    FormSummary,
+    Submission,
+    is_late,
+    local_time,
+)
 from toolkit.spec import Column
 from toolkit.styles import (
     WORKBOOK_OPTIONS,
@@ -44,10 +53,8 @@ from toolkit.units import Unit
 
 STATUS_SHEET = "Tình hình nộp"
 FINDINGS_SHEET = "Lỗi"
-VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
 UNIT_COLUMN = ("unit", "Đơn vị", 28.0)
 ON_TIME, LATE, NO_DEADLINE = "Đúng hạn", "Trễ hạn", "Không có hạn"
-SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 STATUS_COLUMNS: tuple[tuple[str, float], ...] = (
     ("TT", 5), ("Mã đơn vị", 9), ("Tên đơn vị", 30), ("Trạng thái", 19), ("Tệp", 32),
@@ -60,23 +67,12 @@ FINDING_COLUMNS: tuple[tuple[str, float], ...] = (
 )
 
 
-def local_time(when: dt.datetime | None) -> dt.datetime | None:
-    """Vietnam wall-clock time without zone (what a clerk reads; what xlsxwriter writes)."""
-    if when is None:
-        return None
-    if when.tzinfo is not None:
-        when = when.astimezone(VIETNAM_TIME).replace(tzinfo=None)
-    return when
-
-
 def timeliness(received_at: dt.datetime | None, deadline: dt.date | None) -> str:
     """``Đúng hạn`` / ``Trễ hạn`` by the Vietnam calendar day; empty when nothing arrived."""
-    when = local_time(received_at)
-    if when is None:
+    if received_at is None:
         return ""
-    if deadline is None:
-        return NO_DEADLINE
-    return LATE if when.date() > deadline else ON_TIME
+    late = is_late(received_at, deadline)
+    return NO_DEADLINE if late is None else LATE if late else ON_TIME
 
 
 def summary_layout(fs: FormSummary) -> FormLayout:

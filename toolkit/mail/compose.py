@@ -19,10 +19,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 from toolkit.mail.settings import MailError
+from toolkit.models import VIETNAM_TIME
 from toolkit.spec import Campaign, nfc
 from toolkit.units import LEVEL_NAMES, Unit
 
-VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))
 EML_POLICY = policy.default.clone(linesep="\r\n")  # Outlook wants CRLF; Thunderbird accepts it
 KINDS = ("templates", "feedback", "remind")
 KIND_LABELS = {"templates": "biểu mẫu", "feedback": "phản hồi", "remind": "nhắc nộp"}
