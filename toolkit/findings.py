@@ -62,6 +62,13 @@ _TABLE: tuple[Code, ...] = (
     Code("too_large", "error",
          "{file} — tệp vượt giới hạn an toàn ({detail}) nên không được đọc; hãy gửi lại "
          "đúng biểu mẫu, không thêm dữ liệu ngoài biểu"),
+    Code("xml_entities", "error",
+         "{file} — phần «{detail}» của tệp có khai báo DOCTYPE/ENTITY (thực thể XML); tệp "
+         "bị từ chối vì lý do an toàn, không đọc. Hãy lưu lại bằng Excel hoặc LibreOffice "
+         "rồi gửi lại"),
+    Code("read_timeout", "error",
+         "{file} — đọc tệp quá {seconds} giây nên đã dừng; hãy mở lại, lưu dạng .xlsx "
+         "rồi gửi lại"),
     Code("legacy_xls", "error",
          "{file} — tệp dạng .xls (Excel 97–2003) không còn thông tin nhận diện biểu mẫu; "
          "hãy nhập số liệu vào biểu mẫu gốc và lưu dạng .xlsx"),

@@ -36,6 +36,7 @@ from toolkit.models import CellValue, Submission
 from toolkit.spec import Campaign, Form, nfc
 from toolkit.units import Unit, UnitRegistry
 from toolkit.values import raw_text
+from toolkit.zipguard import Refused, check_members
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a filled template is ~25 KB, a summary well under 1 MB
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # sum of uncompressed zip members (zip bombs)
@@ -89,6 +90,7 @@ class _SheetInfo:
     rows: int = 0  # 1-based farthest row / column holding a cell
     cols: int = 0
     formulas: set[tuple[int, int]] = field(default_factory=set)  # 0-based (row, col)
+    cells: int = 0  # <c> elements counted (millions of real cells: refused before parsing)
 
 
 # --------------------------------------------------------------------------- the inbox
@@ -161,6 +163,10 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
     total = sum(i.file_size for i in infos)
     if total > MAX_UNZIPPED_BYTES:
         raise _FileProblem("too_large", detail=f"giải nén ra {total} byte")
+    try:  # real inflated sizes and DTDs, before any XML is parsed (zipguard's docstring)
+        check_members(data, infos)
+    except Refused as exc:
+        raise _FileProblem(exc.code, detail=exc.detail) from None
     return zf
 
 
@@ -256,6 +262,8 @@ def _scan_xlsx_sheet(xml: bytes) -> _SheetInfo:
     pre = b"<" + (root.group(1) or b"" if root else b"")
     rows, cells = (sum(xml.count(pre + name + end) for end in (b" ", b">", b"/>"))
                    for name in (b"row", b"c"))
+    if cells > MAX_SHEET_CELLS:
+        return _SheetInfo(cells=cells)
     bare = any(pre + name + end in xml for name in (b"row", b"c") for end in (b">", b"/>"))
     if not bare and xml.count(b' r="') == rows + cells and not _FAR_RE.search(xml):
         info = _SheetInfo(rows=999, cols=702)
@@ -348,6 +356,8 @@ class _Book:
     def rows(self, name: str, nrows: int | None = None) -> list[list[Any]]:
         """Values of sheet ``name`` from A1 (blank cells ``''``), within the limits."""
         info = self.info(name)
+        if info is not None and info.cells > MAX_SHEET_CELLS:
+            raise _FileProblem("too_large", detail=f"trang {name} có {info.cells} ô")
         if info is not None and info.rows * info.cols > MAX_SHEET_CELLS:
             corner = a1(info.rows - 1, info.cols - 1)
             raise _FileProblem("too_large", detail=f"trang {name} có dữ liệu tới ô {corner}")
