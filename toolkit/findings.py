@@ -46,6 +46,10 @@ _TABLE: tuple[Code, ...] = (
          "{where} — «{value}» được nhập dạng chữ, đã hiểu là số {number}; "
          "lần sau hãy nhập ô này dạng số"),
     Code("text_normalised", "warning", "{where} — «{value}» đã được hiểu là «{normalised}»"),
+    Code("legacy_encoding_converted", "warning",
+         "{where} — «{value}» được gõ bằng bảng mã cũ (TCVN3/VNI, phông .VnTime hay "
+         "VNI-Times), đã chuyển sang Unicode thành «{normalised}»; lần sau hãy gõ bằng "
+         "Unicode (phông Times New Roman)"),
     Code("row_key_changed", "error",
          "{where} — ô đầu dòng phải là «{expected}» nhưng đang là «{value}»; không chèn, "
          "xóa hay sắp xếp lại các dòng của biểu"),

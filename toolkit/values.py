@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 from babel.numbers import format_decimal
 
+from toolkit.legacy_vn import from_legacy
 from toolkit.spec import Column
 
 NUMERIC_TYPES = ("count", "number", "money", "percent")
@@ -322,9 +323,25 @@ def _parse_choice(raw: Any, col: Column, check_range: bool) -> Parsed:
 # --------------------------------------------------------------------------- entry point
 
 
+def _legacy(raw: Any, col: Column, check_range: bool) -> Parsed | None:
+    """Text typed in a TCVN3/VNI font, converted (before cleaning: TCVN3 writes ư as a soft
+    hyphen); None when ``raw`` is not such text."""
+    if col.type not in ("text", "choice") or not isinstance(raw, str):
+        return None
+    legacy = from_legacy(raw)
+    if legacy is None:
+        return None
+    parsed = (_parse_choice(legacy[0], col, check_range) if col.type == "choice"
+              else Parsed(_as_text(legacy[0])))
+    return parsed if parsed.problem else Parsed(parsed.value, None, "legacy_encoding_converted")
+
+
 def _dispatch(raw: Any, col: Column, check_range: bool) -> Parsed:
     if is_blank(raw):
         return BLANK
+    legacy = _legacy(raw, col, check_range)
+    if legacy is not None:
+        return legacy
     if col.type in NUMERIC_TYPES:
         return _parse_number(raw, col, check_range)
     if col.type == "date":
