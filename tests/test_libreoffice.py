@@ -172,6 +172,9 @@ def test_filled_and_saved_by_libreoffice_is_read_exactly(lo: LibreOffice, tmp_pa
 
     expected = {k: expected_value(campaign.form(k[0]).column(k[2]), v)
                 for k, v in values.items()}
+    expected.update({(f.id, i.key, "chi_tieu"): i.default_target  # pre-filled, locked targets
+                     for f in campaign.forms for i in f.indicators
+                     if i.default_target is not None})
     for fmt, path in saved.items():
         result = consolidate(path.parent, campaign, UNITS, OFFICE)
         sub = submission(result, path.name)
@@ -348,6 +351,7 @@ def test_resaved_template_keeps_identity_map_validation_protection_formulas(
 
 
 SAMPLE_CAMPAIGN = "nq02-2020"  # the campaign of the sample run (summary, feedback)
+TARGETS_CAMPAIGN = "giua-nhiem-ky-2017-2022"  # a campaign with a targets form (allocation)
 TEMPLATE_KINDS = [f"template:{cid}" for cid in CAMPAIGN_IDS]
 ALLOCATION_MISSING = importlib.util.find_spec("toolkit.allocation") is None
 ALLOCATION_FUNCTIONS = ("allocation_bytes", "allocation_template_bytes",
@@ -405,10 +409,11 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     files["feedback"], files["feedback:standalone"] = annotated[0], standalone[0]
     for kind in ("summary", *FEEDBACK_KINDS):
         campaigns[kind] = campaign
-    allocation = _allocation_workbook(campaign)
+    targets_campaign = load_campaign(TARGETS_CAMPAIGN)
+    allocation = _allocation_workbook(targets_campaign)
     if allocation is not None:
         files["allocation"] = write(root / "allocation" / "allocation.xlsx", allocation)
-        campaigns["allocation"] = campaign
+        campaigns["allocation"] = targets_campaign
     return {"campaigns": campaigns, "result": result, "files": files, "root": root}
 
 

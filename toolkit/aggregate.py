@@ -240,6 +240,10 @@ _BY_KIND = {"single_row": _single_row, "fixed_rows": _fixed_rows, "list": _list}
 def aggregate_form(form: Form, frame: pd.DataFrame | None, units: Sequence[Unit]) -> FormSummary:
     """Aggregate one form over ``units`` (only their records in ``frame`` count)."""
     by_unit = _unit_records(form, frame, units)
+    if form.kind == "targets":  # indicator logic lives with the other targets rules
+        from toolkit.targets import aggregate_targets
+
+        return aggregate_targets(form, by_unit, units)
     return _BY_KIND[form.kind](form, by_unit, units)
 
 

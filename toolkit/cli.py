@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from toolkit.allocation import AllocationError
 from toolkit.atomic import OutputError
 from toolkit.errors import InboxError
 from toolkit.mail.cli import mail_group
@@ -19,7 +20,7 @@ from toolkit.spec import Campaign, SpecError, load_campaign
 from toolkit.units import UnitRegistry, UnitsError, load_units
 
 KNOWN_ERRORS: tuple[type[Exception], ...] = (
-    SpecError, UnitsError, OutputError, InboxError,
+    SpecError, UnitsError, OutputError, InboxError, AllocationError,
 )
 PROGRESS_MIN_FILES = 40  # below this a progress bar is noise
 
@@ -77,15 +78,26 @@ def cli(debug: bool) -> None:
 @campaign_options
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("templates_out"),
               show_default=True, help="Thư mục ghi các tệp biểu mẫu.")
+@click.option("--targets", "targets_path", type=click.Path(path_type=Path), default=None,
+              help="Tệp phân bổ chỉ tiêu (tạo bằng toolkit make-allocation): chỉ tiêu của mỗi "
+                   "đơn vị được điền sẵn và khóa.")
 def make_templates_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
-                       out_dir: Path) -> None:
+                       out_dir: Path, targets_path: Path | None) -> None:
     """Tạo một tệp biểu mẫu cho mỗi đơn vị trực thuộc (và một tệp trống).
 
-    Writes one validated workbook per direct child of the office, plus one blank workbook.
+    Writes one validated workbook per direct child of the office, plus one blank workbook;
+    with --targets, each unit's allocated targets are pre-filled and locked.
     """
+    from toolkit.allocation import read_allocation
     from toolkit.templates import make_templates
 
-    result = make_templates(campaign, units, office, out_dir)
+    allocation = None
+    if targets_path is not None:
+        read = read_allocation(targets_path, campaign, units, office)
+        for finding in read.findings:
+            click.echo(f"Cảnh báo: {finding.message}", err=True)
+        allocation = read.targets
+    result = make_templates(campaign, units, office, out_dir, allocation=allocation)
     click.echo(f"Chiến dịch: {campaign.id} — {campaign.document_number}")
     click.echo(f"Văn phòng: {office.name} ({office.code})")
     click.echo(f"Đã tạo {len(result.files)} tệp biểu mẫu cho đơn vị trực thuộc "
@@ -114,17 +126,43 @@ def consolidate_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office
     click.echo(render_run_summary(result, paths))
 
 
+@cli.command("make-allocation")
+@campaign_options
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="Tệp phân bổ cần ghi; mặc định phan-bo-chi-tieu_<chiến dịch>_<văn phòng>.xlsx.")
+def make_allocation_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
+                        out_path: Path | None) -> None:
+    """Tạo tệp phân bổ chỉ tiêu: mỗi đơn vị trực thuộc một dòng, mỗi chỉ tiêu một cột.
+
+    Writes the allocation workbook of the office (its own target on top, one row per child
+    unit, live totals); fill it in, then run make-templates --targets FILE.
+    """
+    from toolkit.allocation import allocation_bytes, allocation_filename
+    from toolkit.atomic import write_bytes
+
+    path = out_path or Path(allocation_filename(campaign, office))
+    write_bytes(path, allocation_bytes(campaign, units, office))
+    click.echo(f"Đã tạo tệp phân bổ chỉ tiêu {path} cho {len(units.children(office.code))} "
+               f"đơn vị trực thuộc {office.name}")
+
+
 @cli.command("campaigns")
 def campaigns_cmd() -> None:
-    """Liệt kê các chiến dịch có sẵn, các biểu và hạn nộp.
+    """Liệt kê các chiến dịch có sẵn và chiến dịch riêng (./schemas), các biểu và hạn nộp.
 
-    Lists the built-in campaigns with their forms and deadlines.
+    Lists the built-in campaigns and the local ones (folders under ./schemas of the current
+    directory) with their forms and deadlines.
     """
     from toolkit.render import render_campaign
-    from toolkit.spec import list_builtin_campaigns
+    from toolkit.spec import list_builtin_campaigns, list_local_campaigns
 
     for campaign_id in list_builtin_campaigns():
         click.echo(render_campaign(load_campaign(campaign_id)))
+    for path in list_local_campaigns():
+        try:
+            click.echo("(chiến dịch riêng) " + render_campaign(load_campaign(path)))
+        except SpecError as exc:
+            click.echo(f"(chiến dịch riêng, lỗi) {exc}")
 
 
 cli.add_command(mail_group)  # toolkit mail send-templates|send-feedback|remind|fetch

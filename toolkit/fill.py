@@ -115,6 +115,23 @@ def _apply_rules(form: Form, row: dict[str, Any]) -> None:
             return
 
 
+def _sample_indicator(form: Form, key: str, rng: random.Random) -> dict[str, Any]:
+    """A result for one indicator of a template made without an allocation: the target
+    only where the unit must type it (no default), a denominator only for a rate."""
+    ind = form.indicator(key)
+    row: dict[str, Any] = {}
+    if ind.default_target is None:
+        row["chi_tieu"] = rng.randint(60, 95) if ind.is_rate else rng.randint(5, 60)
+    if ind.is_rate:
+        row["ket_qua_mau_so"] = rng.randint(5, 40)
+        row["ket_qua"] = rng.randint(0, row["ket_qua_mau_so"])
+        row["du_kien"] = rng.randint(row["ket_qua"], row["ket_qua_mau_so"])
+    else:
+        row["ket_qua"] = rng.randint(0, 70)
+        row["du_kien"] = row["ket_qua"] + rng.randint(0, 20)
+    return row
+
+
 def sample_values(
     campaign: Campaign, rng: random.Random, *, list_rows: int | None = None
 ) -> dict[Key, Any]:
@@ -130,14 +147,18 @@ def sample_values(
         else:
             keys = list(form.row_keys())
         for row_key in keys:
-            row = {c.key: _sample(c, rng) for c in form.input_columns}
+            if form.kind == "targets":
+                row = _sample_indicator(form, row_key, rng)
+            else:
+                row = {c.key: _sample(c, rng) for c in form.input_columns}
             if form.kind == "list":
                 for c in form.input_columns:
                     if c.type == "text" and c.required:
                         row[c.key] = rng.choice(_SAMPLE_SUBJECTS)
                     if c.key.startswith("so_hieu"):
                         row[c.key] = f"{rng.randint(1, 200)}-KH/ĐTN"
-            _apply_rules(form, row)
+            if form.kind != "targets":  # indicator rows are consistent already
+                _apply_rules(form, row)
             for col_key, value in row.items():
                 if value is not None and value != "":
                     values[(form.id, row_key, col_key)] = value

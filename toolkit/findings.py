@@ -53,6 +53,27 @@ _TABLE: tuple[Code, ...] = (
     Code("row_key_changed", "error",
          "{where} — ô đầu dòng phải là «{expected}» nhưng đang là «{value}»; không chèn, "
          "xóa hay sắp xếp lại các dòng của biểu"),
+    Code("result_without_target", "warning",
+         "{where} — {indicator}: đơn vị không được giao chỉ tiêu này (ô chỉ tiêu trống hoặc "
+         "«không giao») nhưng báo cáo {label} = {value}; kiểm tra lại số liệu"),
+    Code("allocation_blank", "warning",
+         "{where} — chỉ tiêu «{indicator}» của {unit_name} để trống: đơn vị sẽ thấy "
+         "«không giao» và không phải báo cáo chỉ tiêu này"),
+    Code("allocation_negative", "warning",
+         "{where} — chỉ tiêu «{indicator}» của {unit_name} là số âm ({value}); coi như "
+         "không giao, hãy sửa lại"),
+    Code("allocation_not_number", "warning",
+         "{where} — chỉ tiêu «{indicator}» của {unit_name}: «{value}» không phải là số; "
+         "coi như không giao, hãy sửa lại"),
+    Code("allocation_unit_unknown", "warning",
+         "{where} — mã đơn vị «{unit_code}» không có trong danh sách đơn vị trực thuộc "
+         "{office_name}; dòng này bị bỏ qua"),
+    Code("allocation_sum_mismatch", "warning",
+         "{where} — «{indicator}»: tổng chỉ tiêu phân bổ cho các đơn vị ({total}) khác "
+         "chỉ tiêu của {office_name} ({own})"),
+    Code("allocation_unit_missing", "warning",
+         "{file} — {unit_name} ({unit_code}) không có dòng trong tệp phân bổ; đơn vị sẽ "
+         "thấy mọi chỉ tiêu là «không giao»"),
     Code("formula_in_input", "warning",
          "{where} — ô nhập liệu chứa công thức; đã dùng giá trị đang hiển thị ({value}). "
          "Hãy nhập số liệu trực tiếp"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +22,14 @@ from toolkit.paths import builtin_schemas_dir
 
 COLUMN_TYPES = ("count", "number", "money", "percent", "text", "date", "choice")
 NUMERIC_TYPES = ("count", "number", "money", "percent")
-FORM_KINDS = ("single_row", "fixed_rows", "list")
+FORM_KINDS = ("single_row", "fixed_rows", "list", "targets")
+INDICATOR_KINDS = ("count", "rate")
 AGGREGATES = ("sum", "ratio", "concat", "none")
 RULE_OPS = {"le": "≤", "ge": "≥", "eq": "="}
 LEVELS = ("tinh", "huyen", "co_so")
+# "_xa_" in an xlsx string is read back by LibreOffice as the escaped character U+000A: a key
+# like ky_nang_xa_hoi would come back as "ky_nang\nhoi" from the _meta map.
+_XML_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{1,4}_")
 DEFAULT_AGGREGATE = {
     "count": "sum",
     "number": "sum",
@@ -102,6 +107,43 @@ class RowKey:
 
 
 @dataclass(frozen=True)
+class Indicator:
+    """One row of a ``targets`` form: a target allocated by the superior level and the
+    unit's result. A ``rate`` is reported as numerator and denominator (never as a typed
+    %), and its target is a percentage (70 = 70 %)."""
+
+    key: str
+    name: str
+    unit: str
+    kind: str = "count"
+    default_target: float | None = None
+
+    @property
+    def is_rate(self) -> bool:
+        return self.kind == "rate"
+
+
+# The fixed column set of every ``targets`` form (see docs/targets.md). Derived, never
+# written in a spec, so that one reader and one aggregation serve every targets campaign.
+TARGET_RESULT = "Kết quả đến thời điểm báo cáo"
+TARGET_COLUMNS: tuple[Column, ...] = (
+    Column("chi_tieu", ("Chỉ tiêu được giao",), "number", min=0, width=11,
+           note="Chỉ tiêu do cấp trên phân bổ (với tỷ lệ: phần trăm)."),
+    Column("ket_qua", (TARGET_RESULT, "Số lượng (tỷ lệ: số đạt)"), "number", min=0, width=11),
+    Column("ket_qua_mau_so", (TARGET_RESULT, "Tổng số để tính tỷ lệ"), "number", min=0,
+           width=11, note="Chỉ nhập ở dòng tỷ lệ: tổng số làm mẫu số."),
+    Column("ty_le_ket_qua", (TARGET_RESULT, "Tỷ lệ đạt (%)"), "percent", aggregate="ratio",
+           numerator="ket_qua", denominator="ket_qua_mau_so", width=9),
+    Column("du_kien", ("Dự kiến đến cuối nhiệm kỳ (tỷ lệ: số đạt)",), "number", min=0,
+           width=12),
+    Column("ty_le_hoan_thanh", ("Tỷ lệ hoàn thành (%)",), "percent", aggregate="ratio",
+           numerator="ket_qua", denominator="chi_tieu", width=10),
+    Column("ghi_chu", ("Ghi chú",), "text", aggregate="concat", width=20),
+)
+TARGET_RULES: tuple[Rule, ...] = (Rule(left=("ket_qua",), op="le", right="ket_qua_mau_so"),)
+
+
+@dataclass(frozen=True)
 class Form:
     """One phụ lục: one sheet of the workbook."""
 
@@ -115,6 +157,7 @@ class Form:
     list_rows: int = 30
     rules: tuple[Rule, ...] = ()
     source: str = ""
+    indicators: tuple[Indicator, ...] = ()
 
     @property
     def sheet(self) -> str:
@@ -137,7 +180,15 @@ class Form:
             return tuple(r.key for r in self.rows)
         if self.kind == "list":
             return tuple(str(i) for i in range(1, self.list_rows + 1))
+        if self.kind == "targets":
+            return tuple(i.key for i in self.indicators)
         return ("-",)
+
+    def indicator(self, key: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.key == key:
+                return ind
+        raise KeyError(key)
 
 
 @dataclass(frozen=True)
@@ -247,7 +298,8 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 _COLUMN_KEYS = {"key", "header", "type", "required", "min", "max", "choices", "aggregate",
                 "numerator", "denominator", "width", "note"}
 _FORM_KEYS = {"id", "number", "title", "kind", "columns", "row_header", "rows", "list_rows",
-              "rules"}
+              "rules", "indicators"}
+_INDICATOR_KEYS = {"key", "name", "unit", "kind", "default_target"}
 _CAMPAIGN_KEYS = {"id", "title", "issuer", "document_number", "document_date", "period",
                   "deadlines", "forms", "template_version", "return_to", "instructions"}
 
@@ -255,8 +307,9 @@ _CAMPAIGN_KEYS = {"id", "title", "issuer", "document_number", "document_date", "
 def _parse_column(r: _Reader) -> Column:
     r.check_keys(_COLUMN_KEYS)
     key = r.text("key")
-    if not key.isidentifier():
-        raise r.fail("key", f"khóa cột {key!r} chỉ được gồm chữ không dấu, số và '_'")
+    if not key.isidentifier() or _XML_ESCAPE.search(key):
+        raise r.fail("key", f"khóa cột {key!r} chỉ được gồm chữ không dấu, số và '_' "
+                            "(và không chứa dạng _xA_, _x1f_: LibreOffice đọc đó là ký tự ẩn)")
     header = r.get("header", (list, str))
     header = (header,) if isinstance(header, str) else tuple(nfc(str(h)) for h in header)
     if not header or any(not h.strip() for h in header):
@@ -338,6 +391,10 @@ def parse_form(path: Path, data: dict[str, Any]) -> Form:
     kind = r.text("kind")
     if kind not in FORM_KINDS:
         raise r.fail("kind", f"loại biểu không hợp lệ {kind!r} (dùng: {', '.join(FORM_KINDS)})")
+    if kind == "targets":
+        return _parse_targets_form(r, path, form_id)
+    if "indicators" in data:
+        raise r.fail("indicators", "chỉ biểu targets mới có danh sách chỉ tiêu")
     raw_columns = r.get("columns", list)
     if not raw_columns:
         raise r.fail("columns", "biểu phải có ít nhất một cột")
@@ -405,6 +462,44 @@ def parse_form(path: Path, data: dict[str, Any]) -> Form:
     )
 
 
+def _parse_indicator(r: _Reader) -> Indicator:
+    r.check_keys(_INDICATOR_KEYS)
+    key = r.text("key")
+    if not key.isidentifier() or _XML_ESCAPE.search(key):
+        raise r.fail("key", f"khóa chỉ tiêu {key!r} chỉ được gồm chữ không dấu, số và '_' "
+                            "(và không chứa dạng _xA_, _x1f_: LibreOffice đọc đó là ký tự ẩn)")
+    kind = r.text("kind", "count")
+    if kind not in INDICATOR_KINDS:
+        raise r.fail("kind", f"loại chỉ tiêu không hợp lệ {kind!r} (dùng: count, rate)")
+    default = r.get("default_target", (int, float), None)
+    if default is not None and (default < 0 or (kind == "rate" and default > 100)):
+        raise r.fail("default_target", "chỉ tiêu mặc định phải ≥ 0 (tỷ lệ: từ 0 đến 100)")
+    unit = r.text("unit", "%" if kind == "rate" else "")
+    return Indicator(key=key, name=r.text("name"), unit=unit, kind=kind,
+                     default_target=None if default is None else float(default))
+
+
+def _parse_targets_form(r: _Reader, path: Path, form_id: str) -> Form:
+    """A ``targets`` form: indicators are the rows; the columns are :data:`TARGET_COLUMNS`."""
+    for key in ("columns", "rows", "rules", "list_rows"):
+        if key in r.data:
+            raise r.fail(key, "biểu targets không khai báo khóa này: các cột được suy ra "
+                              "từ danh sách chỉ tiêu (indicators)")
+    raw = r.get("indicators", list)
+    if not raw:
+        raise r.fail("indicators", "biểu targets cần ít nhất một chỉ tiêu")
+    indicators: list[Indicator] = []
+    for i, item in enumerate(raw):
+        ind = _parse_indicator(r.sub(item, f"indicators[{i}]"))
+        if any(x.key == ind.key for x in indicators):
+            raise r.fail(f"indicators[{i}].key", f"trùng khóa chỉ tiêu {ind.key!r}")
+        indicators.append(ind)
+    return Form(id=form_id, number=r.text("number", form_id), title=r.text("title"),
+                kind="targets", columns=TARGET_COLUMNS,
+                row_header=r.text("row_header", "Chỉ tiêu"), rules=TARGET_RULES,
+                source=str(path), indicators=tuple(indicators))
+
+
 def _canonical(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _canonical(v) for k, v in obj.items()}
@@ -427,8 +522,20 @@ def resolve_campaign_path(ref: str | Path) -> Path:
     builtin = builtin_schemas_dir() / str(ref) / "campaign.yaml"
     if builtin.exists():
         return builtin
+    local = Path.cwd() / "schemas" / str(ref) / "campaign.yaml"
+    if local.exists():
+        return local
     known = ", ".join(list_builtin_campaigns()) or "không có"
     raise SpecError(ref, "-", f"không tìm thấy chiến dịch (các chiến dịch có sẵn: {known})")
+
+
+def list_local_campaigns(root: Path | None = None) -> list[Path]:
+    """``campaign.yaml`` of each folder under ``./schemas`` (an office's own campaigns);
+    none when ``./schemas`` is the built-in folder itself."""
+    local = (root or Path.cwd()) / "schemas"
+    if not local.is_dir() or local.resolve() == builtin_schemas_dir().resolve():
+        return []
+    return sorted(local.glob("*/campaign.yaml"))
 
 
 def list_builtin_campaigns() -> list[str]:

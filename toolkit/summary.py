@@ -48,6 +48,7 @@ from toolkit.styles import (
     write_heading,
     write_text,
 )
+from toolkit.targets_sheets import write_summary_sheet
 from toolkit.templates import identity_for, write_meta
 from toolkit.units import Unit
 
@@ -238,8 +239,14 @@ class _SummaryWriter:
     def form_sheet(self, fs: FormSummary) -> FormLayout:
         """One form: the result's rows laid out like the template, figures as values."""
         r, st = self.result, self.st
-        layout = summary_layout(fs)
         form = fs.form
+        if form.kind == "targets":
+            ws = self.wb.add_worksheet(form.sheet)
+            return write_summary_sheet(self.wb, st, ws, fs, lambda widths, last: write_heading(
+                ws, st, widths, last, org=self.org, unit=r.office.name,
+                number=f"Tổng hợp {form.number}", title=form.title,
+                source=source_line(r.campaign), place_date=self.place_date))
+        layout = summary_layout(fs)
         ws = self.wb.add_worksheet(form.sheet)
         write_heading(ws, st, layout.widths, layout.last_col, org=self.org,
                       unit=r.office.name, number=f"Tổng hợp {form.number}", title=form.title,

@@ -15,7 +15,7 @@ import io
 import re
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ from toolkit.styles import (
     write_heading,
     write_text,
 )
+from toolkit.targets import UnitTargets
+from toolkit.targets_sheets import targets_layout, write_template_rows
 from toolkit.units import LEVEL_NAMES, Unit, UnitRegistry
 
 GUIDE_SHEET = "Hướng dẫn"
@@ -204,8 +206,12 @@ def sum_formula(col_index: int, runs: Sequence[tuple[int, int]]) -> str:
     return "=SUM(" + ",".join(parts) + ")"
 
 
-def template_layout(form: Form, unit: Unit | None) -> FormLayout:
-    """The template layout of ``form``; a single-row form's row carries the unit's name."""
+def template_layout(form: Form, unit: Unit | None,
+                    targets: UnitTargets | None = None) -> FormLayout:
+    """The template layout of ``form``; a single-row form's row carries the unit's name;
+    a targets form's value cells depend on the unit's allocation (``targets``)."""
+    if form.kind == "targets":
+        return targets_layout(form, (targets or {}).get(form.id) if targets else None)
     rows = default_rows(form)
     if form.kind == "single_row":
         rows = [(k, unit.name if unit else DOTS, kind) for k, _label, kind in rows]
@@ -216,8 +222,9 @@ class _Writer:
     """Writes one template workbook; holds what the sheets share."""
 
     def __init__(self, workbook: Workbook, campaign: Campaign, unit: Unit | None,
-                 parent: Unit | None) -> None:
+                 parent: Unit | None, targets: UnitTargets | None = None) -> None:
         self.wb = workbook
+        self.targets = targets
         self.styles = Styles(workbook)
         self.campaign = campaign
         self.unit = unit
@@ -226,7 +233,7 @@ class _Writer:
         self._list_col = 0
 
     def form_sheet(self, form: Form) -> FormLayout:
-        layout = template_layout(form, self.unit)
+        layout = template_layout(form, self.unit, self.targets)
         ws = self.wb.add_worksheet(form.sheet)
         st = self.styles
         write_heading(
@@ -238,6 +245,12 @@ class _Writer:
             source=source_line(self.campaign),
         )
         write_header(ws, st, layout)
+        if form.kind == "targets":
+            own = self.targets.get(form.id) if self.targets is not None else None
+            write_template_rows(ws, st, layout, own, self._validation)
+            setup_sheet(ws, layout)
+            ws.protect("", _protect_options())
+            return layout
         inputs = [r for r in layout.rows if r.kind == "input"]
         runs = _runs(inputs)
         for r in layout.rows:
@@ -415,13 +428,15 @@ def template_bytes(
     parent: Unit | None,
     *,
     generated_at: dt.datetime | None = None,
+    targets: UnitTargets | None = None,
 ) -> bytes:
     """One template workbook, in memory. ``unit=None`` gives the blank template; ``parent``
-    is the office the unit reports to (heading and "Gửi về")."""
+    is the office the unit reports to (heading and "Gửi về"); ``targets`` is the unit's
+    allocation (form → indicator → target, None = "không giao"), shown locked."""
     when = generated_at or default_generated_at(campaign)
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
-    writer = _Writer(workbook, campaign, unit, parent)
+    writer = _Writer(workbook, campaign, unit, parent, targets)
     writer.guide_sheet()
     layouts = [writer.form_sheet(form) for form in campaign.forms]
     identity = identity_for(campaign, unit, "template", when)
@@ -441,8 +456,12 @@ def make_templates(
     out_dir: Path,
     *,
     generated_at: dt.datetime | None = None,
+    allocation: Mapping[str, UnitTargets] | None = None,
 ) -> TemplatesResult:
-    """Write one template per direct child of ``office`` and one blank into ``out_dir``."""
+    """Write one template per direct child of ``office`` and one blank into ``out_dir``.
+
+    ``allocation`` (unit code → that unit's targets, from :mod:`toolkit.allocation`)
+    pre-fills and locks each unit's targets; a unit it does not list sees "không giao"."""
     out = ensure_dir(Path(out_dir)).resolve()
     files: list[Path] = []
     for child in units.children(office.code):
@@ -450,7 +469,11 @@ def make_templates(
         if target in files:
             raise OutputError(f"Hai đơn vị cho cùng tên tệp {target.name}; hãy sửa mã đơn vị "
                               "trong tệp đơn vị")
-        write_bytes(target, template_bytes(campaign, child, office, generated_at=generated_at))
+        own = None if allocation is None else allocation.get(child.code) or {
+            f.id: dict.fromkeys(i.key for i in f.indicators) for f in campaign.forms
+            if f.kind == "targets"}  # a unit the allocation does not list: "không giao"
+        write_bytes(target, template_bytes(campaign, child, office, generated_at=generated_at,
+                                           targets=own))
         files.append(target)
     blank = _inside(out, template_filename(campaign, None))
     write_bytes(blank, template_bytes(campaign, None, office, generated_at=generated_at))

@@ -27,6 +27,7 @@ from pandera.errors import SchemaErrors
 from toolkit.findings import make_finding
 from toolkit.models import CellValue, Finding, FormFrames, Submission
 from toolkit.spec import Campaign, Column, Form, Rule
+from toolkit.targets import unallocated_results
 from toolkit.values import (
     format_number,
     is_blank,
@@ -306,6 +307,13 @@ def validate(campaign: Campaign, submissions: list[Submission]) -> FormFrames:
         if cases is not None:
             for owner, finding in _findings(rows, frame, cases, candidates):
                 candidates[owner].findings.append(finding)
+        if form.kind == "targets":  # a result where no target was allocated: a warning
+            for idx, key in unallocated_results(form, frame):
+                candidates[rows.owners[idx]].findings.append(make_finding(
+                    "result_without_target", **_base(rows, idx, candidates),
+                    cell=rows.cells[idx].get(key, ""), column=key,
+                    value=raw_text(rows.raws[idx].get(key)), label=form.column(key).label,
+                    indicator=form.indicator(str(rows.values["row"][idx])).name))
     for sub in candidates:
         _drop_shadowed_warnings(sub)
         sub.status = "rejected" if sub.errors else "accepted"

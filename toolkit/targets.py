@@ -1,0 +1,186 @@
+"""Targets (chỉ tiêu): what a ``targets`` form means, in one place.
+
+A ``targets`` form has one row per indicator and the fixed columns of
+:data:`toolkit.spec.TARGET_COLUMNS`. This module decides, for every level:
+
+- which cells of an indicator row are value cells (a count has no denominator; an
+  indicator a unit was not allocated has no target cell and shows "không giao");
+- completion: a count is ``kết quả / chỉ tiêu``; a rate is
+  ``(Σ số đạt / Σ tổng số) / (chỉ tiêu / 100)`` — a rate is never averaged;
+- status: ``vượt`` above 100 %, ``đạt`` at 100 %, ``chưa đạt`` below;
+- aggregation over units: targets and results of counts are summed; the target of a rate
+  is weighted by each unit's denominator (Σ tᵢ·nᵢ / Σ nᵢ), so a district's summary carries
+  to the province the target its units were given, and the province can weight it again.
+
+The office's *own* allocation (the top row of the allocation workbook) is only checked
+against the sum of its units' targets when the allocation is read (a warning): the
+summary carries the sum of what the units were actually given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from toolkit.aggregate import clean_value, is_blank
+from toolkit.models import FormSummary, SummaryRow
+from toolkit.spec import Form, Indicator
+from toolkit.units import Unit
+
+STATUS_OVER, STATUS_MET, STATUS_BEHIND = "vượt", "đạt", "chưa đạt"
+NOT_ALLOCATED = "không giao"
+UNIT_OF_MEASURE = ("dvt", "Đơn vị tính", 9.0)
+RESULT_COLUMNS = ("ket_qua", "ket_qua_mau_so", "du_kien")
+_EPS = 1e-9
+
+# Targets of one unit: form id → indicator key → target (None = not allocated, "không
+# giao"). An indicator absent from the mapping has no allocation information at all.
+UnitTargets = Mapping[str, Mapping[str, float | None]]
+
+
+def skip_columns(form: Form, targets: Mapping[str, float | None] | None,
+                 *, summary: bool = False) -> dict[str, frozenset[str]]:
+    """Per indicator, the columns that are *not* value cells of the ``_meta`` map.
+
+    A count has no denominator. In a template, an indicator the unit was not allocated
+    has no target cell (it shows "không giao"); its result cells stay in the map so that a
+    result typed there anyway is read and reported."""
+    out: dict[str, frozenset[str]] = {}
+    for ind in form.indicators:
+        skip = set() if ind.is_rate else {"ket_qua_mau_so"}
+        if not summary and _allocated_none(ind, targets):
+            skip.add("chi_tieu")
+        out[ind.key] = frozenset(skip)
+    return out
+
+
+def _allocated_none(ind: Indicator, targets: Mapping[str, float | None] | None) -> bool:
+    return targets is not None and ind.key in targets and targets[ind.key] is None
+
+
+def target_of(ind: Indicator, targets: Mapping[str, float | None] | None) -> float | None:
+    """The unit's allocated target, else the spec's default; None when there is none."""
+    if targets is not None and ind.key in targets:
+        return targets[ind.key]
+    return ind.default_target
+
+
+def target_state(ind: Indicator, targets: Mapping[str, float | None] | None) -> str:
+    """``given`` (a locked figure), ``none`` ("không giao") or ``open`` (nobody allocated
+    it: the unit types the target it was given on paper)."""
+    if _allocated_none(ind, targets):
+        return "none"
+    return "given" if target_of(ind, targets) is not None else "open"
+
+
+def completion(ind: Indicator, target: Any, result: Any, denominator: Any = None
+               ) -> float | None:
+    """Completion as a fraction (1.0 = 100 %); None when it cannot be computed."""
+    if is_blank(target) or is_blank(result) or float(target) <= 0:
+        return None
+    if not ind.is_rate:
+        return float(result) / float(target)
+    if is_blank(denominator) or float(denominator) <= 0:
+        return None
+    return (float(result) / float(denominator)) / (float(target) / 100.0)
+
+
+def status(fraction: float | None) -> str:
+    """``vượt`` / ``đạt`` / ``chưa đạt``; empty when completion is unknown."""
+    if fraction is None:
+        return ""
+    if fraction > 1 + _EPS:
+        return STATUS_OVER
+    if fraction >= 1 - _EPS:
+        return STATUS_MET
+    return STATUS_BEHIND
+
+
+def _fsum(values: Sequence[Any]) -> float | None:
+    nums = [float(v) for v in values if not is_blank(v)]
+    return math.fsum(nums) if nums else None
+
+
+def combine(ind: Indicator, records: Sequence[Mapping[str, Any]],
+            names: Sequence[str] = ()) -> dict[str, Any]:
+    """Values of one indicator over several records (units): see the module docstring."""
+    values: dict[str, Any] = {
+        "ket_qua": _fsum([r.get("ket_qua") for r in records]),
+        "du_kien": _fsum([r.get("du_kien") for r in records]),
+        "ket_qua_mau_so": None, "ty_le_ket_qua": None,
+    }
+    if ind.is_rate:
+        values["ket_qua_mau_so"] = _fsum([r.get("ket_qua_mau_so") for r in records])
+        pairs = [(float(r["ket_qua"]), float(r["ket_qua_mau_so"])) for r in records
+                 if not is_blank(r.get("ket_qua")) and not is_blank(r.get("ket_qua_mau_so"))]
+        den = math.fsum(d for _n, d in pairs)
+        values["ty_le_ket_qua"] = math.fsum(n for n, _d in pairs) / den if den > 0 else None
+        weighted = [(float(r["chi_tieu"]), float(r["ket_qua_mau_so"])) for r in records
+                    if not is_blank(r.get("chi_tieu")) and not is_blank(r.get("ket_qua_mau_so"))
+                    and float(r["ket_qua_mau_so"]) > 0]
+        wden = math.fsum(d for _t, d in weighted)
+        values["chi_tieu"] = (math.fsum(t * d for t, d in weighted) / wden if wden > 0
+                              else (_fsum([r.get("chi_tieu") for r in records])
+                                    if len(records) == 1 else None))
+        values["ty_le_hoan_thanh"] = (values["ty_le_ket_qua"] / (values["chi_tieu"] / 100)
+                                      if values["ty_le_ket_qua"] is not None
+                                      and values["chi_tieu"] else None)
+    else:
+        values["chi_tieu"] = _fsum([r.get("chi_tieu") for r in records])
+        values["ty_le_hoan_thanh"] = completion(ind, values["chi_tieu"], values["ket_qua"])
+    notes = [f"{n}: {clean_value(r.get('ghi_chu'))}" if n else str(clean_value(r.get("ghi_chu")))
+             for n, r in zip(names or [""] * len(records), records, strict=True)
+             if not is_blank(r.get("ghi_chu"))]
+    values["ghi_chu"] = "; ".join(notes) if notes else None
+    values["status"] = status(values["ty_le_hoan_thanh"])
+    return values
+
+
+def aggregate_targets(form: Form, by_unit: Mapping[str, list[dict[str, Any]]],
+                      units: Sequence[Unit]) -> FormSummary:
+    """One ``office`` row per indicator (what the level above reads), then one ``unit``
+    row per (unit, indicator) for the per-unit matrix. An office row's ``behind`` lists
+    the units below their target."""
+    per_unit: dict[tuple[str, str], dict[str, Any]] = {}
+    for unit in units:
+        for record in by_unit.get(unit.code, []):
+            per_unit[(unit.code, str(record.get("row")))] = record
+    office_rows: list[SummaryRow] = []
+    unit_rows: list[SummaryRow] = []
+    for ind in form.indicators:
+        records, names = [], []
+        for unit in units:
+            record = per_unit.get((unit.code, ind.key))
+            if record is None:
+                continue
+            records.append(record)
+            names.append(unit.name)
+            own = combine(ind, [record])
+            unit_rows.append(SummaryRow(key=ind.key, label=ind.name, values=own, kind="unit",
+                                        unit_code=unit.code, unit_name=unit.name))
+        values = combine(ind, records, names)
+        values["behind"] = [r.unit_name for r in unit_rows
+                            if r.key == ind.key and r.values["status"] == STATUS_BEHIND]
+        office_rows.append(SummaryRow(key=ind.key, label=ind.name, values=values,
+                                      kind="office"))
+    return FormSummary(form=form, rows=tuple(office_rows + unit_rows))
+
+
+def unallocated_results(form: Form, frame: pd.DataFrame) -> list[tuple[int, str]]:
+    """(frame position, column) of a result given for an indicator without a target: the
+    first filled result cell of each such row (one warning per row, on its cell)."""
+    out: list[tuple[int, str]] = []
+    if frame.empty or "chi_tieu" not in frame:
+        return out
+    keys = {i.key for i in form.indicators}
+    for pos, (row, target) in enumerate(zip(frame["row"], frame["chi_tieu"], strict=True)):
+        if str(row) not in keys or not is_blank(target):
+            continue
+        for key in RESULT_COLUMNS:
+            if key in frame and not is_blank(frame[key].iat[pos]):
+                out.append((pos, key))
+                break
+    return out
