@@ -367,3 +367,79 @@ def test_rerun_on_the_same_inbox_gives_identical_outputs(tmp_path):
 
     (summary,) = [n for n in a if n.startswith("tong-hop")]
     assert cells(tmp_path / "a" / summary) == cells(tmp_path / "b" / summary)
+
+
+# --------------------------------------------------------------------------- layout damage
+
+
+def _filled(unit_code: str = "TX01") -> tuple[bytes, dict]:
+    import random
+
+    from toolkit.fill import fill_workbook, sample_values
+    from toolkit.templates import template_bytes
+
+    values = sample_values(CAMPAIGN, random.Random(7), list_rows=4)
+    book = fill_workbook(template_bytes(CAMPAIGN, UNITS.get(unit_code), TX), values,
+                         modified=dt.datetime(2021, 1, 15, 9, 0))
+    return book, values
+
+
+def _edit(data: bytes, sheet: str, action: str, index: int, amount: int = 1) -> bytes:
+    book = load_workbook(io.BytesIO(data))
+    ws = book[sheet]
+    ws.protection.sheet = False
+    getattr(ws, action)(index, amount)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _read(tmp_path: Path, data: bytes):
+    folder = tmp_path / f"in{len(list(tmp_path.iterdir()))}"
+    folder.mkdir()
+    (folder / "TX01.xlsx").write_bytes(data)
+    sub = only(ingest(folder, CAMPAIGN))
+    return sub, {(c.form, c.row, c.column): c.raw for c in sub.cells}
+
+
+@pytest.mark.parametrize(("sheet", "action", "index"), [
+    ("PL2", "insert_rows", 3),  # above the table: in the heading block
+    ("PL4", "insert_rows", 2),
+    ("PL2", "insert_cols", 4),  # a column inside the table
+    ("PL4", "insert_cols", 1),  # before the row labels
+    ("PL4", "insert_rows", 16),  # inside the fixed rows, between two years
+    ("PL1", "delete_rows", 2),  # the heading loses a row
+])
+def test_inserted_or_deleted_rows_and_columns_are_found_again(tmp_path, sheet, action, index):
+    data, _values = _filled()
+    _ref, expected = _read(tmp_path, data)
+    sub, got = _read(tmp_path, _edit(data, sheet, action, index))
+    assert got == expected
+    shifted = [f for f in sub.findings if f.code == "layout_shifted"]
+    assert len(shifted) == 1 and sheet in shifted[0].message
+    assert [f.code for f in sub.findings if f.severity == "error"] == []
+
+
+def test_a_deleted_input_column_is_an_error_and_nothing_is_misread(tmp_path):
+    data, _values = _filled()
+    _ref, expected = _read(tmp_path, data)
+    sub, got = _read(tmp_path, _edit(data, "PL2", "delete_cols", 3))
+    assert "layout_damaged" in codes(sub)
+    assert got and all(expected[k] == v for k, v in got.items())
+    assert len(got) < len(expected)
+
+
+def test_sorted_rows_are_not_silently_moved(tmp_path):
+    data, _values = _filled()
+    book = load_workbook(io.BytesIO(data))
+    ws = book["PL4"]
+    from toolkit.layout import form_layout
+    layout = form_layout(CAMPAIGN.form("PL4"))
+    a, b = layout.row("2016").row + 1, layout.row("2017").row + 1
+    for col in range(1, layout.ncols + 1):
+        top, bottom = ws.cell(a, col), ws.cell(b, col)
+        top.value, bottom.value = bottom.value, top.value
+    out = io.BytesIO()
+    book.save(out)
+    sub, _got = _read(tmp_path, out.getvalue())
+    assert "row_key_changed" in codes(sub)

@@ -74,6 +74,13 @@ _TABLE: tuple[Code, ...] = (
     Code("allocation_unit_missing", "warning",
          "{file} — {unit_name} ({unit_code}) không có dòng trong tệp phân bổ; đơn vị sẽ "
          "thấy mọi chỉ tiêu là «không giao»"),
+    Code("layout_shifted", "warning",
+         "{file} — trang {sheet}: biểu đã bị chèn hoặc xóa dòng/cột nên số liệu không còn ở "
+         "vị trí gốc; đã tìm lại bảng theo dòng số thứ tự cột và tên dòng rồi đọc ở vị trí "
+         "mới{detail}. Lần sau không chèn, xóa dòng hay cột trong biểu"),
+    Code("layout_damaged", "error",
+         "{file} — trang {sheet}: {detail} vì đã bị xóa khỏi biểu; số liệu ở đó không đọc "
+         "được. Hãy nhập lại vào biểu mẫu gốc rồi gửi lại"),
     Code("formula_in_input", "warning",
          "{where} — ô nhập liệu chứa công thức; đã dùng giá trị đang hiển thị ({value}). "
          "Hãy nhập số liệu trực tiếp"),

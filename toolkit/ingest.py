@@ -33,6 +33,7 @@ from toolkit.layout import a1, form_layout
 from toolkit.manifest import MANIFEST_NAME, read_manifest
 from toolkit.meta import IDENTITY_KEYS, KINDS, META_SHEET, CellRef, Meta, parse_meta
 from toolkit.models import CellValue, Submission
+from toolkit.recognise import SHIFT_SLACK, relocate_all
 from toolkit.spec import Campaign, Form, nfc
 from toolkit.units import Unit, UnitRegistry
 from toolkit.values import raw_text
@@ -436,18 +437,20 @@ def _read_cells(sub: Submission, book: _Book, meta: Meta, campaign: Campaign) ->
         add("spec_changed", detail=f" ({unknown} ô không còn trong kế hoạch hiện tại, bỏ qua)"
             if unknown else "")
     for sheet, refs in wanted.items():
-        rows = book.rows(sheet, nrows=max(r for _ref, r, _c in refs) + 1)
+        rows = book.rows(sheet, nrows=max(r for _ref, r, _c in refs) + 1 + SHIFT_SLACK)
+        refs, verified = relocate_all(forms, refs, rows, sheet, sub.kind == "summary", add)
         info = book.info(sheet) if sub.kind == "template" else None
         for ref, r, c in refs:
             raw = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
             raw = None if raw == "" else raw
-            cell = _cell_position(ref.cell)[2]
+            cell = a1(r, c)
             sub.cells.append(CellValue(ref.form, ref.row, ref.column, cell, raw))
             if info is not None and (r, c) in info.formulas:
                 add("formula_in_input", form=ref.form, cell=cell, column=ref.column,
                     row=ref.row, value=raw_text(raw))
         for form_id in sorted({ref.form for ref, _r, _c in refs}):
-            if sub.kind == "template" and forms[form_id].kind == "fixed_rows":
+            if sub.kind == "template" and forms[form_id].kind == "fixed_rows" and (
+                    form_id not in verified):
                 _check_row_keys(sub, forms[form_id],
                                 [(ref.row, r) for ref, r, _c in refs if ref.form == form_id], rows)
 
