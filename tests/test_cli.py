@@ -99,3 +99,17 @@ def test_campaigns_lists_builtin_campaigns():
     assert "nq02-2020" in result.output
     assert "161-KH/ĐTN" in result.output
     assert "20/01/2021" in result.output
+
+
+def test_consolidate_rerun_gives_byte_identical_outputs(tmp_path):
+    """The run's time comes from the inbox (newest arrival), not the clock: same inbox, same
+    bytes — summary, feedback and CSVs alike."""
+    inbox = samples_dir() / "inbox"
+    for name in ("a", "b"):
+        assert run("consolidate", str(inbox), "--office", "TX",
+                   "--out", str(tmp_path / name)).exit_code == 0
+    first = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
+                   if p.is_file())
+    assert any(p.suffix == ".xlsx" for p in first)
+    for rel in first:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel

@@ -46,7 +46,7 @@ def consolidate(
     accepted_codes = {s.unit_code for s in ingested.submissions if s.status == "accepted"}
     accepted_units = [u for u in expected if u.code in accepted_codes]
     forms = aggregate(campaign, frames, accepted_units)
-    generated_at = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    generated_at = now or _as_of(ingested.submissions, campaign)
     return ConsolidationResult(
         campaign=campaign,
         office=office,
@@ -58,6 +58,15 @@ def consolidate(
         skipped=list(ingested.skipped),
         frames=frames,
     )
+
+
+def _as_of(submissions: list[Submission], campaign: Campaign) -> dt.datetime:
+    """The time the figures stand at: the newest arrival in the inbox. Derived from the inbox,
+    not the wall clock, so a rerun on the same inbox gives byte-identical outputs."""
+    times = [s.received_at for s in submissions if s.received_at is not None]
+    if times:
+        return max(times).replace(microsecond=0)
+    return dt.datetime.combine(campaign.document_date, dt.time(), tzinfo=dt.UTC)
 
 
 def _check_senders(inbox: Path, submissions: list[Submission], units: UnitRegistry) -> None:
