@@ -60,6 +60,10 @@ def _numbers(row: Sequence[Any]) -> dict[int, int]:
 
 def _find_number_row(grid: Sequence[Sequence[Any]], expected: int) -> tuple[int, dict[int, int]]:
     """The number row nearest ``expected`` (-1 and {} when the sheet has none)."""
+    if 0 <= expected < len(grid):  # where the map says: nothing can be nearer
+        numbers = _numbers(grid[expected])
+        if numbers:
+            return expected, numbers
     best: tuple[int, dict[int, int]] = (-1, {})
     for i, row in enumerate(grid):
         numbers = _numbers(row)
@@ -88,8 +92,10 @@ def _relocate_rows(form: Form, refs: Sequence[Ref], grid: Sequence[Sequence[Any]
     """Row key → actual row, from the labels under the number row; None when the labels
     do not give one consistent, order-keeping answer (the map is then left alone)."""
     labels = _row_labels(form)
-    keys = sorted({ref.row for ref, _r, _c in refs}, key=lambda k: min(
-        r for ref, r, _c in refs if ref.row == k))
+    first: dict[str, int] = {}
+    for ref, r, _c in refs:
+        first[ref.row] = min(r, first.get(ref.row, r))
+    keys = sorted(first, key=first.__getitem__)
     if not labels or not all(k in labels for k in keys):
         return None
     planned = {ref.row: r for ref, r, _c in refs}
