@@ -31,7 +31,15 @@ from python_calamine import CalamineWorkbook, PasswordError
 from toolkit.findings import make_finding, message
 from toolkit.layout import a1, form_layout
 from toolkit.manifest import MANIFEST_NAME, read_manifest
-from toolkit.meta import IDENTITY_KEYS, KINDS, META_SHEET, CellRef, Meta, parse_meta
+from toolkit.meta import (
+    IDENTITY_KEYS,
+    KINDS,
+    MAP_HEADER,
+    META_SHEET,
+    CellRef,
+    Meta,
+    parse_meta,
+)
 from toolkit.models import CellValue, Submission
 from toolkit.recognise import SHIFT_SLACK, relocate_all
 from toolkit.spec import Campaign, Form, nfc
@@ -375,6 +383,31 @@ class _Book:
 # --------------------------------------------------------------------------- reading
 
 
+_MAP_CACHE: dict[tuple[tuple[Any, ...], ...], tuple[CellRef, ...]] = {}
+_MAP_CACHE_SIZE = 32  # distinct maps kept (templates of a few campaigns and versions)
+
+
+def _parse_meta(rows: list[list[Any]]) -> Meta:
+    """:func:`~toolkit.meta.parse_meta`, parsing each distinct cell map once per process:
+    files from one template share their map, only the identity block differs."""
+    start = next((i for i, row in enumerate(rows[:64])
+                  if tuple(_map_text(v) for v in row[:5]) == MAP_HEADER), None)
+    if start is None:
+        return parse_meta(rows)
+    key = tuple(tuple(row) for row in rows[start:])
+    cells = _MAP_CACHE.get(key)
+    if cells is None:
+        meta = parse_meta(rows)
+        if len(_MAP_CACHE) < _MAP_CACHE_SIZE:
+            _MAP_CACHE[key] = meta.cells
+        return meta
+    return Meta(identity=parse_meta(rows[:start + 1]).identity, cells=cells)
+
+
+def _map_text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else str(value)
+
+
 def _identify(book: _Book, props: dict[str, str]
               ) -> tuple[dict[str, str], Meta | None, tuple[str, dict[str, Any]] | None]:
     """Identity (``_meta`` first, custom properties filling gaps), the cell map, and the
@@ -383,12 +416,15 @@ def _identify(book: _Book, props: dict[str, str]
     problem: tuple[str, dict[str, Any]] | None = ("sheet_missing", {"sheet": META_SHEET})
     if META_SHEET in book.sheet_names:
         try:
-            meta, problem = parse_meta(book.rows(META_SHEET)), None
+            meta, problem = _parse_meta(book.rows(META_SHEET)), None
         except ValueError as exc:
             problem = ("meta_unreadable", {"detail": str(exc)})
     identity = {k: v for k, v in props.items() if k in IDENTITY_KEYS and v}
     identity.update({k: v for k, v in (meta.identity if meta else {}).items() if v})
     return identity, meta, problem
+
+
+_a1 = functools.lru_cache(maxsize=1 << 16)(a1)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -401,20 +437,35 @@ def _cell_position(cell: str) -> tuple[int, int, str]:
     return r, c, a1(r, c) if r >= 0 else ""
 
 
-def _read_cells(sub: Submission, book: _Book, meta: Meta, campaign: Campaign) -> None:
-    """CellValues through the file's own map; sheet and position problems as findings."""
+@dataclass(frozen=True)
+class _Plan:
+    """What a cell map means for one campaign and one set of sheets: the cells to read per
+    sheet, and the findings (code, fields) the map itself gives."""
+
+    wanted: dict[str, list[tuple[CellRef, int, int]]]
+    findings: list[tuple[str, dict[str, Any]]]
+    unknown: int
+
+
+_PLANS: dict[tuple[int, str, tuple[str, ...]], tuple[tuple[CellRef, ...], _Plan]] = {}
+
+
+def _plan(cells: tuple[CellRef, ...], book_sheets: tuple[str, ...], campaign: Campaign) -> _Plan:
+    """The read plan of a map; computed once for a map shared by many files (the cached
+    map tuple is kept alive with its plan, so its id stays valid)."""
+    key = (id(cells), campaign.spec_sha256, book_sheets)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is cells:
+        return hit[1]
     forms = {f.id: f for f in campaign.forms}
     inputs = {f.id: {c.key for c in f.input_columns} for f in campaign.forms}
     fixed = {f.id: set(f.row_keys()) for f in campaign.forms if f.kind != "list"}
     wanted: dict[str, list[tuple[CellRef, int, int]]] = {}
+    findings: list[tuple[str, dict[str, Any]]] = []
     seen: set[tuple[str, str, str]] = set()
     missing_sheets: set[str] = set()
     unknown = 0
-
-    def add(code: str, **fields: Any) -> None:
-        sub.findings.append(make_finding(code, file=sub.file, unit_code=sub.unit_code, **fields))
-
-    for ref in meta.cells:
+    for ref in cells:
         if ref.column not in inputs.get(ref.form, ()) or ref.row not in fixed.get(ref.form, (
                 ref.row,)):
             unknown += 1  # a form, column or fixed row the current plan no longer has
@@ -425,14 +476,32 @@ def _read_cells(sub: Submission, book: _Book, meta: Meta, campaign: Campaign) ->
         r, c, _cell = _cell_position(ref.cell)
         sheet = nfc(ref.sheet or forms[ref.form].sheet)
         if not (0 <= r < EXCEL_MAX_ROWS and 0 <= c < EXCEL_MAX_COLS):
-            add("cell_outside_sheet", form=ref.form, column=ref.column, row=ref.row,
-                value=ref.cell, ref=ref.cell)
-        elif sheet not in book.sheet_names:
+            findings.append(("cell_outside_sheet", {"form": ref.form, "column": ref.column,
+                                                    "row": ref.row, "value": ref.cell,
+                                                    "ref": ref.cell}))
+        elif sheet not in book_sheets:
             if sheet not in missing_sheets:
                 missing_sheets.add(sheet)
-                add("sheet_missing", form=ref.form, sheet=sheet)
+                findings.append(("sheet_missing", {"form": ref.form, "sheet": sheet}))
         else:
             wanted.setdefault(sheet, []).append((ref, r, c))
+    plan = _Plan(wanted, findings, unknown)
+    if any(v is cells for v in _MAP_CACHE.values()) and len(_PLANS) < 4 * _MAP_CACHE_SIZE:
+        _PLANS[key] = (cells, plan)
+    return plan
+
+
+def _read_cells(sub: Submission, book: _Book, meta: Meta, campaign: Campaign) -> None:
+    """CellValues through the file's own map; sheet and position problems as findings."""
+    forms = {f.id: f for f in campaign.forms}
+
+    def add(code: str, **fields: Any) -> None:
+        sub.findings.append(make_finding(code, file=sub.file, unit_code=sub.unit_code, **fields))
+
+    plan = _plan(meta.cells, book.sheet_names, campaign)
+    for code, fields in plan.findings:
+        add(code, **fields)
+    unknown, wanted = plan.unknown, plan.wanted
     if unknown or sub.identity.get("spec_sha256") != campaign.spec_sha256:
         add("spec_changed", detail=f" ({unknown} ô không còn trong kế hoạch hiện tại, bỏ qua)"
             if unknown else "")
@@ -443,7 +512,7 @@ def _read_cells(sub: Submission, book: _Book, meta: Meta, campaign: Campaign) ->
         for ref, r, c in refs:
             raw = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
             raw = None if raw == "" else raw
-            cell = a1(r, c)
+            cell = _a1(r, c)
             sub.cells.append(CellValue(ref.form, ref.row, ref.column, cell, raw))
             if info is not None and (r, c) in info.formulas:
                 add("formula_in_input", form=ref.form, cell=cell, column=ref.column,
