@@ -4,8 +4,10 @@ Peak memory is reported two ways, and the table uses the larger:
 
 - ``ru_maxrss`` from :func:`os.wait4` — the largest single process (the child or any of its
   waited-for descendants), what GNU ``time -v`` prints as "Maximum resident set size";
-- the whole process tree sampled every 20 ms from ``/proc`` (sum of RSS over the child and
-  all its descendants), so a tool that forks worker processes is charged for all of them.
+- the whole process tree sampled every 20 ms from ``/proc`` (sum of PSS over the child and
+  all its descendants), so a tool that runs worker processes is charged for all of them.
+  PSS (proportional set size) splits a page shared by n processes n ways: forked workers
+  sharing their parent's pages are not counted twice, as a sum of RSS would.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class Measured:
     seconds: float
     cpu_seconds: float
     maxrss_mb: float  # largest single process (wait4)
-    tree_mb: float  # largest sampled sum over the process tree
+    tree_mb: float  # largest sampled sum of PSS over the process tree
     returncode: int
     stdout: str = ""
     stderr: str = ""
@@ -57,19 +59,31 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def _tree_rss(root: int) -> int:
-    """Sum of resident bytes of ``root`` and every descendant alive now."""
+def _pss(pid: int) -> int:
+    """Proportional set size of ``pid`` in bytes (RSS when smaps_rollup is unavailable)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _tree_memory(root: int) -> int:
+    """Sum of PSS of ``root`` and every descendant alive now."""
     total, todo, seen = 0, [root], set()
     while todo:
         pid = todo.pop()
         if pid in seen:
             continue
         seen.add(pid)
-        try:
-            with open(f"/proc/{pid}/statm") as fh:
-                total += int(fh.read().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
-            continue
+        total += _pss(pid)
         todo.extend(_children(pid))
     return total
 
@@ -81,7 +95,7 @@ class _Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.peak = max(self.peak, _tree_rss(self.pid))
+            self.peak = max(self.peak, _tree_memory(self.pid))
             self.done.wait(SAMPLE_SECONDS)
 
 

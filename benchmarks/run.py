@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         *([f"- datamaps: {dm_note}"] if "datamaps" not in steps else []),
         "- × floor = this step's ms/file ÷ the floor's; × faster than baseline = the naive "
         "baseline's ms/file ÷ this step's. Peak RSS is the larger of ru_maxrss (largest "
-        "single process, from wait4) and the sampled sum over the whole process tree.",
+        "single process, from wait4) and the sampled sum of PSS over the whole process tree.",
     ]
     text = "\n".join(report)
     print(text)
