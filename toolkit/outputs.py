@@ -108,8 +108,17 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
+    texts: dict[str, str] = {}  # codes, names and keys repeat on every row: convert once
+
+    def cell(value: Any) -> str:
+        if type(value) is str:
+            done = texts.get(value)
+            if done is None:
+                done = texts[value] = csv_cell(value)
+            return done
+        return csv_cell(value)
+
+    writer.writerows([cell(v) for v in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -141,6 +150,7 @@ def values_rows(result: ConsolidationResult, frames: FormFrames) -> list[list[An
     """Long format of the accepted submissions: submission order, then form order, then row
     (spec order), then column (spec order); blank values are left out."""
     campaign = result.campaign
+    units = _units_by_code(result)
     accepted = [s for s in result.submissions if s.status == "accepted"]
     by_file: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for form in campaign.forms:
@@ -149,20 +159,26 @@ def values_rows(result: ConsolidationResult, frames: FormFrames) -> list[list[An
             continue
         for record in frame.to_dict("records"):
             by_file.setdefault(str(record.get("file")), {}).setdefault(form.id, []).append(record)
+    plans = [(form, _row_sort_key(form), form.input_columns) for form in campaign.forms]
     rows: list[list[Any]] = []
     for sub in accepted:
-        name = _unit_name(result, sub.unit_code, sub.unit_name)
+        unit = units.get(sub.unit_code)
+        name = unit.name if unit is not None else sub.unit_name
         forms = by_file.get(sub.file, {})
-        for form in campaign.forms:
-            row_key = _row_sort_key(form)
+        for form, row_key, columns in plans:
             records = sorted(forms.get(form.id, []), key=lambda r: row_key(r.get("row")))
             for record in records:
-                for col in form.input_columns:
-                    value = clean_value(record.get(col.key), col)
-                    if value is None:
+                row = str(record.get("row"))
+                for col in columns:
+                    value = record.get(col.key)
+                    if type(value) is float:  # clean_value's result, without its checks
+                        if value != value:
+                            continue
+                        if col.type == "count" and value.is_integer():
+                            value = int(value)
+                    elif value is None or (value := clean_value(value, col)) is None:
                         continue
-                    rows.append([campaign.id, sub.unit_code, name, form.id,
-                                 str(record.get("row")), col.key, value])
+                    rows.append([campaign.id, sub.unit_code, name, form.id, row, col.key, value])
     return rows
 
 
@@ -208,8 +224,9 @@ def submissions_rows(result: ConsolidationResult) -> list[list[Any]]:
         key = (position.get(sub.unit_code, len(position)), sub.unit_code,
                _STATUS_ORDER.get(sub.status, len(_STATUS_ORDER)), received, sub.file)
         keyed.append((key, row))
+    chosen = {s.unit_code for s in result.submissions if s.status in ("accepted", "rejected")}
     for code, unit in units.items():
-        if result.status_of(code) == "missing":
+        if code not in chosen:  # result.status_of(code) == "missing", without a scan per unit
             keyed.append(((position[code], code, _STATUS_ORDER["missing"], "", ""),
                           [code, unit.name, "missing", "", "", "", LATE_UNKNOWN]))
     keyed.sort(key=lambda pair: pair[0])
