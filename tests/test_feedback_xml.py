@@ -27,7 +27,7 @@ from toolkit.feedback import (
     _lines,
     feedback_bytes,
 )
-from toolkit.feedback_xml import annotate
+from toolkit.feedback_xml import annotate, feedback_bytes_fast
 from toolkit.fill import fill_workbook, sample_values
 from toolkit.models import Submission
 from toolkit.spec import load_campaign
@@ -49,9 +49,7 @@ def _submission(path: Path, findings) -> Submission:
 
 
 def _fast(sub: Submission) -> bytes:
-    lines = _lines(sub, CAMPAIGN)
-    marked = any(line.cell for line in lines)
-    data = annotate(sub.path.read_bytes(), _heading(sub, CAMPAIGN, marked), lines)
+    data = feedback_bytes_fast(sub, CAMPAIGN)
     assert data is not None, "the XML path declined a file it should handle"
     return data
 
@@ -156,6 +154,19 @@ def test_small_workbook_same_as_openpyxl(tmp_path):
     _assert_same(_fast(sub), _slow(sub))
 
 
+def test_whole_file_findings_only_same_as_openpyxl(tmp_path):
+    """No cell to mark: the heading says the problems are listed below, as openpyxl's."""
+    sub = _submission(make_workbook(tmp_path / "TX01.xlsx"),
+                      [f for f in FINDINGS if not f.cell])
+    _assert_same(_fast(sub), _slow(sub))
+
+
+def test_xlsm_and_other_suffixes_go_to_openpyxl(tmp_path):
+    path = make_workbook(tmp_path / "TX01.xlsx")
+    renamed = path.rename(tmp_path / "TX01.xlsm")
+    assert feedback_bytes_fast(_submission(renamed, FINDINGS), CAMPAIGN) is None
+
+
 def test_merged_cell_marked_at_top_left(tmp_path):
     sub = _submission(make_workbook(tmp_path / "TX01.xlsx"), FINDINGS)
     wb = openpyxl.load_workbook(io.BytesIO(_fast(sub)))
@@ -187,7 +198,8 @@ def test_second_round_goes_to_openpyxl(tmp_path):
                                                  FINDINGS), CAMPAIGN))
     sub = _submission(first, FINDINGS[:1])
     lines = _lines(sub, CAMPAIGN)
-    assert annotate(first.read_bytes(), _heading(sub, CAMPAIGN, True), lines) is None
+    assert annotate(first.read_bytes(), lambda m: _heading(sub, CAMPAIGN, m), lines) is None
+    assert feedback_bytes_fast(sub, CAMPAIGN) is None
 
 
 @pytest.mark.parametrize("content", [b"not a zip", b"PK\x03\x04broken", b""])
@@ -195,4 +207,5 @@ def test_broken_files_are_declined(tmp_path, content):
     path = tmp_path / "x.xlsx"
     path.write_bytes(content)
     sub = _submission(path, FINDINGS)
-    assert annotate(content, _heading(sub, CAMPAIGN, True), _lines(sub, CAMPAIGN)) is None
+    assert annotate(content, lambda m: _heading(sub, CAMPAIGN, m), _lines(sub, CAMPAIGN)) is None
+    assert feedback_bytes_fast(sub, CAMPAIGN) is None

@@ -26,7 +26,7 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -42,10 +42,14 @@ from toolkit.feedback import (
     WARNING_FILL,
     WIDTHS,
     _clean,
+    _heading,
     _Line,
+    _lines,
     _location,
 )
 from toolkit.layout import a1, rowcol
+from toolkit.models import Submission
+from toolkit.spec import Campaign
 
 # rows sized for wrapped messages, when the openpyxl path does that
 _row_height = getattr(_feedback_module, "_row_height", None)
@@ -469,17 +473,38 @@ def _free(pkg: _Package, pattern: str) -> str:
     return pattern.format(k)
 
 
-def annotate(original: bytes, heading: Sequence[str], lines: Sequence[_Line]) -> bytes | None:
+def annotate(original: bytes, heading: Callable[[bool], Sequence[str]],
+             lines: Sequence[_Line]) -> bytes | None:
     """The feedback workbook made from ``original`` by patching its XML, or None when this
-    file needs the openpyxl path (see the module docstring)."""
+    file needs the openpyxl path (see the module docstring). ``heading(marked)`` gives the
+    lines above the list, ``marked`` telling whether any cell could be marked."""
     try:
         return _annotate(original, heading, lines)
     except (_Unsupported, zipfile.BadZipFile, ValueError, KeyError, IndexError):
         return None
 
 
-def _annotate(original: bytes, heading: Sequence[str], lines: Sequence[_Line]) -> bytes:
+def feedback_bytes_fast(submission: Submission, campaign: Campaign) -> bytes | None:
+    """:func:`toolkit.feedback.feedback_bytes` for an ``.xlsx`` the XML path handles; None
+    for anything else (the caller then uses the openpyxl path, which also covers .xlsm,
+    whose macros it drops, files that already went through feedback, and broken files)."""
+    path = submission.path
+    if path is None or path.suffix.lower() != ".xlsx":
+        return None
+    try:
+        original = path.read_bytes()
+    except OSError:
+        return None
+    return annotate(original, lambda marked: _heading(submission, campaign, marked),
+                    _lines(submission, campaign))
+
+
+def _annotate(original: bytes, heading: Callable[[bool], Sequence[str]],
+              lines: Sequence[_Line]) -> bytes:
     pkg = _Package(original)
+    if any("vbaProject" in name for name in pkg.parts) or "macroEnabled" in pkg.text(
+            "[Content_Types].xml"):
+        raise _Unsupported("macros: the openpyxl path drops them")
     sheets, rid_name = _sheets(pkg)
     by_name = {s.name: s for s in sheets}
     if FEEDBACK_SHEET in by_name or any(n.startswith("xl/comments") for n in pkg.parts):
@@ -541,7 +566,7 @@ def _annotate(original: bytes, heading: Sequence[str], lines: Sequence[_Line]) -
                       lambda m: f'Target="{m.group(1)}{m.group(2) or ""}worksheets/'
                                 f'{posixpath.basename(moved)}"', rels)
         pkg.put("xl/_rels/workbook.xml.rels", rels)
-    pkg.put(_LIST_PART, _list_sheet(styles, heading, lines, marked))
+    pkg.put(_LIST_PART, _list_sheet(styles, heading(bool(marked)), lines, marked))
     pkg.put("xl/styles.xml", styles.result())
     (rid,) = _add_rels(pkg, "xl/workbook.xml", [("worksheet", "worksheets/sheet1.xml")])
     sheet_id = 1 + max(int(s.attrs.get("sheetId", "0") or 0) for s in sheets)

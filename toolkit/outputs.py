@@ -38,6 +38,7 @@ from typing import Any
 from toolkit.aggregate import clean_value
 from toolkit.atomic import atomic_path, ensure_dir
 from toolkit.feedback import feedback_bytes
+from toolkit.feedback_xml import feedback_bytes_fast
 from toolkit.layout import rowcol
 from toolkit.models import ConsolidationResult, FormFrames, Submission
 from toolkit.models import is_late as models_is_late
@@ -312,7 +313,8 @@ def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
         submissions_csv = _stage(stack, out_dir / "submissions.csv",
                                  csv_bytes(SUBMISSIONS_HEADER, submissions_rows(result)))
         for name, sub in feedback_plan(result):
-            feedback.append(_stage(stack, feedback_dir / name, feedback_bytes(sub, campaign)))
+            data = feedback_bytes_fast(sub, campaign) or feedback_bytes(sub, campaign)
+            feedback.append(_stage(stack, feedback_dir / name, data))
     _remove_stale_feedback(feedback_dir, campaign.id, set(feedback))
     return OutputPaths(summary=summary, values_csv=values_csv, findings_csv=findings_csv,
                        submissions_csv=submissions_csv, feedback=feedback)
