@@ -180,15 +180,27 @@ class ConsolidationResult:
 
     def status_of(self, unit_code: str) -> str:
         """accepted / rejected / missing for a child unit (superseded files do not count)."""
-        for s in self.submissions:
-            if s.unit_code == unit_code and s.status in ("accepted", "rejected"):
-                return s.status
-        return "missing"
+        chosen = self.chosen(unit_code)
+        return chosen.status if chosen is not None else "missing"
 
     def chosen(self, unit_code: str) -> Submission | None:
         """The submission used for ``unit_code`` (accepted or rejected), if any."""
-        for s in self.submissions:
-            if s.unit_code == unit_code and s.status in ("accepted", "rejected"):
+        for s in self._of_unit(unit_code):
+            if s.status in ("accepted", "rejected"):
                 return s
         return None
+
+    def _of_unit(self, unit_code: str) -> list[Submission]:
+        """The submissions of ``unit_code`` in order. Writers ask this for every unit, so
+        the grouping is kept (per list and length of ``submissions``) rather than the whole
+        list scanned per unit, which made a 2,000-unit summary quadratic; statuses are
+        read live."""
+        key = (id(self.submissions), len(self.submissions))
+        cached = self.__dict__.get("_by_unit")
+        if cached is None or cached[0] != key:
+            groups: dict[str, list[Submission]] = {}
+            for s in self.submissions:
+                groups.setdefault(s.unit_code, []).append(s)
+            cached = self.__dict__["_by_unit"] = (key, groups)
+        return cached[1].get(unit_code, [])
 
