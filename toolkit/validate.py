@@ -15,6 +15,7 @@ the rows of accepted ones (the :data:`~toolkit.models.FormFrames` contract).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +141,8 @@ def _add_rows(rows: _FormRows, owner: int, sub: Submission,
               by_row: dict[str, list[CellValue]]) -> None:
     """Parse one submission's rows of one form into ``rows``; type problems → findings."""
     form = rows.form
+    inputs = form.input_columns
+    columns = {c.key: (c, c.is_numeric) for c in inputs}
     for row_key, cells in by_row.items():
         if form.kind == "list" and all(is_blank(cv.raw) for cv in cells):
             continue  # an unused list row
@@ -152,29 +155,37 @@ def _add_rows(rows: _FormRows, owner: int, sub: Submission,
         where: dict[str, str] = {}
         raws: dict[str, Any] = {}
         for cv in cells:
-            if cv.column not in rows.values or cv.column in KEY_COLUMNS:
+            known = columns.get(cv.column)
+            if known is None:
                 continue  # not an input column of this form (ingest already skips those)
-            col = form.column(cv.column)
-            where[col.key], raws[col.key] = cv.cell, cv.raw
-            parsed = parse_value(cv.raw, col, check_range=False)
-            common = {"file": sub.file, "unit_code": sub.unit_code, "form": form.id,
-                      "cell": cv.cell, "column": col.key, "row": row_key}
+            col, numeric = known
+            raw = cv.raw
+            where[col.key], raws[col.key] = cv.cell, raw
+            if raw is None:
+                continue  # blank: parse_value gives no value and no remark
+            if numeric and type(raw) is float and math.isfinite(raw):
+                got[col.key] = raw if raw != 0 else 0.0  # parse_value's result, no -0.0
+                continue
+            parsed = parse_value(raw, col, check_range=False)
+            if parsed.problem or parsed.warning:
+                common = {"file": sub.file, "unit_code": sub.unit_code, "form": form.id,
+                          "cell": cv.cell, "column": col.key, "row": row_key}
             if parsed.problem:
                 rows.rejected.add((index, col.key))
                 sub.findings.append(make_finding(parsed.problem, **common,
-                                                 **_value_fields(col, cv.raw),
+                                                 **_value_fields(col, raw),
                                                  detail=parsed.problem))
                 continue
             if parsed.warning:
-                number = format_number(parsed.value) if col.is_numeric else ""
+                number = format_number(parsed.value) if numeric else ""
                 sub.findings.append(make_finding(
-                    parsed.warning, **common, **_value_fields(col, cv.raw), number=number,
+                    parsed.warning, **common, **_value_fields(col, raw), number=number,
                     normalised=str(parsed.value)))
             got[col.key] = parsed.value
-        for col in form.input_columns:
-            value = got.get(col.key)
-            rows.values[col.key].append(
-                (np.nan if value is None else float(value)) if col.is_numeric else value)
+        for key, (_col, numeric) in columns.items():
+            value = got.get(key)
+            rows.values[key].append(
+                (np.nan if value is None else float(value)) if numeric else value)
         rows.cells.append(where)
         rows.raws.append(raws)
 
