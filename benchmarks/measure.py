@@ -4,8 +4,9 @@ Peak memory is reported two ways, and the table uses the larger:
 
 - ``ru_maxrss`` from :func:`os.wait4` — the largest single process (the child or any of its
   waited-for descendants), what GNU ``time -v`` prints as "Maximum resident set size";
-- the whole process tree sampled every 20 ms from ``/proc`` (sum of PSS over the child and
-  all its descendants), so a tool that runs worker processes is charged for all of them.
+- the whole process tree sampled from ``/proc`` every 0.1 s or so (the sampler keeps to ~5%
+  of a CPU): the sum of PSS over the child and all its descendants, so a tool that runs
+  worker processes is charged for all of them.
   PSS (proportional set size) splits a page shared by n processes n ways: forked workers
   sharing their parent's pages are not counted twice, as a sum of RSS would.
 """
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
-SAMPLE_SECONDS = 0.02
+SAMPLE_SECONDS = 0.1  # at least; reading PSS of a large process costs a few ms
+SAMPLE_SHARE = 0.05  # the sampler uses at most ~5% of one CPU
 
 
 @dataclass
@@ -95,8 +97,10 @@ class _Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
+            start = time.perf_counter()
             self.peak = max(self.peak, _tree_memory(self.pid))
-            self.done.wait(SAMPLE_SECONDS)
+            spent = time.perf_counter() - start
+            self.done.wait(max(SAMPLE_SECONDS, spent / SAMPLE_SHARE))
 
 
 def run_child(name: str, argv: list[str], files: int, *, env: dict[str, str] | None = None,

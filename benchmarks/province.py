@@ -377,8 +377,8 @@ def check_outputs(workdir: Path, out: Path) -> list[str]:
         if (code, fcode, form, col) not in found:
             problems.append(f"{code}: planted {fcode} at {form}.{col} was not reported")
     chosen_files = {r["file"] for r in subs if r["status"] in ("accepted", "rejected")}
-    stray = [f for f in findings if f["file"] in chosen_files and f["unit_code"] in
-             set(exp["accepted"])]
+    accepted = set(exp["accepted"])
+    stray = [f for f in findings if f["file"] in chosen_files and f["unit_code"] in accepted]
     if stray:
         problems.append(f"{len(stray)} findings on correct files, e.g. {stray[0]['message']}")
     feedback = sorted((out / "feedback").glob("*.xlsx"))
@@ -437,7 +437,9 @@ def _check_summary(out: Path, exp: dict, seeds: dict, campaign: Campaign) -> lis
     from toolkit.layout import rowcol
 
     for ref in meta.cells:
-        rows = sheets.setdefault(ref.sheet, book.get_sheet_by_name(ref.sheet).to_python())
+        if ref.sheet not in sheets:
+            sheets[ref.sheet] = book.get_sheet_by_name(ref.sheet).to_python()
+        rows = sheets[ref.sheet]
         r, c = rowcol(ref.cell)
         cells[(ref.form, ref.row, ref.column)] = rows[r][c] if r < len(rows) and c < len(
             rows[r]) else None

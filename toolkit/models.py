@@ -79,9 +79,10 @@ class Finding:
         return self.form
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellValue:
-    """One value read from a submission, with the cell it came from."""
+    """One value read from a submission, with the cell it came from. (Slots: a province run
+    holds half a million of these; 80 bytes each instead of 190.)"""
 
     form: str
     row: str

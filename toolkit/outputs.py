@@ -29,7 +29,7 @@ import glob
 import io
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -106,7 +106,8 @@ def csv_cell(value: Any) -> str:
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """A whole CSV file: BOM, header, rows, ``\\r\\n`` line ends."""
-    buffer = io.StringIO()
+    raw = io.BytesIO()
+    buffer = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")  # encoded as written
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     texts: dict[str, str] = {}  # codes, names and keys repeat on every row: convert once
@@ -120,7 +121,10 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
         return csv_cell(value)
 
     writer.writerows([cell(v) for v in row] for row in rows)
-    return buffer.getvalue().encode("utf-8-sig")
+    buffer.flush()
+    data = raw.getvalue()
+    buffer.detach()
+    return data
 
 
 # --------------------------------------------------------------------------- rows
@@ -150,6 +154,12 @@ def _row_sort_key(form: Form) -> Any:
 def values_rows(result: ConsolidationResult, frames: FormFrames) -> list[list[Any]]:
     """Long format of the accepted submissions: submission order, then form order, then row
     (spec order), then column (spec order); blank values are left out."""
+    return list(_values(result, frames))
+
+
+def _values(result: ConsolidationResult, frames: FormFrames) -> Iterator[list[Any]]:
+    """The rows of :func:`values_rows`, one at a time (values.csv is written from this: a
+    province's 200,000 rows need not be held as lists as well as text)."""
     campaign = result.campaign
     units = _units_by_code(result)
     accepted = [s for s in result.submissions if s.status == "accepted"]
@@ -161,7 +171,6 @@ def values_rows(result: ConsolidationResult, frames: FormFrames) -> list[list[An
         for record in frame.to_dict("records"):
             by_file.setdefault(str(record.get("file")), {}).setdefault(form.id, []).append(record)
     plans = [(form, _row_sort_key(form), form.input_columns) for form in campaign.forms]
-    rows: list[list[Any]] = []
     for sub in accepted:
         unit = units.get(sub.unit_code)
         name = unit.name if unit is not None else sub.unit_name
@@ -179,8 +188,7 @@ def values_rows(result: ConsolidationResult, frames: FormFrames) -> list[list[An
                             value = int(value)
                     elif value is None or (value := clean_value(value, col)) is None:
                         continue
-                    rows.append([campaign.id, sub.unit_code, name, form.id, row, col.key, value])
-    return rows
+                    yield [campaign.id, sub.unit_code, name, form.id, row, col.key, value]
 
 
 def _finding_key(campaign: Campaign, file: str, form: str, cell: str, index: int) -> tuple:
@@ -307,7 +315,7 @@ def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
     with contextlib.ExitStack() as stack:
         summary = _stage(stack, out_dir / summary_name(result), summary_bytes(result))
         values_csv = _stage(stack, out_dir / "values.csv",
-                            csv_bytes(VALUES_HEADER, values_rows(result, frames)))
+                            csv_bytes(VALUES_HEADER, _values(result, frames)))
         findings_csv = _stage(stack, out_dir / "findings.csv",
                               csv_bytes(FINDINGS_HEADER, findings_rows(result)))
         submissions_csv = _stage(stack, out_dir / "submissions.csv",
