@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import corpus
 import pytest
@@ -443,3 +444,107 @@ def test_sorted_rows_are_not_silently_moved(tmp_path):
     book.save(out)
     sub, _got = _read(tmp_path, out.getvalue())
     assert "row_key_changed" in codes(sub)
+
+
+def _form_cells(form_id: str, row_key: str, *columns: str) -> list[tuple[int, int]]:
+    """1-based (row, col) of value cells in the template layout (openpyxl's numbering)."""
+    from toolkit.layout import form_layout, rowcol
+
+    layout = form_layout(CAMPAIGN.form(form_id))
+    return [tuple(x + 1 for x in rowcol(layout.cell(row_key, col))) for col in columns]
+
+
+def _save(book) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_merged_input_cells_are_reported_and_no_value_moves(tmp_path):
+    data, values = _filled()
+    (r, c1), (_r, c2) = _form_cells("PL2", "-", "bt_so_luong", "bt_thac_sy")
+    book = load_workbook(io.BytesIO(data))
+    ws = book["PL2"]
+    ws.protection.sheet = False
+    ws.merge_cells(start_row=r, start_column=c1, end_row=r, end_column=c2)
+    sub, got = _read(tmp_path, _save(book))
+    merged = [f for f in sub.findings if f.code == "merged_cells"]
+    assert len(merged) == 1 and merged[0].severity == "warning"
+    first, last = f"{_col(c1)}{r}", f"{_col(c2)}{r}"
+    assert merged[0].cell == first and f"{first}:{last}" in merged[0].message
+    assert got[("PL2", "-", "bt_so_luong")] == values[("PL2", "-", "bt_so_luong")]
+    assert got[("PL2", "-", "bt_thac_sy")] is None  # the merge dropped it: blank, not moved
+    for key, value in values.items():  # every other cell still its own value
+        if key[0] == "PL2" and key[2] not in ("bt_so_luong", "bt_thac_sy"):
+            assert got[key] == value
+
+
+def test_merging_heading_cells_is_harmless(tmp_path):
+    data, _values = _filled()
+    _ref, expected = _read(tmp_path, data)
+    book = load_workbook(io.BytesIO(data))
+    book["PL2"].merge_cells("A4:D4")
+    sub, got = _read(tmp_path, _save(book))
+    assert got == expected and "merged_cells" not in codes(sub)
+
+
+def _col(c: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(c)
+
+
+def _pasted(tmp_path: Path, name: str, cells: dict[tuple[int, int], tuple[Any, str]]):
+    """The filled TX01 workbook with ``cells`` pasted over as (value, number format), the
+    sheet's validation gone as a paste leaves it; ingested, selected and validated."""
+    from toolkit.selection import select
+    from toolkit.validate import validate
+
+    data, _values = _filled()
+    book = load_workbook(io.BytesIO(data))
+    ws = book["PL2"]
+    ws.protection.sheet = False
+    ws.data_validations.dataValidation = []
+    for (r, c), (value, number_format) in cells.items():
+        cell = ws.cell(r, c, value)
+        cell.number_format = number_format
+        if isinstance(value, str):
+            cell.data_type = "s"
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "TX01.xlsx").write_bytes(_save(book))
+    result = ingest(folder, CAMPAIGN)
+    select(result.submissions, UNITS, TX, CAMPAIGN)
+    frames = validate(CAMPAIGN, result.submissions)
+    sub = only(result)
+    return sub, {f.cell: f for f in sub.findings}, frames
+
+
+def test_values_pasted_with_their_formats_are_read_as_typed(tmp_path):
+    """Paste (not Paste values) from another workbook brings the source's format: a
+    text-formatted number, a date format on a count (45 shows as 14/02/1900) — each read as
+    the number the unit typed, with a warning at the cell."""
+    (r, c_text), (_r, c_date) = _form_cells("PL2", "-", "bch_so_luong", "bch_dai_hoc")
+    sub, by_cell, frames = _pasted(tmp_path, "paste", {(r, c_text): ("300", "@"),
+                                                       (r, c_date): (45, "dd/mm/yyyy")})
+    text_cell, date_cell = f"{_col(c_text)}{r}", f"{_col(c_date)}{r}"
+    assert by_cell[text_cell].code == "number_as_text_converted"
+    assert by_cell[date_cell].code == "number_formatted_as_date"
+    assert by_cell[date_cell].severity == "warning"
+    assert "«14/02/1900»" in by_cell[date_cell].message
+    assert "số 45" in by_cell[date_cell].message
+    assert sub.status == "accepted"
+    row = frames["PL2"].iloc[0]
+    assert (row["bch_so_luong"], row["bch_dai_hoc"]) == (300, 45)
+
+
+def test_pasted_over_validation_a_bad_value_is_still_refused(tmp_path):
+    """The paste removed Excel's validation; ours still refuses a negative count and a
+    date someone typed into a count cell."""
+    (r, c_neg), (_r, c_day) = _form_cells("PL2", "-", "bt_so_luong", "bt_thac_sy")
+    sub, by_cell, _frames = _pasted(tmp_path, "bad", {
+        (r, c_neg): (-3, "0%"), (r, c_day): (dt.datetime(2021, 1, 20), "dd/mm/yyyy")})
+    assert by_cell[f"{_col(c_neg)}{r}"].code == "negative"
+    assert by_cell[f"{_col(c_day)}{r}"].code == "not_a_number"
+    assert "«20/01/2021»" in by_cell[f"{_col(c_day)}{r}"].message
+    assert sub.status == "rejected"

@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 from builders import Formula, cell_of, clean_values, identity, workbook_bytes, write_workbook
 
-import toolkit.ingest as ingest_module
-from toolkit.ingest import ingest, select
+import toolkit.book as book_module
+import toolkit.reading as reading_module
+from toolkit import limits
+from toolkit.ingest import ingest
 from toolkit.layout import form_layout
 from toolkit.meta import CellRef, cell_map
 from toolkit.paths import samples_dir
+from toolkit.selection import select
 from toolkit.spec import load_campaign
 from toolkit.units import load_units
 from toolkit.validate import validate
@@ -203,7 +206,7 @@ def test_truncated_file_is_unreadable_and_the_run_goes_on(tmp_path):
 
 def test_a_reader_crash_is_caught_per_file(tmp_path, monkeypatch):
     write_workbook(tmp_path / "a.xlsx", CAMPAIGN)
-    monkeypatch.setattr(ingest_module, "_read_cells", lambda *a: 1 / 0)
+    monkeypatch.setattr(reading_module, "_read_cells", lambda *a, **k: 1 / 0)
     sub = only(ingest(tmp_path, CAMPAIGN))
     assert codes(sub) == ["file_unreadable"]
 
@@ -217,10 +220,10 @@ def test_far_away_cell_is_refused_before_loading(tmp_path):
 
 def test_size_limits(tmp_path, monkeypatch):
     write_workbook(tmp_path / "a.xlsx", CAMPAIGN)
-    monkeypatch.setattr(ingest_module, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 1000)
     assert codes(only(ingest(tmp_path, CAMPAIGN))) == ["too_large"]
-    monkeypatch.setattr(ingest_module, "MAX_FILE_BYTES", 10**9)
-    monkeypatch.setattr(ingest_module, "MAX_UNZIPPED_BYTES", 1000)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 10**9)
+    monkeypatch.setattr(limits, "MAX_UNZIPPED_BYTES", 1000)
     assert codes(only(ingest(tmp_path, CAMPAIGN))) == ["too_large"]
 
 
@@ -244,11 +247,15 @@ def test_inbox_is_never_modified(tmp_path):
 # --------------------------------------------------------------------------- identity, map
 
 
-def test_meta_deleted_but_properties_present_is_identified_and_rejected(tmp_path):
-    write_workbook(tmp_path / "a.xlsx", CAMPAIGN, meta=False)
+def test_meta_deleted_and_no_column_numbers_to_check_against_reads_nothing(tmp_path):
+    """Without its own map a file is read through the template's only where the sheet's
+    ``(1) (2) …`` row confirms the table (this builder writes none). Files with them, from
+    real templates: test_recognition.py."""
+    write_workbook(tmp_path / "a.xlsx", CAMPAIGN, meta=False, values=clean_values())
     sub = only(ingest(tmp_path, CAMPAIGN))
-    assert sub.unit_code == "TX01" and sub.status == "rejected"
-    assert codes(sub) == ["sheet_missing"]
+    assert sub.unit_code == "TX01"
+    assert codes(sub) == ["meta_rebuilt"] + ["layout_damaged"] * len(CAMPAIGN.forms)
+    assert sub.cells == []
 
 
 def test_properties_lost_but_meta_present_is_enough(tmp_path):
@@ -359,7 +366,8 @@ def test_select_rejects_units_that_are_not_children_of_the_office(tmp_path):
 
 def test_a_rejected_newest_file_still_supersedes_an_older_one(tmp_path):
     write_workbook(tmp_path / "a.xlsx", CAMPAIGN, modified=dt.datetime(2021, 1, 10))
-    write_workbook(tmp_path / "b.xlsx", CAMPAIGN, modified=dt.datetime(2021, 1, 12), meta=False)
+    write_workbook(tmp_path / "b.xlsx", CAMPAIGN, modified=dt.datetime(2021, 1, 12),
+                   cells={"PL2": {"XFD1048576": 1}})  # refused: too large
     result = ingest(tmp_path, CAMPAIGN)
     select(result.submissions, UNITS, TX, CAMPAIGN)
     assert [s.status for s in result.submissions] == ["superseded", "rejected"]
@@ -420,7 +428,7 @@ def test_xls_without_meta_asks_for_xlsx(tmp_path):
      b"</x:sheetData></x:worksheet>", 1048576, 3),
 ])
 def test_sheet_prescan_bounds_every_kind_of_reference(xml, rows, cols):
-    info = ingest_module._scan_xlsx_sheet(xml)
+    info = book_module._scan_xlsx_sheet(xml)
     assert (info.rows, info.cols) == (rows, cols)
 
 

@@ -4,13 +4,17 @@ the same submissions, cells, findings and skipped files, in the same order."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import random
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-import toolkit.ingest as ingest_module
+import toolkit.reading as reading
+from toolkit import limits, workers
 from toolkit.fill import fill_workbook, sample_values
 from toolkit.ingest import ingest
 from toolkit.spec import load_campaign
@@ -53,11 +57,10 @@ def inbox(tmp_path_factory) -> Path:
 
 
 def test_workers_give_the_same_result_in_the_same_order(inbox, monkeypatch):
-    monkeypatch.setenv(ingest_module.JOBS_ENV, "1")
+    monkeypatch.setenv(workers.JOBS_ENV, "0")
     alone = ingest(inbox, CAMPAIGN)
-    monkeypatch.setenv(ingest_module.JOBS_ENV, "2")
-    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_FILES", 2)
-    assert ingest_module._jobs(len(alone.submissions)) == 2
+    monkeypatch.setenv(workers.JOBS_ENV, "2")
+    assert workers.jobs_wanted(len(alone.submissions)) == 2
     calls: list[int] = []
     together = ingest(inbox, CAMPAIGN, progress=calls.append)
     assert _dump(together) == _dump(alone)
@@ -68,8 +71,56 @@ def test_workers_give_the_same_result_in_the_same_order(inbox, monkeypatch):
     assert first.cells[0].form is second.cells[0].form
 
 
-def test_small_inbox_is_read_in_this_process(monkeypatch):
-    monkeypatch.delenv(ingest_module.JOBS_ENV, raising=False)
-    assert ingest_module._jobs(ingest_module.PARALLEL_MIN_FILES - 1) == 1
-    monkeypatch.setenv(ingest_module.JOBS_ENV, "1")
-    assert ingest_module._jobs(10_000) == 1
+def test_never_more_workers_than_files(monkeypatch):
+    monkeypatch.delenv(workers.JOBS_ENV, raising=False)
+    assert workers.jobs_wanted(1) == 1
+    assert workers.jobs_wanted(0) == 0
+    monkeypatch.setenv(workers.JOBS_ENV, "0")
+    assert workers.jobs_wanted(10_000) == 0
+
+
+def _slow_reader(original):
+    def read(sub, data, campaign, units):
+        if "TX02" in sub.file:
+            time.sleep(60)  # a reader stuck on this file
+        return original(sub, data, campaign, units)
+    return read
+
+
+def test_a_file_that_hangs_the_reader_is_stopped_at_the_time_limit(inbox, monkeypatch):
+    monkeypatch.setenv(workers.JOBS_ENV, "2")
+    monkeypatch.setattr(limits, "MAX_FILE_SECONDS", 1.5)
+    monkeypatch.setattr(reading, "_read_into", _slow_reader(reading._read_into))
+    start = time.monotonic()
+    result = ingest(inbox, CAMPAIGN)
+    assert time.monotonic() - start < 20  # three stuck files, two workers: not 3 × 60 s
+    stuck = [s for s in result.submissions if "TX02" in s.file]
+    assert len(stuck) == 3
+    for sub in stuck:
+        assert sub.status == "unidentified" and sub.cells == []
+        assert [f.code for f in sub.findings] == ["read_timeout"]
+        assert sub.findings[0].message == (
+            f"{sub.file} — đọc tệp quá 1.5 giây nên đã dừng; hãy mở lại, lưu dạng .xlsx "
+            "rồi gửi lại")
+        assert sub.sha256 == hashlib.sha256(sub.path.read_bytes()).hexdigest()
+    others = [s for s in result.submissions if "TX02" not in s.file and s.file.endswith(
+        "xlsx") and s.cells]
+    assert len(others) == 9  # every other unit's three copies read in full
+
+
+def test_a_reader_that_crashes_the_process_stops_only_its_file(inbox, monkeypatch):
+    monkeypatch.setenv(workers.JOBS_ENV, "2")
+
+    def crash(sub, data, campaign, units):
+        if sub.file == "d1/TX03.xlsx":
+            os._exit(9)  # what a segfault in native code looks like from outside
+        return original(sub, data, campaign, units)
+
+    original = reading._read_into
+    monkeypatch.setattr(reading, "_read_into", crash)
+    result = ingest(inbox, CAMPAIGN)
+    by_file = {s.file: s for s in result.submissions}
+    crashed = by_file["d1/TX03.xlsx"]
+    assert [f.code for f in crashed.findings] == ["reader_crashed"]
+    assert crashed.status == "unidentified"
+    assert by_file["d0/TX03.xlsx"].cells and by_file["d2/TX03.xlsx"].cells

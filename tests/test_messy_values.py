@@ -8,9 +8,10 @@ import unicodedata
 import pytest
 from builders import cell_of, write_workbook
 
-from toolkit.ingest import ingest, select
+from toolkit.ingest import ingest
 from toolkit.legacy_vn import TCVN3, VNI, detect, from_legacy
 from toolkit.paths import samples_dir
+from toolkit.selection import select
 from toolkit.spec import load_campaign
 from toolkit.units import load_units
 from toolkit.validate import validate

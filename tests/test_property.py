@@ -12,8 +12,9 @@ from builders import cell_of, write_workbook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit.ingest import ingest, select
+from toolkit.ingest import ingest
 from toolkit.paths import samples_dir
+from toolkit.selection import select
 from toolkit.spec import load_campaign
 from toolkit.units import load_units
 from toolkit.validate import validate

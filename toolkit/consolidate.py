@@ -13,10 +13,11 @@ from pathlib import Path
 from toolkit.aggregate import aggregate
 from toolkit.errors import InboxError
 from toolkit.findings import make_finding
-from toolkit.ingest import ingest, select
+from toolkit.ingest import ingest
 from toolkit.mail.provenance import sender_mismatches
 from toolkit.manifest import read_manifest
 from toolkit.models import ConsolidationResult, Submission
+from toolkit.selection import select
 from toolkit.spec import Campaign
 from toolkit.units import Unit, UnitRegistry
 from toolkit.validate import validate
@@ -38,7 +39,7 @@ def consolidate(
         raise InboxError(f"Không tìm thấy thư mục hộp thư: {inbox}")
     if not inbox.is_dir():
         raise InboxError(f"{inbox} không phải là thư mục")
-    ingested = ingest(inbox, campaign, progress=progress)
+    ingested = ingest(inbox, campaign, units=units, progress=progress)
     select(ingested.submissions, units, office, campaign)
     _check_senders(inbox, ingested.submissions, units)
     frames = validate(campaign, ingested.submissions)

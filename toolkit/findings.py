@@ -45,6 +45,9 @@ _TABLE: tuple[Code, ...] = (
     Code("number_as_text_converted", "warning",
          "{where} — «{value}» được nhập dạng chữ, đã hiểu là số {number}; "
          "lần sau hãy nhập ô này dạng số"),
+    Code("number_formatted_as_date", "warning",
+         "{where} — ô đang mang định dạng ngày/giờ (thường do dán cả định dạng từ tệp khác) "
+         "nên hiện «{value}»; đã hiểu là số {number}. Hãy đặt lại định dạng số cho ô"),
     Code("text_normalised", "warning", "{where} — «{value}» đã được hiểu là «{normalised}»"),
     Code("legacy_encoding_converted", "warning",
          "{where} — «{value}» được gõ bằng bảng mã cũ (TCVN3/VNI, phông .VnTime hay "
@@ -81,6 +84,10 @@ _TABLE: tuple[Code, ...] = (
     Code("layout_damaged", "error",
          "{file} — trang {sheet}: {detail} vì đã bị xóa khỏi biểu; số liệu ở đó không đọc "
          "được. Hãy nhập lại vào biểu mẫu gốc rồi gửi lại"),
+    Code("merged_cells", "warning",
+         "{file} — trang {sheet}: các ô {value} đã bị gộp (Merge) nên chỉ còn đọc được ô đầu "
+         "{cell}, các ô nhập liệu còn lại được coi là để trống. Hãy bỏ gộp ô rồi nhập lại "
+         "từng ô"),
     Code("formula_in_input", "warning",
          "{where} — ô nhập liệu chứa công thức; đã dùng giá trị đang hiển thị ({value}). "
          "Hãy nhập số liệu trực tiếp"),
@@ -101,12 +108,23 @@ _TABLE: tuple[Code, ...] = (
     Code("read_timeout", "error",
          "{file} — đọc tệp quá {seconds} giây nên đã dừng; hãy mở lại, lưu dạng .xlsx "
          "rồi gửi lại"),
+    Code("reader_crashed", "error",
+         "{file} — chương trình đọc bị dừng đột ngột khi mở tệp này ({detail}); tệp có thể "
+         "bị hỏng. Hãy mở lại bằng Excel hoặc LibreOffice, lưu dạng .xlsx rồi gửi lại"),
     Code("legacy_xls", "error",
          "{file} — tệp dạng .xls (Excel 97–2003) không còn thông tin nhận diện biểu mẫu; "
          "hãy nhập số liệu vào biểu mẫu gốc và lưu dạng .xlsx"),
     Code("no_identity", "error",
          "{file} — không nhận diện được đơn vị và chiến dịch (không có trang _meta và "
          "thuộc tính tệp); hãy dùng đúng biểu mẫu đã được gửi cho đơn vị"),
+    Code("meta_rebuilt", "warning",
+         "{file} — trang ẩn _meta (bảng vị trí ô) đã bị xóa hoặc hỏng; đã đọc số liệu theo "
+         "bố cục biểu mẫu hiện hành sau khi đối chiếu dòng số thứ tự cột và tên dòng. Lần "
+         "sau hãy gửi đúng tệp biểu mẫu, không xóa hay sửa trang ẩn"),
+    Code("identity_from_content", "warning",
+         "{file} — tệp không còn thông tin nhận diện (trang _meta và thuộc tính tệp); đã "
+         "nhận ra {unit_name} qua tên đơn vị ở đầu trang «{sheet}» và đọc theo bố cục biểu "
+         "mẫu hiện hành. Lần sau hãy gửi đúng tệp biểu mẫu đã được gửi cho đơn vị"),
     Code("unknown_kind", "error",
          "{file} — loại tệp «{kind}» không hợp lệ (chỉ nhận biểu mẫu hoặc bảng tổng hợp)"),
     Code("meta_unreadable", "error",

@@ -118,14 +118,17 @@ def _relocate_rows(form: Form, refs: Sequence[Ref], grid: Sequence[Sequence[Any]
 
 
 def relocate_all(forms: dict[str, Form], refs: list[Ref], grid: Sequence[Sequence[Any]],
-                 sheet: str, summary: bool, report: Report) -> tuple[list[Ref], set[str]]:
+                 sheet: str, summary: bool, report: Report, *,
+                 strict: bool = False) -> tuple[list[Ref], set[str]]:
     """:func:`relocate` for every form on one sheet: the moved refs, and the forms whose
-    row labels were verified here (the caller's own row-label check is then redundant)."""
+    row labels were verified here (the caller's own row-label check is then redundant).
+    ``strict`` (a map not from the file itself): a form whose column-number row cannot be
+    found is not read at all."""
     moved: list[Ref] = []
     verified: set[str] = set()
     for form_id in dict.fromkeys(ref.form for ref, _r, _c in refs):
         got, ok = relocate(forms[form_id], [x for x in refs if x[0].form == form_id], grid,
-                           sheet, summary, report)
+                           sheet, summary, report, strict=strict)
         moved.extend(got)
         if ok:
             verified.add(form_id)
@@ -133,7 +136,7 @@ def relocate_all(forms: dict[str, Form], refs: list[Ref], grid: Sequence[Sequenc
 
 
 def relocate(form: Form, refs: list[Ref], grid: Sequence[Sequence[Any]], sheet: str,
-             summary: bool, report: Report) -> tuple[list[Ref], bool]:
+             summary: bool, report: Report, *, strict: bool = False) -> tuple[list[Ref], bool]:
     """``refs`` moved to where the sheet's labels say the table now is (see the module
     docstring), and whether the row labels were verified; cells that no longer exist are
     dropped with a ``layout_damaged`` finding."""
@@ -142,6 +145,10 @@ def relocate(form: Form, refs: list[Ref], grid: Sequence[Sequence[Any]], sheet: 
     expected = (form_layout(form).number_row if summary
                 else min(r for _ref, r, _c in refs) - 1)
     at, numbers = _find_number_row(grid, expected)
+    if at < 0 and strict:
+        report("layout_damaged", form=form.id, sheet=sheet,
+               detail="không tìm thấy dòng số thứ tự cột (1), (2)… của biểu")
+        return [], True
     if at < 0:
         return refs, False  # no number row at all (older tools): nothing to check against
     dr = at - expected

@@ -35,11 +35,11 @@ from toolkit.values import (
     parse_value,
     range_problem,
     range_text,
-    raw_text,
+    shown_text,
 )
 
 KEY_COLUMNS = ("file", "unit_code", "row")
-VALUE_WARNINGS = ("number_as_text_converted", "text_normalised")
+VALUE_WARNINGS = ("number_as_text_converted", "number_formatted_as_date", "text_normalised")
 _TOLERANCE = 1e-9  # money sums in floats: 0.1 + 0.2 ≤ 0.3 must hold
 _VIOLATED = {"le": "lớn hơn", "ge": "nhỏ hơn", "eq": "khác"}
 
@@ -133,7 +133,7 @@ def _group_rows(cells: list[CellValue]) -> dict[str, dict[str, list[CellValue]]]
 
 
 def _value_fields(col: Column, raw: Any) -> dict[str, Any]:
-    return {"label": col.label, "value": raw_text(raw), "range": range_text(col),
+    return {"label": col.label, "value": shown_text(raw), "range": range_text(col),
             "choices": ", ".join(col.choices)}
 
 
@@ -276,7 +276,7 @@ def _findings(rows: _FormRows, frame: pd.DataFrame, cases: pd.DataFrame,
         out.append((rows.owners[idx], make_finding(
             "rule_violation", **_base(rows, idx, candidates),
             cell=rows.cells[idx].get(rule.right, ""), column=rule.right,
-            value=raw_text(rows.raws[idx].get(rule.right)), severity=rule.severity,
+            value=shown_text(rows.raws[idx].get(rule.right)), severity=rule.severity,
             **_rule_text(form, rule, record))))
     return out
 
@@ -323,7 +323,7 @@ def validate(campaign: Campaign, submissions: list[Submission]) -> FormFrames:
                 candidates[rows.owners[idx]].findings.append(make_finding(
                     "result_without_target", **_base(rows, idx, candidates),
                     cell=rows.cells[idx].get(key, ""), column=key,
-                    value=raw_text(rows.raws[idx].get(key)), label=form.column(key).label,
+                    value=shown_text(rows.raws[idx].get(key)), label=form.column(key).label,
                     indicator=form.indicator(str(rows.values["row"][idx])).name))
     for sub in candidates:
         _drop_shadowed_warnings(sub)

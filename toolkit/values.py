@@ -95,6 +95,14 @@ def format_number(x: float) -> str:
     return format_decimal(x, format="#,##0.##########", locale="vi")
 
 
+def shown_text(raw: Any) -> str:
+    """The raw value as a Vietnamese spreadsheet shows it, for messages: ``2,5`` where
+    :func:`raw_text` gives ``2.5``."""
+    if isinstance(raw, float) and math.isfinite(raw) and not raw.is_integer():
+        return format_number(raw)
+    return raw_text(raw)
+
+
 def raw_text(raw: Any) -> str:
     """The raw value as the user saw it, for messages and ``Finding.value``."""
     if raw is None:
@@ -218,7 +226,9 @@ def _parse_number(raw: Any, col: Column, check_range: bool) -> Parsed:
         if parsed is None:
             return Parsed(None, "not_a_number")
         x, warning = parsed, "number_as_text_converted"
-    else:  # dates, times, anything else a reader may hand over
+    elif (serial := _serial(raw)) is not None:  # a number wearing a pasted date format
+        x, warning = serial, "number_formatted_as_date"
+    else:  # real dates, anything else a reader may hand over
         return Parsed(None, "not_a_number")
     if x == 0:
         x = 0.0  # no -0.0
@@ -230,6 +240,29 @@ def _parse_number(raw: Any, col: Column, check_range: bool) -> Parsed:
 
 
 # --------------------------------------------------------------------------- dates
+
+
+def _serial(raw: Any) -> float | None:
+    """The number behind a date or time the reader returned for a number cell that wears a
+    date/time format (pasted over it with "Paste" rather than "Paste values"): 45 shows as
+    14/02/1900. Only before 1950: a later date in a number cell is a date someone typed,
+    which is an error, not a number."""
+    if isinstance(raw, dt.time):
+        day, clock = None, raw
+    elif isinstance(raw, dt.datetime):
+        day, clock = raw.date(), raw.time()
+    elif isinstance(raw, dt.date):
+        day, clock = raw, dt.time(0)
+    else:
+        return None
+    days = 0
+    if day is not None:
+        if day.year >= 1950:
+            return None
+        # Excel counts a 29/02/1900 that never was: serials before March 1900 are one less
+        days = (day - EXCEL_EPOCH).days - (1 if day < dt.date(1900, 3, 1) else 0)
+    seconds = clock.hour * 3600 + clock.minute * 60 + clock.second + clock.microsecond / 1e6
+    return days + seconds / 86400
 
 
 def _date_from_text(text: str) -> dt.date | None:

@@ -1,0 +1,75 @@
+"""Work on many mailed files in worker processes: results in order, each file under a time
+limit, a crash stopping only its own file.
+
+A hostile or broken file could make a reader loop, or crash inside native code, where no
+Python exception or signal reaches. So each file is handled by a forked worker process
+(pebble's ``ProcessPool``); a worker that runs past the limit or dies is replaced, and that
+file alone gets an answer saying so. Results come back in the order given, whatever the
+number of workers, so a run reads the same on any machine.
+
+Workers are forked (cheap, and no re-import of the caller's script as spawn and forkserver
+do); fork is safe on Linux only, so elsewhere files are handled in this process, without a
+time limit.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+JOBS_ENV = "TOOLKIT_JOBS"  # worker processes (0: everything in this process, no time limit)
+Failed = Callable[[Any, str, str], Any]  # (item, finding code, detail) -> result
+
+
+def jobs_wanted(items: int) -> int:
+    """Worker processes for ``items`` files: one per CPU this process may use (never more
+    than files), ``TOOLKIT_JOBS`` overriding; 0 means "in this process"."""
+    if not sys.platform.startswith("linux") or items == 0:
+        return 0
+    wanted = os.environ.get(JOBS_ENV, "").strip()
+    jobs = int(wanted) if wanted.isdigit() else len(os.sched_getaffinity(0))
+    return min(jobs, items)
+
+
+def ordered_map(work: Callable[[Item], Result], items: Sequence[Item], *, timeout: float,
+                failed: Failed, initializer: Callable[..., None] | None = None,
+                initargs: tuple[Any, ...] = ()) -> Generator[Result, None, None]:
+    """``work(item)`` for every item, in order. Where a worker ran past ``timeout`` seconds
+    the result is ``failed(item, "read_timeout", seconds)``; where it died (a crash in
+    native code, the kernel's OOM killer) ``failed(item, "reader_crashed", detail)``.
+
+    ``initializer(*initargs)`` runs in each worker (also in one started to replace a worker
+    that was stopped). Closing the generator early stops the workers."""
+    jobs = jobs_wanted(len(items))
+    if jobs == 0:
+        if initializer is not None:
+            initializer(*initargs)
+        for item in items:
+            yield work(item)
+        return
+    import multiprocessing
+
+    from pebble import ProcessExpired, ProcessPool
+
+    pool = ProcessPool(max_workers=jobs, initializer=initializer, initargs=initargs,
+                       context=multiprocessing.get_context("fork"))
+    try:
+        results = pool.map(work, items, timeout=timeout, chunksize=1).result()
+        for item in items:
+            try:
+                yield next(results)
+            except FutureTimeout:
+                yield failed(item, "read_timeout", f"{timeout:g}")
+            except ProcessExpired as exc:
+                yield failed(item, "reader_crashed", f"mã thoát {exc.exitcode}")
+            except Exception as exc:  # the result could not travel back, or pebble failed
+                yield failed(item, "file_unreadable", f"{type(exc).__name__}: {exc}"[:200])
+    finally:
+        pool.stop()
+        pool.join()
