@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
@@ -55,21 +56,34 @@ def ordered_map(work: Callable[[Item], Result], items: Sequence[Item], *, timeou
         return
     import multiprocessing
 
-    from pebble import ProcessExpired, ProcessPool
+    from pebble import ProcessPool
 
     pool = ProcessPool(max_workers=jobs, initializer=initializer, initargs=initargs,
                        context=multiprocessing.get_context("fork"))
+    window = 8 * jobs  # files in flight: enough to keep workers busy, results not hoarded
+    pending: deque[tuple[Item, Any]] = deque()
     try:
-        results = pool.map(work, items, timeout=timeout, chunksize=1).result()
         for item in items:
-            try:
-                yield next(results)
-            except FutureTimeout:
-                yield failed(item, "read_timeout", f"{timeout:g}")
-            except ProcessExpired as exc:
-                yield failed(item, "reader_crashed", f"mã thoát {exc.exitcode}")
-            except Exception as exc:  # the result could not travel back, or pebble failed
-                yield failed(item, "file_unreadable", f"{type(exc).__name__}: {exc}"[:200])
+            pending.append((item, pool.schedule(work, args=(item,), timeout=timeout)))
+            if len(pending) >= window:
+                yield _result(*pending.popleft(), timeout, failed)
+        while pending:
+            yield _result(*pending.popleft(), timeout, failed)
     finally:
+        for _item, future in pending:
+            future.cancel()
         pool.stop()
         pool.join()
+
+
+def _result(item: Any, future: Any, timeout: float, failed: Failed) -> Any:
+    from pebble import ProcessExpired
+
+    try:
+        return future.result()
+    except FutureTimeout:
+        return failed(item, "read_timeout", f"{timeout:g}")
+    except ProcessExpired as exc:
+        return failed(item, "reader_crashed", f"mã thoát {exc.exitcode}")
+    except Exception as exc:  # the result could not travel back, or pebble failed
+        return failed(item, "file_unreadable", f"{type(exc).__name__}: {exc}"[:200])
