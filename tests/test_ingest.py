@@ -218,6 +218,25 @@ def test_far_away_cell_is_refused_before_loading(tmp_path):
     assert sub.status == "rejected" and sub.cells == []
 
 
+def test_far_away_cell_behind_a_tab_is_refused_before_loading(tmp_path):
+    """``<c\tr="XFD1048576">`` is well-formed XML; unnoticed, calamine would ask for
+    512 GB and abort the process reading it."""
+    import io
+    import zipfile
+
+    data = workbook_bytes(CAMPAIGN, cells={"PL2": {"XFD1048576": 1}})
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            part = src.read(info)
+            dst.writestr(info, part.replace(b'<c r="XFD1048576"', b'<c\tr="XFD1048576"')
+                         .replace(b'<row r="1048576"', b'<row\nr="1048576"'))
+    assert b"\tr=" in zipfile.ZipFile(io.BytesIO(out.getvalue())).read("xl/worksheets/sheet2.xml")
+    (tmp_path / "tab.xlsx").write_bytes(out.getvalue())
+    sub = only(ingest(tmp_path, CAMPAIGN))
+    assert codes(sub) == ["too_large"] and "XFD1048576" in sub.findings[0].message
+
+
 def test_size_limits(tmp_path, monkeypatch):
     write_workbook(tmp_path / "a.xlsx", CAMPAIGN)
     monkeypatch.setattr(limits, "MAX_FILE_BYTES", 1000)
@@ -424,6 +443,11 @@ def test_xls_without_meta_asks_for_xlsx(tmp_path):
     (b'<worksheet><sheetData><row r="2"><c r="XFD2"/></row></sheetData></worksheet>',
      2, 16384),
     (b"<worksheet><sheetData><row><c/><c/><c/></row><row/></sheetData></worksheet>", 2, 3),
+    # any XML whitespace may separate an element's name from its attributes
+    (b'<worksheet><sheetData><row r="1"><c r="A1"/></row><row\nr="2"><c\tr="XFD2"/>'
+     b"</row></sheetData></worksheet>", 2, 16384),
+    (b'<worksheet><sheetData><row r="1"><c r="A1"/></row><row\r\nr="70000"><c\r\n'
+     b'r="B70000"/></row></sheetData></worksheet>', 70000, 2),
     (b'<x:worksheet><x:sheetData><x:row r="1048576"><x:c r="C1048576"/></x:row>'
      b"</x:sheetData></x:worksheet>", 1048576, 3),
 ])

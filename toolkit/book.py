@@ -40,6 +40,7 @@ _ROOT_RE = re.compile(rb"<(\w+:)?worksheet\b")
 _FAR_RE = re.compile(rb" r=\"(?:[A-Z]{3}|[A-Z]{0,2}\d{4})")  # beyond column ZZ or row 999
 _ROW_RE = re.compile(rb"\sr=\"(\d+)\"")  # only <row> has an all-digit r attribute
 _REF_RE = re.compile(rb"\sr=\"([A-Z]+)(\d+)\"")  # only <c> has an A1 r attribute
+_WHITESPACE = bytes.maketrans(b"\t\n\r", b"   ")
 _MERGE_RE = re.compile(
     rb"<(?:\w+:)?mergeCell\s+ref=\"\$?([A-Z]{1,3})\$?(\d{1,7}):\$?([A-Z]{1,3})\$?(\d{1,7})\"")
 _FORMULA_RE = re.compile(rb" r=\"([A-Z]+)(\d+)\"[^>/]*>\s*<(?:\w+:)?f[\s>/]")
@@ -203,7 +204,10 @@ def _scan_xlsx_sheet(xml: bytes) -> SheetInfo:
 
     Fast path (C-speed byte counts): every row and cell carries an ``r`` attribute and none
     is beyond ZZ999 → the rectangle is at most 702 × 999. Otherwise every reference is
-    collected; rows or cells without ``r`` are counted, so the bound stays safe."""
+    collected; rows or cells without ``r`` are counted, so the bound stays safe. XML allows
+    a tab or a line break wherever a space may stand (``<c\tr="XFD1048576">``): they are
+    made spaces first, so no reference escapes the literal patterns."""
+    xml = xml.translate(_WHITESPACE)
     root = _ROOT_RE.search(xml, 0, 4096)
     pre = b"<" + (root.group(1) or b"" if root else b"")
     rows, cells = (sum(xml.count(pre + name + end) for end in (b" ", b">", b"/>"))

@@ -124,7 +124,7 @@ class _Package:
 
     def bytes(self) -> bytes:
         out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for name in self.names:
                 entry = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
                 entry.compress_type = zipfile.ZIP_DEFLATED

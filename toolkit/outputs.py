@@ -106,10 +106,6 @@ def csv_cell(value: Any) -> str:
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """A whole CSV file: BOM, header, rows, ``\\r\\n`` line ends."""
-    raw = io.BytesIO()
-    buffer = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")  # encoded as written
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
     texts: dict[str, str] = {}  # codes, names and keys repeat on every row: convert once
 
     def cell(value: Any) -> str:
@@ -120,7 +116,16 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
             return done
         return csv_cell(value)
 
-    writer.writerows([cell(v) for v in row] for row in rows)
+    return _csv_text(header, ([cell(v) for v in row] for row in rows))
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
+    """Rows whose cells are already :func:`csv_cell` text, as a CSV file."""
+    raw = io.BytesIO()
+    buffer = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")  # encoded as written
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
     buffer.flush()
     data = raw.getvalue()
     buffer.detach()
@@ -154,12 +159,27 @@ def _row_sort_key(form: Form) -> Any:
 def values_rows(result: ConsolidationResult, frames: FormFrames) -> list[list[Any]]:
     """Long format of the accepted submissions: submission order, then form order, then row
     (spec order), then column (spec order); blank values are left out."""
-    return list(_values(result, frames))
+    return [[*keys, value] for keys, value in _values(result, frames)]
 
 
-def _values(result: ConsolidationResult, frames: FormFrames) -> Iterator[list[Any]]:
-    """The rows of :func:`values_rows`, one at a time (values.csv is written from this: a
-    province's 200,000 rows need not be held as lists as well as text)."""
+def values_csv(result: ConsolidationResult, frames: FormFrames) -> bytes:
+    """values.csv, written row by row (a province's 200,000 rows are never held as lists);
+    the six key cells of a row are converted once per distinct key, not once per value."""
+    texts: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def text(keys: tuple[str, ...], value: Any) -> tuple[str, ...]:
+        who, where = keys[:3], keys[3:]  # (campaign, unit, name), (form, row, column)
+        a = texts.get(who) or texts.setdefault(who, tuple(map(csv_cell, who)))
+        b = texts.get(where) or texts.setdefault(where, tuple(map(csv_cell, where)))
+        return (*a, *b, csv_cell(value))
+
+    return _csv_text(VALUES_HEADER, (text(keys, value) for keys, value in _values(result,
+                                                                                  frames)))
+
+
+def _values(result: ConsolidationResult, frames: FormFrames
+            ) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """The rows of :func:`values_rows` as (six keys, value), one at a time."""
     campaign = result.campaign
     units = _units_by_code(result)
     accepted = [s for s in result.submissions if s.status == "accepted"]
@@ -188,7 +208,7 @@ def _values(result: ConsolidationResult, frames: FormFrames) -> Iterator[list[An
                             value = int(value)
                     elif value is None or (value := clean_value(value, col)) is None:
                         continue
-                    yield [campaign.id, sub.unit_code, name, form.id, row, col.key, value]
+                    yield (campaign.id, sub.unit_code, name, form.id, row, col.key), value
 
 
 def _finding_key(campaign: Campaign, file: str, form: str, cell: str, index: int) -> tuple:
@@ -314,16 +334,15 @@ def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
     feedback: list[Path] = []
     with contextlib.ExitStack() as stack:
         summary = _stage(stack, out_dir / summary_name(result), summary_bytes(result))
-        values_csv = _stage(stack, out_dir / "values.csv",
-                            csv_bytes(VALUES_HEADER, _values(result, frames)))
+        values_path = _stage(stack, out_dir / "values.csv", values_csv(result, frames))
         findings_csv = _stage(stack, out_dir / "findings.csv",
                               csv_bytes(FINDINGS_HEADER, findings_rows(result)))
-        submissions_csv = _stage(stack, out_dir / "submissions.csv",
-                                 csv_bytes(SUBMISSIONS_HEADER, submissions_rows(result)))
+        submissions_path = _stage(stack, out_dir / "submissions.csv",
+                                  csv_bytes(SUBMISSIONS_HEADER, submissions_rows(result)))
         for name, sub in feedback_plan(result):
             data = feedback_bytes_fast(sub, campaign) or feedback_bytes(sub, campaign)
             feedback.append(_stage(stack, feedback_dir / name, data))
     _remove_stale_feedback(feedback_dir, campaign.id, set(feedback))
-    return OutputPaths(summary=summary, values_csv=values_csv, findings_csv=findings_csv,
-                       submissions_csv=submissions_csv, feedback=feedback)
+    return OutputPaths(summary=summary, values_csv=values_path, findings_csv=findings_csv,
+                       submissions_csv=submissions_path, feedback=feedback)
 

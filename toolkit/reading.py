@@ -140,7 +140,7 @@ def _read_cells(sub: Submission, book: Book, meta: Meta, campaign: Campaign, *,
             if info is not None and (r, c) in info.formulas:
                 add("formula_in_input", form=ref.form, cell=cell, column=ref.column,
                     row=ref.row, value=shown_text(raw))
-        if info is not None and info.merges:
+        if info is not None and info.merges and refs:
             _check_merges(sub, info.merges, refs, sheet)
         for form_id in sorted({ref.form for ref, _r, _c in refs}):
             if sub.kind == "template" and forms[form_id].kind == "fixed_rows" and (
@@ -153,7 +153,10 @@ def _check_merges(sub: Submission, merges: list[tuple[int, int, int, int]],
                   refs: list[tuple[CellRef, int, int]], sheet: str) -> None:
     """Input cells a unit merged into another cell: only the first cell of a merged range
     keeps a value, the others read as blank — said once per range, at its first cell."""
+    top, bottom = min(r for _ref, r, _c in refs), max(r for _ref, r, _c in refs)
     for r1, c1, r2, c2 in merges:
+        if r2 < top or r1 > bottom:  # the heading's and header's own merges
+            continue
         covered = [ref for ref, r, c in refs
                    if r1 <= r <= r2 and c1 <= c <= c2 and (r, c) != (r1, c1)]
         if covered:

@@ -85,14 +85,19 @@ class Styles:
     def __init__(self, workbook: Workbook) -> None:
         self.workbook = workbook
         self._cache: dict[tuple[tuple[str, Any], ...], Format] = {}
+        self._asked: dict[tuple[tuple[str, Any], ...], Format] = {}  # props as a caller gave
 
     def get(self, **props: Any) -> Format:
         """A format with the house font plus ``props`` (xlsxwriter property names)."""
-        full = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "vcenter", **props}
-        key = tuple(sorted(full.items()))
-        if key not in self._cache:
-            self._cache[key] = self.workbook.add_format(full)
-        return self._cache[key]
+        asked = tuple(props.items())  # a summary asks ~150,000 times for a few dozen looks
+        found = self._asked.get(asked)
+        if found is None:
+            full = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "vcenter", **props}
+            key = tuple(sorted(full.items()))
+            if key not in self._cache:
+                self._cache[key] = self.workbook.add_format(full)
+            found = self._asked[asked] = self._cache[key]
+        return found
 
     # ----------------------------------------------------------------- named looks
     def heading(self, *, bold: bool = False, italic: bool = False,
