@@ -45,6 +45,7 @@ from toolkit.styles import (
 from toolkit.targets import UnitTargets
 from toolkit.targets_sheets import targets_layout, write_template_rows
 from toolkit.units import LEVEL_NAMES, Unit, UnitRegistry
+from toolkit.workers import ordered_map
 
 GUIDE_SHEET = "Hướng dẫn"
 LISTS_SHEET = "_lists"  # only when a choice list cannot be written inline
@@ -463,6 +464,7 @@ def make_templates(
     ``allocation`` (unit code → that unit's targets, from :mod:`toolkit.allocation`)
     pre-fills and locks each unit's targets; a unit it does not list sees "không giao"."""
     out = ensure_dir(Path(out_dir)).resolve()
+    jobs: list[tuple[str, Unit | None, UnitTargets | None]] = []
     files: list[Path] = []
     for child in units.children(office.code):
         target = _inside(out, template_filename(campaign, child))
@@ -472,12 +474,35 @@ def make_templates(
         own = None if allocation is None else allocation.get(child.code) or {
             f.id: dict.fromkeys(i.key for i in f.indicators) for f in campaign.forms
             if f.kind == "targets"}  # a unit the allocation does not list: "không giao"
-        write_bytes(target, template_bytes(campaign, child, office, generated_at=generated_at,
-                                           targets=own))
         files.append(target)
+        jobs.append((str(target), child, own))
     blank = _inside(out, template_filename(campaign, None))
-    write_bytes(blank, template_bytes(campaign, None, office, generated_at=generated_at))
+    jobs.append((str(blank), None, None))
+    # a province writes ~2,000 workbooks: one process per CPU, each file written whole
+    for _done in ordered_map(_write_template, jobs, timeout=WRITE_SECONDS, failed=_not_written,
+                             initializer=_init_writer, initargs=(campaign, office, generated_at)):
+        pass
     return TemplatesResult(files=files, blank=blank)
+
+
+WRITE_SECONDS = 600.0  # one template takes ~50 ms; this only stops a stuck process
+_WRITER: dict[str, Any] = {}
+
+
+def _init_writer(campaign: Campaign, office: Unit, generated_at: dt.datetime | None) -> None:
+    _WRITER.update(campaign=campaign, office=office, generated_at=generated_at)
+
+
+def _write_template(job: tuple[str, Unit | None, UnitTargets | None]) -> str:
+    target, unit, own = job
+    write_bytes(Path(target), template_bytes(_WRITER["campaign"], unit, _WRITER["office"],
+                                             generated_at=_WRITER["generated_at"], targets=own))
+    return target
+
+
+def _not_written(job: tuple[str, Unit | None, UnitTargets | None], code: str,
+                 detail: str) -> str:
+    raise OutputError(f"Không ghi được {Path(job[0]).name}: {detail}")
 
 
 def _inside(out: Path, name: str) -> Path:

@@ -1,5 +1,5 @@
-"""Work on many mailed files in worker processes: results in order, each file under a time
-limit, a crash stopping only its own file.
+"""Work on many files in worker processes (reading an inbox, writing a province's templates):
+results in order, each file under a time limit, a crash stopping only its own file.
 
 A hostile or broken file could make a reader loop, or crash inside native code, where no
 Python exception or signal reaches. So each file is handled by a forked worker process
