@@ -215,3 +215,43 @@ def test_a_targets_campaign_file_without_meta_is_rejected_not_guessed(tmp_path, 
 
     assert not rebuildable(load_campaign(campaign_id))
     assert rebuildable(CAMPAIGN)
+
+
+# --------------------------------------------------------------------------- sheets
+
+
+def test_a_renamed_form_sheet_is_found_by_its_title(tmp_path):
+    data, values = _filled()
+
+    def rename(book):
+        book["PL3"].title = "Phụ lục 3 (đã sửa)"
+
+    sub = _ingest(tmp_path, _strip(data, meta=False, properties=False, edit=rename))
+    renamed = [f for f in sub.findings if f.code == "sheet_renamed"]
+    assert [f.severity for f in renamed] == ["warning"]
+    assert "«Phụ lục 3 (đã sửa)»" in renamed[0].message and "«PL3»" in renamed[0].message
+    assert "sheet_missing" not in codes(sub)
+    _assert_values(sub, values)
+
+
+def test_a_renamed_sheet_that_is_not_the_form_is_still_missing(tmp_path):
+    data, _values = _filled()
+
+    def replace(book):
+        del book["PL3"]
+        book.create_sheet("PL3 cũ").cell(1, 1).value = "ghi chú của đơn vị"
+
+    sub = _ingest(tmp_path, _strip(data, meta=False, properties=False, edit=replace))
+    assert "sheet_missing" in codes(sub) and "sheet_renamed" not in codes(sub)
+    assert not [c for c in sub.cells if c.form == "PL3"]
+
+
+def test_a_hidden_form_sheet_is_read_as_it_is(tmp_path):
+    data, values = _filled()
+
+    def hide(book):
+        book["PL4"].sheet_state = "hidden"
+
+    sub = _ingest(tmp_path, _strip(data, meta=False, properties=False, edit=hide))
+    assert codes(sub) == []
+    _assert_values(sub, values)

@@ -136,6 +136,9 @@ _TABLE: tuple[Code, ...] = (
          "thuộc {office_name}; tệp không được tổng hợp"),
     Code("sheet_missing", "error",
          "{file} — thiếu trang tính «{sheet}»; không xóa hay đổi tên trang tính của biểu mẫu"),
+    Code("sheet_renamed", "warning",
+         "{file} — trang tính «{sheet}» đã bị đổi tên thành «{value}»; đã nhận ra biểu qua "
+         "tiêu đề và đọc số liệu ở trang đó. Lần sau không đổi tên trang tính của biểu mẫu"),
     Code("cell_outside_sheet", "error",
          "{file} — bảng vị trí ô (_meta) ghi ô «{ref}» của {form}, không phải ô hợp lệ"),
     Code("superseded", "warning",

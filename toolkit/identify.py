@@ -139,3 +139,21 @@ def recognise_unit(book: Book, campaign: Campaign, units: UnitRegistry) -> Recog
         unit = next(iter(named.values()))
         found.setdefault(unit.code, Recognised(unit, form.sheet))
     return next(iter(found.values())) if len(found) == 1 else None
+
+
+def renamed_sheets(book: Book, campaign: Campaign, missing: set[str]) -> dict[str, str]:
+    """Form sheet name → the book's sheet that now holds that form, for sheets a unit
+    renamed: a sheet the campaign does not name whose heading carries the form's title
+    (the only such sheet)."""
+    known = {form.sheet for form in campaign.forms} | {META_SHEET}
+    spare = [name for name in book.sheet_names if name not in known]
+    found: dict[str, str] = {}
+    for form in campaign.forms:
+        if form.sheet not in missing or form.sheet in found:
+            continue
+        title = _norm(form.title)
+        holders = [name for name in spare if title in (
+            _norm(row[0]) if row else "" for row in book.rows(name, HEADING_ROWS))]
+        if len(holders) == 1 and holders[0] not in found.values():
+            found[form.sheet] = holders[0]
+    return found

@@ -27,7 +27,14 @@ from toolkit.book import (
     short_error,
 )
 from toolkit.findings import make_finding
-from toolkit.identify import identify, is_cached_map, rebuildable, recognise_unit, template_map
+from toolkit.identify import (
+    identify,
+    is_cached_map,
+    rebuildable,
+    recognise_unit,
+    renamed_sheets,
+    template_map,
+)
 from toolkit.layout import MAX_COLS, MAX_ROWS, a1, form_layout
 from toolkit.meta import KINDS, CellRef, Meta
 from toolkit.models import CellValue, Submission
@@ -67,13 +74,15 @@ class _Plan:
 
 
 _PLANS_SIZE = 128
-_PLANS: dict[tuple[int, str, tuple[str, ...]], tuple[tuple[CellRef, ...], _Plan]] = {}
+_PLANS: dict[tuple[Any, ...], tuple[tuple[CellRef, ...], _Plan]] = {}
 
 
-def _plan(cells: tuple[CellRef, ...], book_sheets: tuple[str, ...], campaign: Campaign) -> _Plan:
-    """The read plan of a map; computed once for a map shared by many files (the cached
-    map tuple is kept alive with its plan, so its id stays valid)."""
-    key = (id(cells), campaign.spec_sha256, book_sheets)
+def _plan(cells: tuple[CellRef, ...], book_sheets: tuple[str, ...], campaign: Campaign,
+          renamed: tuple[tuple[str, str], ...] = ()) -> _Plan:
+    """The read plan of a map (``renamed``: form sheet → the book's sheet holding it now);
+    computed once for a map shared by many files (the cached map tuple is kept alive with
+    its plan, so its id stays valid)."""
+    key = (id(cells), campaign.spec_sha256, book_sheets, renamed)
     hit = _PLANS.get(key)
     if hit is not None and hit[0] is cells:
         return hit[1]
@@ -84,6 +93,7 @@ def _plan(cells: tuple[CellRef, ...], book_sheets: tuple[str, ...], campaign: Ca
     findings: list[tuple[str, dict[str, Any]]] = []
     seen: set[tuple[str, str, str]] = set()
     missing_sheets: set[str] = set()
+    aliases = dict(renamed)
     unknown = 0
     for ref in cells:
         if ref.column not in inputs.get(ref.form, ()) or ref.row not in fixed.get(ref.form, (
@@ -95,6 +105,7 @@ def _plan(cells: tuple[CellRef, ...], book_sheets: tuple[str, ...], campaign: Ca
         seen.add((ref.form, ref.row, ref.column))
         r, c, _cell = _cell_position(ref.cell)
         sheet = nfc(ref.sheet or forms[ref.form].sheet)
+        sheet = aliases.get(sheet, sheet)
         if not (0 <= r < MAX_ROWS and 0 <= c < MAX_COLS):
             findings.append(("cell_outside_sheet", {"form": ref.form, "column": ref.column,
                                                     "row": ref.row, "value": ref.cell,
@@ -121,6 +132,12 @@ def _read_cells(sub: Submission, book: Book, meta: Meta, campaign: Campaign, *,
         sub.findings.append(make_finding(code, file=sub.file, unit_code=sub.unit_code, **fields))
 
     plan = _plan(meta.cells, book.sheet_names, campaign)
+    missing = {f["sheet"] for code, f in plan.findings if code == "sheet_missing"}
+    renamed = renamed_sheets(book, campaign, missing) if missing else {}
+    if renamed:
+        plan = _plan(meta.cells, book.sheet_names, campaign, tuple(sorted(renamed.items())))
+        for old, new in sorted(renamed.items()):
+            add("sheet_renamed", sheet=old, value=new)
     for code, fields in plan.findings:
         add(code, **fields)
     unknown, wanted = plan.unknown, plan.wanted
