@@ -73,7 +73,7 @@ def _walk(inbox: Path) -> list[tuple[str, Path, str | None]]:
 
 
 _Outcome = tuple[str, Any]
-# ("packed", (Submission without cells, cell tuples)) | ("other", campaign id)
+# ("packed", (Submission without cells, cell places, raw values)) | ("other", campaign id)
 # | ("failed", (finding code, detail)): the file could not be read at all
 _WORKER: dict[str, Any] = {}
 
@@ -94,24 +94,25 @@ def _worker_read(job: tuple[str, str]) -> _Outcome:
         return "other", str(other)
     except OSError as exc:  # vanished or unreadable on disk
         return "failed", ("file_unreadable", short_error(exc))
-    cells = [(c.form, c.row, c.column, c.cell, c.raw) for c in sub.cells]
+    places = tuple((c.form, c.row, c.column, c.cell) for c in sub.cells)
+    raws = [c.raw for c in sub.cells]
     sub.cells = []
-    return "packed", (sub, cells)
+    return "packed", (sub, places, raws)
 
 
 def _failed(job: tuple[str, str], code: str, detail: str) -> _Outcome:
     return "failed", (code, detail)
 
 
-def _unpack(outcome: _Outcome, names: dict[str, str]) -> _Outcome:
-    """A worker's outcome with its cells as CellValues again (strings shared, not copied
-    per file: ``names`` interns them)."""
+def _unpack(outcome: _Outcome, places_seen: dict[tuple, tuple]) -> _Outcome:
+    """A worker's outcome with its cells as CellValues again. Files from one template have
+    the same cell places: ``places_seen`` keeps one copy, so a province's 500,000 cells
+    share their form, row, column and cell strings instead of each carrying its own."""
     if outcome[0] != "packed":
         return outcome
-    sub, cells = outcome[1]
-    get = names.setdefault
-    sub.cells = [CellValue(get(form, form), get(row, row), get(column, column), get(cell, cell),
-                           raw) for form, row, column, cell, raw in cells]
+    sub, places, raws = outcome[1]
+    places = places_seen.setdefault(places, places)
+    sub.cells = [CellValue(*place, raw) for place, raw in zip(places, raws, strict=True)]
     return "sub", sub
 
 
@@ -120,11 +121,11 @@ def _outcomes(files: list[tuple[str, Path]], campaign: Campaign,
               units: UnitRegistry | None) -> Generator[_Outcome, None, None]:
     """The outcome of every file, in the order given, each read by a worker process within
     the time limit (:mod:`toolkit.workers`)."""
-    names: dict[str, str] = {}
+    places_seen: dict[tuple, tuple] = {}
     for outcome in ordered_map(_worker_read, [(rel, str(path)) for rel, path in files],
                                timeout=limits.MAX_FILE_SECONDS, failed=_failed,
                                initializer=_init_worker, initargs=(campaign, received, units)):
-        yield _unpack(outcome, names)
+        yield _unpack(outcome, places_seen)
 
 
 def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None,
