@@ -285,19 +285,43 @@ def test_failure_midway_leaves_previous_outputs(tmp_path, monkeypatch, where):
         def boom(r):
             raise RuntimeError("summary failed")
         monkeypatch.setattr(sys.modules["toolkit.summary"], "summary_bytes", boom)
-    else:
-        real, calls = outputs.feedback_bytes, []
+    else:  # the disk fills up while the second feedback workbook is written
+        real, calls = outputs._stage, []
 
-        def boom(s, c):
-            calls.append(s.file)
-            if len(calls) == 2:
-                raise RuntimeError("disk full")
-            return real(s, c)
-        monkeypatch.setattr(outputs, "feedback_bytes", boom)
-    with pytest.raises(RuntimeError):
+        def boom(stack, target, data):
+            if target.parent.name == outputs.FEEDBACK_DIR:
+                calls.append(target)
+                if len(calls) == 2:
+                    raise OSError(28, "No space left on device")
+            return real(stack, target, data)
+        monkeypatch.setattr(outputs, "_stage", boom)
+    with pytest.raises((RuntimeError, OSError)):
         write_outputs(changed, frames(), tmp_path)
     assert all_files(tmp_path) == before
     assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")]
+
+
+def test_a_feedback_workbook_that_cannot_be_made_is_reported_not_fatal(tmp_path, monkeypatch):
+    """Feedback is patched from the unit's own (untrusted) file: one that defeats both
+    writers costs only its own feedback workbook, and the clerk is told which."""
+    plan = outputs.feedback_plan(result())
+    assert len(plan) >= 2
+    victim = plan[1][1].file
+
+    def broken(sub, campaign):
+        if sub.file == victim:
+            raise ValueError("tệp hỏng")
+        return None  # the XML path declines: openpyxl writes the others
+
+    monkeypatch.setattr(sys.modules["toolkit.feedback_xml"], "feedback_bytes_fast", broken)
+    paths = write_outputs(result(), frames(), tmp_path)
+    assert paths.feedback_failed == [(victim, "ValueError: tệp hỏng")]
+    assert [p.name for p in paths.feedback] == [name for name, sub in plan if sub.file != victim]
+    assert all(p.read_bytes().startswith(b"PK") for p in paths.feedback)
+    from toolkit.render import render_run_summary
+
+    assert f"Không tạo được tệp phản hồi cho {victim}: ValueError: tệp hỏng" in (
+        render_run_summary(result(), paths))
 
 
 def test_real_summary_workbook(tmp_path, monkeypatch):

@@ -30,15 +30,14 @@ import io
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from toolkit.aggregate import clean_value
 from toolkit.atomic import atomic_path, ensure_dir
-from toolkit.feedback import feedback_bytes
-from toolkit.feedback_xml import feedback_bytes_fast
+from toolkit.feedback import feedback_job
 from toolkit.layout import rowcol
 from toolkit.models import ConsolidationResult, FormFrames, Submission
 from toolkit.models import is_late as models_is_late
@@ -66,6 +65,7 @@ class OutputPaths:
     findings_csv: Path
     submissions_csv: Path
     feedback: list[Path]
+    feedback_failed: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
 
 
 # --------------------------------------------------------------------------- cells
@@ -324,7 +324,9 @@ def _stage(stack: contextlib.ExitStack, target: Path, data: bytes) -> Path:
 def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
                   out_dir: Path) -> OutputPaths:
     """Write the summary workbook, the three CSVs and the feedback workbooks into
-    ``out_dir``, all or nothing; then remove feedback files an earlier run left behind."""
+    ``out_dir``, all or nothing; then remove feedback files an earlier run left behind.
+    A feedback workbook that cannot be made (the unit's file defeats both writers) is left
+    out and listed in ``feedback_failed``; it does not stop the run."""
     from toolkit.summary import summary_bytes  # written by another module; imported late
 
     out_dir = ensure_dir(Path(out_dir))
@@ -332,6 +334,7 @@ def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
     campaign = result.campaign
     feedback_dir = out_dir / FEEDBACK_DIR
     feedback: list[Path] = []
+    failed: list[tuple[str, str]] = []
     with contextlib.ExitStack() as stack:
         summary = _stage(stack, out_dir / summary_name(result), summary_bytes(result))
         values_path = _stage(stack, out_dir / "values.csv", values_csv(result, frames))
@@ -340,9 +343,12 @@ def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
         submissions_path = _stage(stack, out_dir / "submissions.csv",
                                   csv_bytes(SUBMISSIONS_HEADER, submissions_rows(result)))
         for name, sub in feedback_plan(result):
-            data = feedback_bytes_fast(sub, campaign) or feedback_bytes(sub, campaign)
-            feedback.append(_stage(stack, feedback_dir / name, data))
+            data = feedback_job((name, sub, campaign))
+            if isinstance(data, bytes):
+                feedback.append(_stage(stack, feedback_dir / name, data))
+            else:
+                failed.append((sub.file, data))
     _remove_stale_feedback(feedback_dir, campaign.id, set(feedback))
     return OutputPaths(summary=summary, values_csv=values_path, findings_csv=findings_csv,
-                       submissions_csv=submissions_path, feedback=feedback)
-
+                       submissions_csv=submissions_path, feedback=feedback,
+                       feedback_failed=failed)

@@ -73,4 +73,6 @@ def render_run_summary(result: ConsolidationResult, paths: Any) -> str:
     feedback = getattr(paths, "feedback", None) or []
     if feedback:
         lines.append(f"  {len(feedback)} tệp phản hồi trong {feedback[0].parent}")
+    for file, why in getattr(paths, "feedback_failed", None) or []:
+        lines.append(f"  Không tạo được tệp phản hồi cho {file}: {why}")
     return "\n".join(lines)
