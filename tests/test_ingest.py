@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 import shutil
 import subprocess
@@ -235,6 +236,23 @@ def test_far_away_cell_behind_a_tab_is_refused_before_loading(tmp_path):
     (tmp_path / "tab.xlsx").write_bytes(out.getvalue())
     sub = only(ingest(tmp_path, CAMPAIGN))
     assert codes(sub) == ["too_large"] and "XFD1048576" in sub.findings[0].message
+
+
+def test_a_member_whose_checksum_is_wrong_is_not_read(tmp_path):
+    """The zip bomb check keeps small members it inflated, but only when their CRC-32
+    matches: a damaged member still makes the file unreadable, as zipfile would."""
+    import struct
+    import zipfile
+
+    data = bytearray(workbook_bytes(CAMPAIGN, values=clean_values()))
+    # a part only this toolkit reads (calamine checks the sheets' checksums itself)
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("docProps/custom.xml")
+    crc = struct.pack("<L", info.CRC)
+    bad = struct.pack("<L", info.CRC ^ 0xFFFFFFFF)
+    assert data.count(crc) == 2  # local header and central directory
+    (tmp_path / "crc.xlsx").write_bytes(bytes(data).replace(crc, bad))
+    sub = only(ingest(tmp_path, CAMPAIGN))
+    assert codes(sub) == ["file_unreadable"] and sub.cells == []
 
 
 def test_size_limits(tmp_path, monkeypatch):

@@ -92,9 +92,21 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+class _CheckedZip(zipfile.ZipFile):
+    """A zip whose small members were already inflated (and checksummed) by the zip bomb
+    check: reading one again costs nothing."""
+
+    inflated: dict[str, bytes]
+
+    def read(self, name: str | zipfile.ZipInfo, pwd: bytes | None = None) -> bytes:
+        got = self.inflated.get(name if isinstance(name, str) else name.filename)
+        return got if got is not None else super().read(name, pwd)
+
+
 def _open_zip(data: bytes) -> zipfile.ZipFile:
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = _CheckedZip(io.BytesIO(data))
+        zf.inflated = {}
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise FileProblem("file_unreadable", detail=f"tệp nén hỏng hoặc thiếu: {exc}") from None
     infos = zf.infolist()
@@ -109,7 +121,7 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
     if total > limits.MAX_UNZIPPED_BYTES:
         raise FileProblem("too_large", detail=f"giải nén ra {total} byte")
     try:  # real inflated sizes and DTDs, before any XML is parsed (zipguard's docstring)
-        check_members(data, infos)
+        check_members(data, infos, keep=zf.inflated)
     except Refused as exc:
         raise FileProblem(exc.code, detail=exc.detail) from None
     return zf

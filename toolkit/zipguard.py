@@ -50,10 +50,15 @@ def _dtd(head: bytes) -> bool:
     return any(mark in head for mark in _DTD_MARKS)
 
 
-def check_members(data: bytes, infos: Sequence[zipfile.ZipInfo]) -> None:
+def check_members(data: bytes, infos: Sequence[zipfile.ZipInfo],
+                  keep: dict[str, bytes] | None = None) -> None:
     """Raise :class:`Refused` if a member inflates beyond its declared size, has an
     absurd compression ratio, uses a method no spreadsheet program writes, or is XML with
-    a DTD. Memory stays at a few MB whatever the member holds."""
+    a DTD. Memory stays at a few MB whatever the member holds.
+
+    ``keep`` receives the inflated bytes of members that fit in one 1 MB step and whose
+    checksum matches, so the caller need not inflate them again (sheets of a template are
+    a few dozen KB each)."""
     for info in infos:
         if info.is_dir():
             continue
@@ -67,12 +72,14 @@ def check_members(data: bytes, infos: Sequence[zipfile.ZipInfo]) -> None:
                 raise Refused("file_unreadable", f"{info.filename}: kích thước không khớp")
             if _is_xml(info.filename) and _dtd(raw[:_CHUNK]):
                 raise Refused("xml_entities", info.filename)
+            if keep is not None and len(raw) <= _CHUNK and zlib.crc32(raw) == info.CRC:
+                keep[info.filename] = raw
             continue
         if info.compress_type != zipfile.ZIP_DEFLATED:
             raise Refused("file_unreadable",
                           f"{info.filename}: kiểu nén {info.compress_type} không hỗ trợ")
         inflater, pending, total = zlib.decompressobj(-15), _raw(data, info), 0
-        first = True
+        first, steps, whole = True, 0, b""
         try:
             while not inflater.eof:
                 out = inflater.decompress(pending, _CHUNK)
@@ -86,5 +93,9 @@ def check_members(data: bytes, infos: Sequence[zipfile.ZipInfo]) -> None:
                 if first and _is_xml(info.filename) and _dtd(out):
                     raise Refused("xml_entities", info.filename)
                 first = first and not out
+                steps, whole = steps + 1, out
         except zlib.error as exc:
             raise Refused("file_unreadable", f"{info.filename}: {exc}") from None
+        if (keep is not None and steps == 1 and inflater.eof and len(whole) == info.file_size
+                and zlib.crc32(whole) == info.CRC):
+            keep[info.filename] = whole
