@@ -221,6 +221,12 @@ def test_province_sees_each_district_and_the_whole(run):
             assert _close(rows[key]["chi_tieu"], figures["chi_tieu"]), (district, key)
             assert _close(rows[key]["ket_qua"], figures["ket_qua"]), (district, key)
             assert _close(rows[key]["ty_le_hoan_thanh"], figures["done"]), (district, key)
+    book = load_workbook(paths.summary)  # a rate's target (a weighted mean) shows 1 decimal
+    meta = parse_meta(list(book[META_SHEET].iter_rows(values_only=True)))
+    where = {(c.row, c.column): c.cell for c in meta.cells if c.form == form.id}
+    for ind in form.indicators:
+        target = book[form.sheet][where[(ind.key, "chi_tieu")]]
+        assert target.number_format == ("0.0" if ind.is_rate else "#,##0.###"), ind.key
     behind = {r.key: r.values["behind"] for r in fs.rows if r.kind == "office"}
     for ind in form.indicators:
         expected_behind = [UNITS.get(d).name for d in DISTRICTS

@@ -161,7 +161,10 @@ def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary
         ws.write_string(r.row, layout.extra_columns["dvt"], ind.unit, st.label(align="center"))
         _row_height(ws, layout, r.row, ind.name)
         for key in ("chi_tieu", "ket_qua", "du_kien"):
-            _number(ws, r.row, c[key], v.get(key), st.value("number", bold=True))
+            # a rate's target over several units is a weighted mean (74.4166…): shown as a
+            # percent with one decimal, kept exact in the cell
+            look = "percent" if key == "chi_tieu" and ind.is_rate else "number"
+            _number(ws, r.row, c[key], v.get(key), st.value(look, bold=True))
         if ind.is_rate:
             _number(ws, r.row, c["ket_qua_mau_so"], v.get("ket_qua_mau_so"), st.value("number"))
             _number(ws, r.row, c["ty_le_ket_qua"], v.get("ty_le_ket_qua"), st.ratio())
