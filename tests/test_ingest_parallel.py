@@ -17,6 +17,7 @@ import toolkit.reading as reading
 from toolkit import limits, workers
 from toolkit.fill import fill_workbook, sample_values
 from toolkit.ingest import ingest
+from toolkit.models import CellValue, PackedCells
 from toolkit.spec import load_campaign
 from toolkit.templates import template_bytes
 from toolkit.units import Unit
@@ -124,3 +125,39 @@ def test_a_reader_that_crashes_the_process_stops_only_its_file(inbox, monkeypatc
     assert [f.code for f in crashed.findings] == ["reader_crashed"]
     assert crashed.status == "unidentified"
     assert by_file["d0/TX03.xlsx"].cells and by_file["d2/TX03.xlsx"].cells
+
+
+def test_cells_are_packed_and_read_back_as_cell_values(inbox, monkeypatch):
+    monkeypatch.setenv(workers.JOBS_ENV, "2")
+    first, second = [s for s in ingest(inbox, CAMPAIGN).submissions if s.cells][:2]
+    assert isinstance(first.cells, PackedCells)
+    assert first.cells.places is second.cells.places  # one copy per template
+    listed = list(first.cells)
+    assert first.cells == listed and len(first.cells) == len(listed)
+    assert first.cells[3] == listed[3] and first.cells[-1] == listed[-1]
+    assert first.cells[2:5] == listed[2:5]
+    assert isinstance(listed[0], CellValue) and listed[0].raw == first.cells.raws[0]
+    assert PackedCells((), []) == [] and first.cells != []
+    with pytest.raises(ValueError):
+        PackedCells(first.cells.places, [])
+
+
+def test_background_job_runs_in_a_helper_process(monkeypatch):
+    monkeypatch.setenv(workers.JOBS_ENV, "2")
+    here = os.getpid()
+    with workers.Background(os.getpid) as job:
+        assert job.result() not in (here, None)
+    monkeypatch.setenv(workers.JOBS_ENV, "1")  # one CPU: no helper, the job runs here
+    assert workers.Background(os.getpid).result() == here
+
+
+def test_background_job_whose_helper_dies_is_done_here(monkeypatch):
+    monkeypatch.setenv(workers.JOBS_ENV, "2")
+    here = os.getpid()
+
+    def job() -> str:
+        if os.getpid() != here:
+            os._exit(9)  # the helper crashes (native code, OOM killer)
+        return "làm tại đây"
+
+    assert workers.Background(job).result() == "làm tại đây"

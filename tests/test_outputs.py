@@ -330,3 +330,16 @@ def test_real_summary_workbook(tmp_path, monkeypatch):
     paths = write_outputs(result(), frames(), tmp_path)
     wb = openpyxl.load_workbook(paths.summary)
     assert "_meta" in wb.sheetnames
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helper processes: Linux")
+def test_summary_made_by_a_helper_process_is_the_one_made_here(tmp_path, monkeypatch):
+    """The summary workbook is made in a forked helper beside the CSVs and feedback: the
+    files must be exactly those of a run made in one process."""
+    from toolkit import workers
+
+    monkeypatch.setenv(workers.JOBS_ENV, "0")
+    write_outputs(result(), frames(), tmp_path / "alone")
+    monkeypatch.setenv(workers.JOBS_ENV, "2")
+    write_outputs(result(), frames(), tmp_path / "helped")
+    assert all_files(tmp_path / "helped") == all_files(tmp_path / "alone")

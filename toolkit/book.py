@@ -222,11 +222,13 @@ def _scan_xlsx_sheet(xml: bytes) -> SheetInfo:
     xml = xml.translate(_WHITESPACE)
     root = _ROOT_RE.search(xml, 0, 4096)
     pre = b"<" + (root.group(1) or b"" if root else b"")
-    rows, cells = (sum(xml.count(pre + name + end) for end in (b" ", b">", b"/>"))
-                   for name in (b"row", b"c"))
+    # (with attributes, bare, empty) openings of <row> and of <c>
+    (rows, *bare_rows), (cells, *bare_cells) = (
+        [xml.count(pre + name + end) for end in (b" ", b">", b"/>")] for name in (b"row", b"c"))
+    rows, cells = rows + sum(bare_rows), cells + sum(bare_cells)
     if cells > limits.MAX_SHEET_CELLS:
         return SheetInfo(cells=cells)
-    bare = any(pre + name + end in xml for name in (b"row", b"c") for end in (b">", b"/>"))
+    bare = any(bare_rows) or any(bare_cells)
     if not bare and xml.count(b' r="') == rows + cells and not _FAR_RE.search(xml):
         info = SheetInfo(rows=999, cols=702)
     else:

@@ -20,7 +20,7 @@ from toolkit import limits
 from toolkit.book import short_error
 from toolkit.findings import make_finding, message
 from toolkit.manifest import MANIFEST_NAME, read_manifest
-from toolkit.models import CellValue, Submission
+from toolkit.models import PackedCells, Submission
 from toolkit.reading import OtherCampaign, read_file
 from toolkit.spec import Campaign, nfc
 from toolkit.units import UnitRegistry
@@ -105,14 +105,14 @@ def _failed(job: tuple[str, str], code: str, detail: str) -> _Outcome:
 
 
 def _unpack(outcome: _Outcome, places_seen: dict[tuple, tuple]) -> _Outcome:
-    """A worker's outcome with its cells as CellValues again. Files from one template have
-    the same cell places: ``places_seen`` keeps one copy, so a province's 500,000 cells
+    """A worker's outcome with its cells as :class:`PackedCells`. Files from one template
+    have the same cell places: ``places_seen`` keeps one copy, so a province's 500,000 cells
     share their form, row, column and cell strings instead of each carrying its own."""
     if outcome[0] != "packed":
         return outcome
     sub, places, raws = outcome[1]
     places = places_seen.setdefault(places, places)
-    sub.cells = [CellValue(*place, raw) for place, raw in zip(places, raws, strict=True)]
+    sub.cells = PackedCells(places, raws)
     return "sub", sub
 
 

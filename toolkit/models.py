@@ -7,9 +7,10 @@ Findings are data, failures are exceptions: a bad value in a submission is a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from toolkit.spec import Campaign, Form
 from toolkit.units import Unit
@@ -91,6 +92,45 @@ class CellValue(NamedTuple):
     raw: Any
 
 
+class PackedCells(Sequence[CellValue]):
+    """A submission's cells, stored as the template's cell places (one tuple shared by every
+    file of that template) and a list of raw values; each :class:`CellValue` is made when
+    asked for. A province keeps half a million cells between reading and writing: packed,
+    they cost the raw values only (~45 MB less than as CellValues)."""
+
+    __slots__ = ("places", "raws")
+
+    def __init__(self, places: Sequence[tuple[str, str, str, str]], raws: list[Any]) -> None:
+        if len(places) != len(raws):
+            raise ValueError("PackedCells: places and raws differ in length")
+        self.places, self.raws = places, raws
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    @overload
+    def __getitem__(self, index: int) -> CellValue: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[CellValue]: ...
+    def __getitem__(self, index: int | slice) -> CellValue | list[CellValue]:
+        if isinstance(index, slice):
+            return [CellValue(*p, r) for p, r in zip(self.places[index], self.raws[index],
+                                                     strict=True)]
+        return CellValue(*self.places[index], self.raws[index])
+
+    def __iter__(self) -> Iterator[CellValue]:
+        for place, raw in zip(self.places, self.raws, strict=True):
+            yield CellValue(*place, raw)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PackedCells({list(self)!r})"
+
+
 @dataclass
 class Submission:
     """One workbook file from one unit for one campaign: values plus provenance."""
@@ -102,7 +142,7 @@ class Submission:
     received_at: dt.datetime | None = None  # when it arrived (file time, or mail Date)
     modified_at: dt.datetime | None = None  # the workbook's own "modified" property
     identity: dict[str, str] = field(default_factory=dict)
-    cells: list[CellValue] = field(default_factory=list)
+    cells: Sequence[CellValue] = field(default_factory=list)  # list, or PackedCells
     findings: list[Finding] = field(default_factory=list)
     status: str = ""
     reason: str = ""

@@ -43,6 +43,7 @@ from toolkit.models import ConsolidationResult, FormFrames, Submission
 from toolkit.models import is_late as models_is_late
 from toolkit.spec import Campaign, Form, nfc
 from toolkit.units import Unit
+from toolkit.workers import Background
 
 VALUES_HEADER = ("campaign", "unit_code", "unit_name", "form", "row", "column", "value")
 FINDINGS_HEADER = ("file", "unit_code", "form", "cell", "column", "severity", "code", "message")
@@ -336,7 +337,8 @@ def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
     feedback: list[Path] = []
     failed: list[tuple[str, str]] = []
     with contextlib.ExitStack() as stack:
-        summary = _stage(stack, out_dir / summary_name(result), summary_bytes(result))
+        # the summary, the longest piece, is made by a helper process beside the rest
+        summary_job = stack.enter_context(Background(lambda: summary_bytes(result)))
         values_path = _stage(stack, out_dir / "values.csv", values_csv(result, frames))
         findings_csv = _stage(stack, out_dir / "findings.csv",
                               csv_bytes(FINDINGS_HEADER, findings_rows(result)))
@@ -348,6 +350,7 @@ def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
                 feedback.append(_stage(stack, feedback_dir / name, data))
             else:
                 failed.append((sub.file, data))
+        summary = _stage(stack, out_dir / summary_name(result), summary_job.result())
     _remove_stale_feedback(feedback_dir, campaign.id, set(feedback))
     return OutputPaths(summary=summary, values_csv=values_path, findings_csv=findings_csv,
                        submissions_csv=submissions_path, feedback=feedback,

@@ -16,7 +16,7 @@ the rows of accepted ones (the :data:`~toolkit.models.FormFrames` contract).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,7 +124,7 @@ def _empty_rows(form: Form) -> _FormRows:
     return _FormRows(form, {k: [] for k in keys})
 
 
-def _group_rows(cells: list[CellValue]) -> dict[str, dict[str, list[CellValue]]]:
+def _group_rows(cells: Iterable[CellValue]) -> dict[str, dict[str, list[CellValue]]]:
     """form → row key → cells, in map order."""
     grouped: dict[str, dict[str, list[CellValue]]] = {}
     for cv in cells:
