@@ -38,10 +38,10 @@ from typing import Any
 import pytest
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # lo_driver is a sibling module, importable without uno
+if str(HERE) not in sys.path:  # lo_process is a sibling module, plain Python
     sys.path.insert(0, str(HERE))
 
-from lo_driver import convert_to_pdf, kill_group  # noqa: E402
+from lo_process import convert_to_pdf, kill_group  # noqa: E402
 
 __all__ = ["LibreOffice", "convert_to_pdf", "libreoffice_required", "lo_fixture",
            "pdf_pages", "pdf_text", "require_libreoffice", "require_poppler"]

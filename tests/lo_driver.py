@@ -3,9 +3,9 @@
 would, save it as .xlsx and/or .ods, and shut LibreOffice down again.
 
 Run with Debian's ``/usr/bin/python3`` (the only interpreter that can ``import uno``); the
-test virtualenv never imports ``uno``. This file is also importable without ``uno``: the
-UNO modules are imported when an office is started, so :func:`convert_to_pdf` (a plain
-``soffice --convert-to pdf`` run) works from any Python.
+test virtualenv never imports ``uno``. Starting and stopping soffice and the plain
+``soffice --convert-to pdf`` run are in :mod:`lo_process` (importable from any Python);
+reading and setting cells through UNO in :mod:`lo_cells`; this file is the session and CLI.
 
 Usage::
 
@@ -59,166 +59,43 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-SOFFICE = os.environ.get("SOFFICE", "soffice")
-START_TIMEOUT = 60.0  # seconds until soffice accepts a UNO connection
-STOP_TIMEOUT = 15.0  # seconds for a clean shutdown before the process group is killed
-CONVERT_TIMEOUT = 180.0
-DEFAULT_LOCALE = "vi-VN"
-FILTERS = {
-    ".xlsx": "Calc MS Excel 2007 XML",
-    ".ods": "calc8",
-    ".xls": "MS Excel 97",
-    ".pdf": "calc_pdf_Export",
-}
+from lo_cells import (
+    cell_content,
+    custom_properties,
+    page_layout,
+    prop_value,
+    restore_snapshot,
+    set_text,
+    sheets_info,
+    stored_value,
+    take_snapshot,
+)
+from lo_process import (
+    DEFAULT_LOCALE,
+    FILTERS,
+    SOFFICE,
+    START_TIMEOUT,
+    STOP_TIMEOUT,
+    convert_to_pdf,
+    free_port,
+    group_alive,
+    kill_group,
+    make_profile,
+    soffice_env,
+    wait_group,
+)
+
 PROTECTED_MESSAGE = "Protected cells can not be modified."
-
-
-# =========================================================================== processes
-
-
-def _profile_xcu(locale: str) -> str:
-    """Profile settings: no lock files next to documents, the given locale, no first-start
-    dialogs or auto-recovery."""
-    items = [
-        ("/org.openoffice.Office.Common/Misc", "UseLocking", "false"),
-        ("/org.openoffice.Office.Common/Misc", "UseDocumentOOoLockFile", "false"),
-        ("/org.openoffice.Office.Common/Misc", "UseDocumentSystemFileLocking", "false"),
-        ("/org.openoffice.Office.Common/Misc", "FirstRun", "false"),
-        ("/org.openoffice.Office.Common/Misc", "ShowTipOfTheDay", "false"),
-        ("/org.openoffice.Office.Recovery/AutoSave", "Enabled", "false"),
-        ("/org.openoffice.Office.Recovery/RecoveryInfo", "Enabled", "false"),
-        ("/org.openoffice.Setup/L10N", "ooSetupSystemLocale", locale),
-    ]
-    body = "\n".join(
-        f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse">'
-        f"<value>{value}</value></prop></item>"
-        for path, name, value in items
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
-        'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
-        f"{body}\n</oor:items>\n"
-    )
-
-
-def make_profile(root: str | os.PathLike[str] | None = None, *, locale: str = DEFAULT_LOCALE
-                 ) -> Path:
-    """A fresh private LibreOffice user profile (``-env:UserInstallation``)."""
-    path = Path(tempfile.mkdtemp(prefix="lo-profile-", dir=root))
-    (path / "user").mkdir()
-    (path / "user" / "registrymodifications.xcu").write_text(_profile_xcu(locale), "utf-8")
-    return path
-
-
-def soffice_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["SAL_ENABLE_FILE_LOCKING"] = "0"
-    env.pop("PYTHONPATH", None)  # soffice's own Python must not see the test venv
-    env.pop("PYTHONHOME", None)
-    return env
-
-
-def _group_alive(pgid: int) -> bool:
-    """True while a live (non-zombie) process is in process group ``pgid``. Zombies are
-    ignored: in a container without an init that reaps, soffice.bin stays <defunct>."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return True
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp …; comm may contain spaces and parentheses
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
-
-
-def kill_group(pgid: int, *, grace: float = 5.0) -> None:
-    """SIGTERM the process group, then SIGKILL what is left after ``grace`` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        if not _group_alive(pgid):
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, sig)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and _group_alive(pgid):
-            time.sleep(0.1)
-
-
-def wait_group(pgid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _group_alive(pgid):
-            return True
-        time.sleep(0.1)
-    return not _group_alive(pgid)
-
-
-def free_port() -> int:
-    """A free TCP port on the loopback interface (127.0.0.1 only)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def convert_to_pdf(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-                   outdir: str | os.PathLike[str], *, soffice: str = SOFFICE,
-                   timeout: float = CONVERT_TIMEOUT) -> list[Path]:
-    """Convert workbooks to PDF with ``soffice --headless --convert-to pdf`` and a private
-    profile (one soffice run for all files). Returns the PDFs, in the order of ``paths``;
-    raises RuntimeError when soffice fails, times out or leaves a PDF missing or empty."""
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    files = [Path(p).resolve() for p in paths]
-    out = Path(outdir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    profile = make_profile()
-    cmd = [soffice, "--headless", "--invisible", "--norestore", "--nologo", "--nolockcheck",
-           "--nodefault", f"-env:UserInstallation={profile.as_uri()}",
-           "--convert-to", "pdf", "--outdir", str(out), *map(str, files)]
-    proc = subprocess.Popen(cmd, env=soffice_env(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        log, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(proc.pid)
-        proc.communicate()
-        raise RuntimeError(f"soffice --convert-to pdf timed out after {timeout:.0f}s") from None
-    finally:
-        kill_group(proc.pid, grace=2.0)  # a stray soffice.bin must not outlive the call
-        shutil.rmtree(profile, ignore_errors=True)
-    text = log.decode("utf-8", "replace")
-    pdfs = [out / (f.stem + ".pdf") for f in files]
-    missing = [str(p) for p in pdfs if not p.is_file() or p.stat().st_size == 0]
-    if proc.returncode != 0 or missing or "Error" in text:
-        raise RuntimeError(f"soffice --convert-to pdf failed (exit {proc.returncode}); "
-                           f"missing {missing}; output:\n{text}")
-    return pdfs
 
 
 # =========================================================================== the office
@@ -278,7 +155,7 @@ class Office:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"no UNO connection on port {self.port} after "
                                        f"{self.start_timeout:.0f}s") from None
-                if self.proc.poll() is not None and not _group_alive(self.proc.pid):
+                if self.proc.poll() is not None and not group_alive(self.proc.pid):
                     raise RuntimeError(f"soffice exited with {self.proc.returncode}") from None
                 time.sleep(0.2)
         smgr = self.ctx.ServiceManager
@@ -289,7 +166,7 @@ class Office:
         return self.proc.pid if self.proc is not None else 0
 
     def alive(self) -> bool:
-        return self.proc is not None and _group_alive(self.proc.pid)
+        return self.proc is not None and group_alive(self.proc.pid)
 
     def stop(self) -> None:
         """Terminate soffice: ask politely (Desktop.terminate), then kill its process group.
@@ -333,7 +210,7 @@ class Office:
         doc = None
         try:
             doc = self._load(job["open"])
-            result["sheets"] = _sheets(doc)
+            result["sheets"] = sheets_info(doc)
             session = _Session(self, doc)
             result["actions"] = [session.act(i, a) for i, a in enumerate(job.get("actions", []))]
             if job.get("recalculate"):
@@ -341,9 +218,9 @@ class Office:
             result["inspect"] = [session.inspect(x["sheet"], x["cell"])
                                  for x in job.get("inspect", [])]
             if job.get("properties"):
-                result["properties"] = _custom_properties(doc)
+                result["properties"] = custom_properties(doc)
             if job.get("print_layout"):
-                result["print_layout"] = _print_layout(doc)
+                result["print_layout"] = page_layout(doc)
             result["saved"] = [self._save(doc, s) for s in job.get("save", [])]
             result["ok"] = True
         except Exception as exc:
@@ -361,8 +238,8 @@ class Office:
         file = Path(path).resolve()
         if not file.is_file():
             raise FileNotFoundError(str(file))
-        props = (_pv("Hidden", True), _pv("ReadOnly", False),
-                 _pv("MacroExecutionMode", 0), _pv("UpdateDocMode", 0))
+        props = (prop_value("Hidden", True), prop_value("ReadOnly", False),
+                 prop_value("MacroExecutionMode", 0), prop_value("UpdateDocMode", 0))
         doc = self.desktop.loadComponentFromURL(uno.systemPathToFileUrl(str(file)),
                                                 "_blank", 0, props)
         if doc is None:
@@ -378,68 +255,8 @@ class Office:
             raise ValueError(f"no filter for {path.suffix!r}; give 'filter'")
         path.parent.mkdir(parents=True, exist_ok=True)
         doc.storeToURL(uno.systemPathToFileUrl(str(path)),
-                       (_pv("FilterName", filt), _pv("Overwrite", True)))
+                       (prop_value("FilterName", filt), prop_value("Overwrite", True)))
         return {"path": str(path), "filter": filt, "size": path.stat().st_size}
-
-
-def _pv(name: str, value: Any) -> Any:
-    from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
-
-    p = PropertyValue()
-    p.Name = name
-    p.Value = value
-    return p
-
-
-def _sheets(doc: Any) -> list[dict[str, Any]]:
-    out = []
-    sheets = doc.Sheets
-    for name in sheets.ElementNames:
-        ws = sheets.getByName(name)
-        out.append({"name": name, "visible": bool(ws.IsVisible),
-                    "protected": bool(ws.isProtected())})
-    return out
-
-
-def _custom_properties(doc: Any) -> dict[str, Any]:
-    props = doc.DocumentProperties.UserDefinedProperties
-    out: dict[str, Any] = {}
-    for p in props.PropertySetInfo.Properties:
-        value = props.getPropertyValue(p.Name)
-        out[p.Name] = value if isinstance(value, (str, int, float, bool)) else repr(value)
-    return out
-
-
-def _print_layout(doc: Any) -> list[dict[str, Any]]:
-    """How Calc paginates each visible sheet when printing or exporting to PDF: the pages
-    (size and position on the sheet, 1/100 mm), how many page columns (``across`` > 1: the
-    sheet spills into a second page horizontally) and page rows, and the page style."""
-    styles = doc.StyleFamilies.getByName("PageStyles")
-    out = []
-    for name in doc.Sheets.ElementNames:
-        ws = doc.Sheets.getByName(name)
-        if not ws.IsVisible:
-            continue
-        pages = []
-        for i in range(doc.getRendererCount(ws, ())):
-            props = {p.Name: p.Value for p in doc.getRenderer(i, ws, ())}
-            pos, size = props.get("CalcPagePos"), props.get("PageSize")
-            pages.append({"x": pos.X if pos is not None else 0,
-                          "y": pos.Y if pos is not None else 0,
-                          "width": size.Width, "height": size.Height})
-        style = styles.getByName(ws.PageStyle)
-        out.append({
-            "sheet": name,
-            "pages": pages,
-            "across": len({p["x"] for p in pages}),
-            "down": len({p["y"] for p in pages}),
-            "style": {"width": style.Width, "height": style.Height,
-                      "landscape": bool(style.IsLandscape),
-                      "scale_to_pages_x": style.ScaleToPagesX,
-                      "scale_to_pages_y": style.ScaleToPagesY,
-                      "page_scale": style.PageScale},
-        })
-    return out
 
 
 # =========================================================================== typing
@@ -486,36 +303,36 @@ class _Session:
         if not force and ws.isProtected() and cell.CellProtection.IsLocked:
             out.update(status="refused", reason="protected", message=PROTECTED_MESSAGE)
             return out
-        before = _snapshot(cell)
+        before = take_snapshot(cell)
         try:
             kind = self._apply(cell, action)
         except Exception as exc:
-            _restore(cell, before)
+            restore_snapshot(cell, before)
             out.update(status="error", message=f"{type(exc).__name__}: {exc}")
             return out
         out["entered_as"] = kind
         verdict = None if kind == "empty" else self.check_validation(cell)
         out["lo_invalid"] = self.lo_flags_invalid(ws, cell)
         if verdict is not None and not force:
-            _restore(cell, before)
+            restore_snapshot(cell, before)
             out.update(status="refused", reason="validation", message=verdict)
         else:
             out["status"] = "entered"
             if verdict is not None:
                 out["warning"] = verdict
-        out["stored"] = _stored(cell)
+        out["stored"] = stored_value(cell)
         return out
 
     def _apply(self, cell: Any, action: dict[str, Any]) -> str:
         """Put the action's value into the cell; returns what it became."""
         if action.get("clear"):
-            _set_text(cell, "")
+            set_text(cell, "")
             return "empty"
         if "number" in action:
             cell.setValue(float(action["number"]))
             return "number"
         if "text" in action:
-            _set_text(cell, str(action["text"]))
+            set_text(cell, str(action["text"]))
             return "text"
         if "formula" in action:
             cell.setFormula(str(action["formula"]))
@@ -529,7 +346,7 @@ class _Session:
         (text-formatted cell, leading apostrophe, or not a number in the cell's locale) or
         a number (with the recognised date/percent format when the cell had General)."""
         if typed == "":
-            _set_text(cell, "")
+            set_text(cell, "")
             return "empty"
         if typed.startswith("=") and len(typed) > 1:
             cell.setFormula(typed)
@@ -537,16 +354,16 @@ class _Session:
         key = cell.NumberFormat
         fmt = self.doc.NumberFormats.getByKey(key)
         if fmt.FormatString == "@" or bool(fmt.Type & 256):  # NumberFormat.TEXT
-            _set_text(cell, typed)
+            set_text(cell, typed)
             return "text"
         if typed.startswith("'"):
             rest = typed[1:]
             # Calc drops the apostrophe only when the rest would have been a number
-            _set_text(cell, rest if self._number(key, rest) is not None else typed)
+            set_text(cell, rest if self._number(key, rest) is not None else typed)
             return "text"
         value = self._number(key, typed)
         if value is None:
-            _set_text(cell, typed)
+            set_text(cell, typed)
             return "text"
         cell.setValue(value)
         if fmt.FormatString.lower() in ("general", "standard"):
@@ -580,7 +397,7 @@ class _Session:
         return f"{title}: {text} [{problem}]"
 
     def _violates(self, cell: Any, v: Any, vtype: str) -> str | None:
-        kind, number, string = _content(cell)
+        kind, number, string = cell_content(cell)
         if kind == "empty":
             return None if v.IgnoreBlankCells else "blank"
         op = v.getOperator().value
@@ -644,7 +461,7 @@ class _Session:
         """Evaluate a constant expression (``DATE(1990;1;1)``) in a scratch document."""
         try:
             scratch = self.office.desktop.loadComponentFromURL(
-                "private:factory/scalc", "_blank", 0, (_pv("Hidden", True),))
+                "private:factory/scalc", "_blank", 0, (prop_value("Hidden", True),))
             try:
                 c = scratch.Sheets.getByIndex(0).getCellByPosition(0, 0)
                 c.setFormula("=" + formula)
@@ -717,7 +534,7 @@ class _Session:
         return {
             "sheet": sheet,
             "cell": ref,
-            **_stored(cell),
+            **stored_value(cell),
             "locked": bool(cell.CellProtection.IsLocked),
             "sheet_protected": bool(ws.isProtected()),
             "number_format": fmt.FormatString,
@@ -732,66 +549,6 @@ class _Session:
                 "error_title": v.ErrorTitle,
             },
         }
-
-
-def _content(cell: Any) -> tuple[str, float, str]:
-    """(empty | number | text | error, value, string) of a cell, formulas by result."""
-    ctype = cell.Type.value
-    if ctype == "EMPTY":
-        return "empty", 0.0, ""
-    if ctype == "FORMULA":
-        if cell.getError() != 0:
-            return "error", 0.0, cell.getString()
-        if int(cell.FormulaResultType2) == 2:  # com.sun.star.sheet.FormulaResult.STRING
-            return "text", 0.0, cell.getString()
-        return "number", float(cell.getValue()), cell.getString()
-    if ctype == "VALUE":
-        return "number", float(cell.getValue()), cell.getString()
-    return "text", 0.0, cell.getString()
-
-
-def _stored(cell: Any) -> dict[str, Any]:
-    ctype = cell.Type.value
-    out: dict[str, Any] = {"type": ctype, "string": cell.getString()}
-    if ctype in ("VALUE", "FORMULA"):
-        out["value"] = float(cell.getValue())
-    if ctype == "FORMULA":
-        out["formula"] = cell.getFormula()
-    return out
-
-
-def _snapshot(cell: Any) -> tuple[str, Any, int]:
-    ctype = cell.Type.value
-    fmt = cell.NumberFormat
-    if ctype == "VALUE":
-        return "VALUE", float(cell.getValue()), fmt
-    if ctype == "FORMULA":
-        return "FORMULA", cell.getFormula(), fmt
-    if ctype == "TEXT":
-        return "TEXT", cell.getString(), fmt
-    return "EMPTY", None, fmt
-
-
-def _restore(cell: Any, snap: tuple[str, Any, int]) -> None:
-    kind, value, fmt = snap
-    if kind == "VALUE":
-        cell.setValue(value)
-    elif kind == "FORMULA":
-        cell.setFormula(value)
-    elif kind == "TEXT":
-        _set_text(cell, value)
-    else:
-        _set_text(cell, "")
-    cell.NumberFormat = fmt
-
-
-def _set_text(cell: Any, text: str) -> None:
-    """Text into a cell without the API's side effect: ``setString`` also gives the cell
-    the Text ("@") number format, which typing in the user interface never does."""
-    fmt = cell.NumberFormat
-    cell.setString(text)
-    if cell.NumberFormat != fmt:
-        cell.NumberFormat = fmt
 
 
 # =========================================================================== CLI

@@ -548,11 +548,11 @@ def test_summary_survives_libreoffice_charts_and_all(lo: LibreOffice, outputs: d
 
 def test_driver_leaves_no_soffice_behind(tmp_path: Path) -> None:
     """A LibreOffice started and stopped by the client leaves no process behind."""
-    from lo_driver import _group_alive
+    from lo_process import group_alive
 
     office = LibreOffice().start()
     pgid = office.office_pgid
-    assert pgid and _group_alive(pgid)
+    assert pgid and group_alive(pgid)
     res = office.run({"cmd": "job", "open": str(write(
         tmp_path / "t.xlsx", template_bytes(load_campaign("nq02-2020"), UNIT, OFFICE))),
         "properties": True})
@@ -560,4 +560,4 @@ def test_driver_leaves_no_soffice_behind(tmp_path: Path) -> None:
     driver = office.proc
     office.stop()
     assert driver is not None and driver.poll() is not None
-    assert not _group_alive(pgid)
+    assert not group_alive(pgid)
