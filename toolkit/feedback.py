@@ -348,15 +348,13 @@ def feedback_bytes(submission: Submission, campaign: Campaign) -> bytes:
     return _standalone(submission, campaign, lines)
 
 
-def feedback_job(job: tuple[str, Submission, Campaign]) -> bytes | str:
-    """One feedback workbook for :func:`toolkit.outputs.write_outputs` (job: file name,
-    submission, campaign): the XML patch of the unit's own file where it applies,
-    :func:`feedback_bytes` otherwise; the reason, as text, when a file defeats both — the
-    unit's file is untrusted and must not stop the run."""
+def feedback_or_reason(submission: Submission, campaign: Campaign) -> bytes | str:
+    """One feedback workbook for :func:`toolkit.outputs.write_outputs`: the XML patch of
+    the unit's own file where it applies, :func:`feedback_bytes` otherwise; the reason, as
+    text, when a file defeats both — the unit's file is untrusted and must not stop the run."""
     from toolkit.feedback_xml import feedback_bytes_fast
 
-    _name, sub, campaign = job
     try:
-        return feedback_bytes_fast(sub, campaign) or feedback_bytes(sub, campaign)
+        return feedback_bytes_fast(submission, campaign) or feedback_bytes(submission, campaign)
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"[:200]

@@ -123,7 +123,9 @@ class PackedCells(Sequence[CellValue]):
             yield CellValue(*place, raw)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and list(self) == list(other)
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return list(self) == list(other)
 
     __hash__ = None  # type: ignore[assignment]
 

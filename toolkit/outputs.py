@@ -37,7 +37,7 @@ from typing import Any
 
 from toolkit.aggregate import clean_value
 from toolkit.atomic import atomic_path, ensure_dir
-from toolkit.feedback import feedback_job
+from toolkit.feedback import feedback_or_reason
 from toolkit.layout import rowcol
 from toolkit.models import ConsolidationResult, FormFrames, Submission
 from toolkit.models import is_late as models_is_late
@@ -345,7 +345,7 @@ def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
         submissions_path = _stage(stack, out_dir / "submissions.csv",
                                   csv_bytes(SUBMISSIONS_HEADER, submissions_rows(result)))
         for name, sub in feedback_plan(result):
-            data = feedback_job((name, sub, campaign))
+            data = feedback_or_reason(sub, campaign)
             if isinstance(data, bytes):
                 feedback.append(_stage(stack, feedback_dir / name, data))
             else:

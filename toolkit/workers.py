@@ -14,9 +14,7 @@ time limit.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
@@ -91,47 +89,50 @@ def _result(item: Any, future: Any, timeout: float, failed: Failed) -> Any:
         return failed(item, "file_unreadable", f"{type(exc).__name__}: {exc}"[:200])
 
 
-_BACKGROUND: list[Callable[[], Any]] = []  # the job a forked helper runs (set before the fork)
-
-
-def _run_background() -> Any:
-    return _BACKGROUND[0]()
+def _serve(job: Callable[[], Any], send: Any) -> None:
+    """In the helper: send ``job()``'s answer, or nothing (the parent then does the job)."""
+    try:
+        send.send(job())
+    except BaseException:  # the parent reruns the job and so sees any error itself
+        pass
+    finally:
+        send.close()
 
 
 class Background:
     """``job()`` computed in one forked process while this one goes on; :meth:`result`
-    waits for it. Without fork (``TOOLKIT_JOBS`` ≤ 1, not Linux), or if the helper dies,
-    the job simply runs here, so the answer never depends on the helper.
+    waits for it. Without fork (``TOOLKIT_JOBS`` ≤ 1, not Linux), or if the helper dies or
+    fails, the job simply runs here, so the answer never depends on the helper.
 
     The helper inherits this process's memory copy-on-write; :func:`gc.freeze` before the
     fork keeps the collector from touching (and so copying) every inherited object."""
 
     def __init__(self, job: Callable[[], Result]) -> None:
         self._job = job
-        self._future: Any = None
-        self._pool: Any = None
+        self._proc: Any = None
+        self._recv: Any = None
         if jobs_wanted(2) < 2:
             return
         import gc
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
-        _BACKGROUND[:] = [job]
+        context = multiprocessing.get_context("fork")
         gc.freeze()
         try:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-            self._future = self._pool.submit(_run_background)
+            self._recv, send = context.Pipe(duplex=False)
+            self._proc = context.Process(target=_serve, args=(job, send), daemon=True)
+            self._proc.start()
+            send.close()
         except Exception:  # no fork here (limits, seccomp): run it in this process instead
             self.close()
         finally:
             gc.unfreeze()
-            _BACKGROUND.clear()
 
     def result(self) -> Any:
         try:
-            if self._future is not None:
-                return self._future.result()
-        except Exception:  # the helper died or its answer could not travel: do it here
+            if self._recv is not None:
+                return self._recv.recv()
+        except Exception:  # the helper died, failed, or its answer could not travel
             pass
         finally:
             self.close()
@@ -139,13 +140,13 @@ class Background:
 
     def close(self) -> None:
         """Stop the helper (if it still runs, its work is dropped)."""
-        if self._pool is not None:
-            if self._future is not None and not self._future.done():
-                for pid in list(getattr(self._pool, "_processes", None) or ()):
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGTERM)
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = self._future = None
+        if self._proc is not None:
+            if self._proc.is_alive():
+                self._proc.terminate()
+            self._proc.join()
+        if self._recv is not None:
+            self._recv.close()
+        self._proc = self._recv = None
 
     def __enter__(self) -> Background:
         return self
