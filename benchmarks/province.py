@@ -5,7 +5,7 @@ grouped by district in their codes and names: ``H07X0123`` is unit 123 of distri
 toolkit's office reads the files of its *direct* children, so in this units file the base
 units report straight to the province: that is how one office ends up with 2,000 files.
 
-Filling a workbook with openpyxl (:func:`toolkit.fill.fill_workbook`) costs ~150 ms, so only
+Filling a workbook with openpyxl (:func:`toolkit.testing.fill_workbook`) costs ~150 ms, so only
 a few dozen *seed* workbooks are filled that way, from the real per-unit templates, with
 distinct values; every other unit's file is its seed's file with the unit identity rewritten
 inside the zip (``_meta`` sheet, custom and core properties, sheet headings) — the bytes a
@@ -47,10 +47,11 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from toolkit.fill import fill_workbook, sample_values
-from toolkit.spec import Campaign, load_campaign
-from toolkit.templates import template_bytes
-from toolkit.units import Unit, load_units
+from toolkit.testing import fill_workbook, sample_values
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.load import load_campaign
+from toolkit.write.templates import template_bytes
+from toolkit.spec.units import Unit, load_units
 
 CAMPAIGN_ID = "nq02-2020"
 OFFICE = "BENCH"
@@ -417,7 +418,7 @@ def _check_summary(out: Path, exp: dict, seeds: dict, campaign: Campaign) -> lis
     """The summary's office figures (through its own ``_meta`` map) are the planted sums."""
     from python_calamine import CalamineWorkbook
 
-    from toolkit.meta import META_SHEET, parse_meta
+    from toolkit.spec.meta import META_SHEET, parse_meta
 
     sums: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     aggregate = {(f.id, c.key): c.aggregate for f in campaign.forms for c in f.columns}
@@ -434,7 +435,7 @@ def _check_summary(out: Path, exp: dict, seeds: dict, campaign: Campaign) -> lis
     meta = parse_meta(book.get_sheet_by_name(META_SHEET).to_python())
     sheets: dict[str, list[list[Any]]] = {}
     cells: dict[tuple[str, str, str], Any] = {}
-    from toolkit.layout import rowcol
+    from toolkit.spec.layout import rowcol
 
     for ref in meta.cells:
         if ref.sheet not in sheets:

@@ -155,8 +155,8 @@ def datamap_csv(workdir: Path, target: Path) -> int:
     """datamaps' ``cell_key,template_sheet,cellreference,type`` from our ``_meta`` map."""
     from python_calamine import CalamineWorkbook
 
-    from toolkit.meta import META_SHEET, parse_meta
-    from toolkit.spec import load_campaign
+    from toolkit.spec.meta import META_SHEET, parse_meta
+    from toolkit.spec.load import load_campaign
 
     campaign = load_campaign(province.CAMPAIGN_ID)
     types = {(f.id, c.key): c.type for f in campaign.forms for c in f.columns}

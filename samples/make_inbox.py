@@ -32,10 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from toolkit.fill import fill_workbook, sample_values
-from toolkit.spec import load_campaign
-from toolkit.templates import template_bytes
-from toolkit.units import load_units
+from toolkit.testing import fill_workbook, sample_values
+from toolkit.spec.load import load_campaign
+from toolkit.write.templates import template_bytes
+from toolkit.spec.units import load_units
 
 TZ = dt.timezone(dt.timedelta(hours=7))  # Asia/Ho_Chi_Minh
 

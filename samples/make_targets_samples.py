@@ -14,11 +14,11 @@ import random
 import shutil
 from pathlib import Path
 
-from toolkit.allocation import allocation_bytes, read_allocation
-from toolkit.fill import fill_workbook, sample_values
-from toolkit.spec import load_campaign
-from toolkit.templates import template_bytes, template_filename
-from toolkit.units import load_units
+from toolkit.write.allocation import allocation_bytes, read_allocation
+from toolkit.testing import fill_workbook, sample_values
+from toolkit.spec.load import load_campaign
+from toolkit.write.templates import template_bytes, template_filename
+from toolkit.spec.units import load_units
 
 HERE = Path(__file__).resolve().parent
 SAMPLES = {"giua-nhiem-ky-2017-2022": ("TS", dt.datetime(2020, 4, 12, 9, 30)),

@@ -22,10 +22,10 @@ from typing import Any
 
 import xlsxwriter
 
-from toolkit.layout import FormLayout, form_layout, rowcol
-from toolkit.meta import IDENTITY_KEYS, META_SHEET, CellRef, cell_map, meta_rows
-from toolkit.models import CellValue, Submission
-from toolkit.spec import Campaign
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.layout import FormLayout, form_layout, rowcol
+from toolkit.spec.meta import IDENTITY_KEYS, META_SHEET, CellRef, cell_map, meta_rows
+from toolkit.spec.models import CellValue, Submission
 
 Values = Mapping[str, Mapping[str, Mapping[str, Any]]]
 MODIFIED = dt.datetime(2021, 1, 15, 9, 0)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.paths import samples_dir
-from toolkit.spec import Campaign, load_campaign
-from toolkit.units import UnitRegistry, load_units
+from toolkit._infra.paths import samples_dir
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.load import load_campaign
+from toolkit.spec.units import UnitRegistry, load_units
 
 
 @pytest.fixture(scope="session")

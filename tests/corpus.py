@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 
 from builders import workbook_bytes
 
-from toolkit.spec import Campaign
+from toolkit.spec.campaign import Campaign
 
 BILLION_LAUGHS = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'

@@ -8,9 +8,9 @@ import math
 import pandas as pd
 import pytest
 
-from toolkit.aggregate import aggregate
-from toolkit.spec import load_campaign
-from toolkit.units import Unit
+from toolkit.report.aggregate import aggregate
+from toolkit.spec.load import load_campaign
+from toolkit.spec.units import Unit
 
 NAN = float("nan")
 
@@ -184,7 +184,7 @@ def test_fixed_rows_ratio_recomputed_at_each_level(campaign):
     # PL4 has no ratio column: give one to a copy of the form to check the rule
     from dataclasses import replace
 
-    from toolkit.spec import Column
+    from toolkit.spec.campaign import Column
 
     form = campaign.form("PL4")
     ratio = Column(key="ty_le", header=("Tỷ lệ",), type="percent", aggregate="ratio",

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from toolkit._infra.paths import samples_dir
 from toolkit.cli import cli
-from toolkit.meta import META_SHEET, parse_meta
-from toolkit.paths import samples_dir
-from toolkit.units import load_units
+from toolkit.spec.meta import META_SHEET, parse_meta
+from toolkit.spec.units import load_units
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

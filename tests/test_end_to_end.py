@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from toolkit.consolidate import consolidate
-from toolkit.fill import fill_workbook, sample_values
-from toolkit.meta import META_SHEET, parse_meta
-from toolkit.outputs import write_outputs
-from toolkit.paths import samples_dir
-from toolkit.spec import load_campaign
-from toolkit.templates import template_bytes
-from toolkit.units import load_units
+from toolkit._infra.paths import samples_dir
+from toolkit.pipeline import consolidate
+from toolkit.report.outputs import write_outputs
+from toolkit.spec.load import load_campaign
+from toolkit.spec.meta import META_SHEET, parse_meta
+from toolkit.spec.units import load_units
+from toolkit.testing import fill_workbook, sample_values
+from toolkit.write.templates import template_bytes
 
 CAMPAIGN = load_campaign("nq02-2020")
 UNITS = load_units(samples_dir() / "units.csv")
@@ -173,7 +173,7 @@ def test_summary_rates_are_recomputed_not_averaged(district_run):
     accepted = [v for c, v in data.items() if c != "TX07"]
     num = sum(v.get(("PL5", "-", "bhyt_so_nguoi"), 0) for v in accepted)
     den = sum(v.get(("PL5", "-", "bhyt_tong_so"), 0) for v in accepted)
-    from toolkit.layout import form_layout  # the summary's own layout of PL5
+    from toolkit.spec.layout import form_layout  # the summary's own layout of PL5
 
     book = load_workbook(paths.summary, data_only=True)
     sheet = book["PL5"]

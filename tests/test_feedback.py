@@ -12,9 +12,9 @@ import pytest
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import PatternFill
 
-from toolkit.feedback import ERROR_FILL, FEEDBACK_SHEET, WARNING_FILL, feedback_bytes
-from toolkit.models import Finding, Submission
-from toolkit.spec import load_campaign
+from toolkit.report.feedback import ERROR_FILL, FEEDBACK_SHEET, WARNING_FILL, feedback_bytes
+from toolkit.spec.load import load_campaign
+from toolkit.spec.models import Finding, Submission
 
 FORMULA_VALUE = '=HYPERLINK("x")'
 IDENTITY = {"campaign": "nq02-2020", "unit_code": "TX01", "unit_name": "Đoàn thị trấn Thọ Xuân",

@@ -3,8 +3,8 @@
 Both are read back with openpyxl and compared sheet by sheet, cell by cell (value, type,
 font, fill, border, alignment, number format, comment, hyperlink), with sheet order, states,
 selection, merged ranges, panes, column widths, row heights, page setup, print titles and
-properties. A change to the openpyxl rendering in :mod:`toolkit.feedback` fails here until
-:mod:`toolkit.feedback_xml` draws the same.
+properties. A change to the openpyxl rendering in :mod:`toolkit.report.feedback` fails here until
+:mod:`toolkit.report.feedback_xml` draws the same.
 """
 
 from __future__ import annotations
@@ -20,19 +20,15 @@ import openpyxl
 import pytest
 from test_feedback import FINDINGS, make_workbook
 
-from toolkit.feedback import (
-    FEEDBACK_SHEET,
-    _annotated,
-    _heading,
-    _lines,
-    feedback_bytes,
-)
-from toolkit.feedback_xml import annotate, feedback_bytes_fast
-from toolkit.fill import fill_workbook, sample_values
-from toolkit.models import Submission
-from toolkit.spec import load_campaign
-from toolkit.templates import template_bytes
-from toolkit.units import Unit
+from toolkit.report.feedback import FEEDBACK_SHEET, feedback_bytes
+from toolkit.report.feedback.lines import finding_lines, heading
+from toolkit.report.feedback.workbook import annotated
+from toolkit.report.feedback.xml_patch import annotate, feedback_bytes_fast
+from toolkit.spec.load import load_campaign
+from toolkit.spec.models import Submission
+from toolkit.spec.units import Unit
+from toolkit.testing import fill_workbook, sample_values
+from toolkit.write.templates import template_bytes
 
 CAMPAIGN = load_campaign("nq02-2020")
 UNIT = Unit("TX05", "Đoàn xã Xuân Trường", "co_so", "TX", "x@example.invalid")
@@ -55,7 +51,7 @@ def _fast(sub: Submission) -> bytes:
 
 
 def _slow(sub: Submission) -> bytes:
-    return _annotated(sub, CAMPAIGN, _lines(sub, CAMPAIGN))
+    return annotated(sub, CAMPAIGN, finding_lines(sub, CAMPAIGN))
 
 
 def _style(cell) -> tuple:
@@ -134,8 +130,8 @@ def filled(tmp_path_factory) -> Path:
 
 
 def test_real_template_same_as_openpyxl(filled, tmp_path):
-    from toolkit.consolidate import consolidate
-    from toolkit.units import UnitRegistry
+    from toolkit.pipeline import consolidate
+    from toolkit.spec.units import UnitRegistry
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -197,8 +193,8 @@ def test_second_round_goes_to_openpyxl(tmp_path):
     first.write_bytes(feedback_bytes(_submission(make_workbook(tmp_path / "TX01.xlsx"),
                                                  FINDINGS), CAMPAIGN))
     sub = _submission(first, FINDINGS[:1])
-    lines = _lines(sub, CAMPAIGN)
-    assert annotate(first.read_bytes(), lambda m: _heading(sub, CAMPAIGN, m), lines) is None
+    lines = finding_lines(sub, CAMPAIGN)
+    assert annotate(first.read_bytes(), lambda m: heading(sub, CAMPAIGN, m), lines) is None
     assert feedback_bytes_fast(sub, CAMPAIGN) is None
 
 
@@ -207,5 +203,6 @@ def test_broken_files_are_declined(tmp_path, content):
     path = tmp_path / "x.xlsx"
     path.write_bytes(content)
     sub = _submission(path, FINDINGS)
-    assert annotate(content, lambda m: _heading(sub, CAMPAIGN, m), _lines(sub, CAMPAIGN)) is None
+    lines = finding_lines(sub, CAMPAIGN)
+    assert annotate(content, lambda m: heading(sub, CAMPAIGN, m), lines) is None
     assert feedback_bytes_fast(sub, CAMPAIGN) is None

@@ -2,7 +2,7 @@
 them must give identical bytes. On a mismatch the test unzips both and shows the first
 differing lines of the first differing part, so a reviewer sees *what* changed.
 
-To accept an intended change: ``python -m toolkit.templates --regenerate-golden`` (or run
+To accept an intended change: ``python -m toolkit.write.templates --regenerate-golden`` (or run
 the tests with ``TOOLKIT_REGENERATE_GOLDEN=1``), then review and commit the new files.
 """
 
@@ -18,9 +18,9 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from toolkit.meta import META_SHEET, parse_meta
-from toolkit.spec import list_builtin_campaigns, load_campaign
-from toolkit.templates import (
+from toolkit.spec.load import list_builtin_campaigns, load_campaign
+from toolkit.spec.meta import META_SHEET, parse_meta
+from toolkit.write.templates import (
     GOLDEN_ENV,
     golden_bytes,
     golden_path,

@@ -25,12 +25,12 @@ from builders import clean_values, workbook_bytes, write_workbook
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from toolkit.consolidate import consolidate
-from toolkit.ingest import ingest
-from toolkit.outputs import write_outputs
-from toolkit.paths import samples_dir
-from toolkit.spec import load_campaign
-from toolkit.units import load_units
+from toolkit._infra.paths import samples_dir
+from toolkit.pipeline import consolidate
+from toolkit.read.ingest import ingest
+from toolkit.report.outputs import write_outputs
+from toolkit.spec.load import load_campaign
+from toolkit.spec.units import load_units
 
 CAMPAIGN = load_campaign("nq02-2020")
 UNITS = load_units(samples_dir() / "units.csv")
@@ -146,8 +146,8 @@ def test_memory_stays_bounded_on_hostile_files(tmp_path):
     script = textwrap.dedent(f"""
         import resource, sys
         from pathlib import Path
-        from toolkit.ingest import ingest
-        from toolkit.spec import load_campaign
+        from toolkit.read.ingest import ingest
+        from toolkit.spec.load import load_campaign
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         result = ingest(Path({str(inbox)!r}), load_campaign("nq02-2020"))
         assert [f.code for s in result.submissions for f in s.findings] == ["too_large"] * 4
@@ -294,7 +294,7 @@ def test_every_file_of_a_messy_inbox_gets_an_answer_and_the_inbox_is_unchanged(t
 
 _KILL_HARNESS = """
 import os, sys, time
-import toolkit.outputs as outputs
+import toolkit.report.outputs as outputs
 real, staged = outputs._stage, []
 
 def slow(stack, target, data):
@@ -376,8 +376,8 @@ def test_rerun_on_the_same_inbox_gives_identical_outputs(tmp_path):
 def _filled(unit_code: str = "TX01") -> tuple[bytes, dict]:
     import random
 
-    from toolkit.fill import fill_workbook, sample_values
-    from toolkit.templates import template_bytes
+    from toolkit.testing import fill_workbook, sample_values
+    from toolkit.write.templates import template_bytes
 
     values = sample_values(CAMPAIGN, random.Random(7), list_rows=4)
     book = fill_workbook(template_bytes(CAMPAIGN, UNITS.get(unit_code), TX), values,
@@ -434,7 +434,7 @@ def test_sorted_rows_are_not_silently_moved(tmp_path):
     data, _values = _filled()
     book = load_workbook(io.BytesIO(data))
     ws = book["PL4"]
-    from toolkit.layout import form_layout
+    from toolkit.spec.layout import form_layout
     layout = form_layout(CAMPAIGN.form("PL4"))
     a, b = layout.row("2016").row + 1, layout.row("2017").row + 1
     for col in range(1, layout.ncols + 1):
@@ -448,7 +448,7 @@ def test_sorted_rows_are_not_silently_moved(tmp_path):
 
 def _form_cells(form_id: str, row_key: str, *columns: str) -> list[tuple[int, int]]:
     """1-based (row, col) of value cells in the template layout (openpyxl's numbering)."""
-    from toolkit.layout import form_layout, rowcol
+    from toolkit.spec.layout import form_layout, rowcol
 
     layout = form_layout(CAMPAIGN.form(form_id))
     return [tuple(x + 1 for x in rowcol(layout.cell(row_key, col))) for col in columns]
@@ -497,8 +497,8 @@ def _col(c: int) -> str:
 def _pasted(tmp_path: Path, name: str, cells: dict[tuple[int, int], tuple[Any, str]]):
     """The filled TX01 workbook with ``cells`` pasted over as (value, number format), the
     sheet's validation gone as a paste leaves it; ingested, selected and validated."""
-    from toolkit.selection import select
-    from toolkit.validate import validate
+    from toolkit.check.validate import validate
+    from toolkit.read.selection import select
 
     data, _values = _filled()
     book = load_workbook(io.BytesIO(data))

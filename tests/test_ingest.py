@@ -14,17 +14,17 @@ from pathlib import Path
 import pytest
 from builders import Formula, cell_of, clean_values, identity, workbook_bytes, write_workbook
 
-import toolkit.book as book_module
-import toolkit.reading as reading_module
-from toolkit import limits
-from toolkit.ingest import ingest
-from toolkit.layout import form_layout
-from toolkit.meta import CellRef, cell_map
-from toolkit.paths import samples_dir
-from toolkit.selection import select
-from toolkit.spec import load_campaign
-from toolkit.units import load_units
-from toolkit.validate import validate
+import toolkit.read.book as book_module
+import toolkit.read.reading as reading_module
+from toolkit._infra.paths import samples_dir
+from toolkit.check.validate import validate
+from toolkit.read import limits
+from toolkit.read.ingest import ingest
+from toolkit.read.selection import select
+from toolkit.spec.layout import form_layout
+from toolkit.spec.load import load_campaign
+from toolkit.spec.meta import CellRef, cell_map
+from toolkit.spec.units import load_units
 
 CAMPAIGN = load_campaign("nq02-2020")
 UNITS = load_units(samples_dir() / "units.csv")

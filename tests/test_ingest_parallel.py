@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
-import toolkit.reading as reading
-from toolkit import limits, workers
-from toolkit.fill import fill_workbook, sample_values
-from toolkit.ingest import ingest
-from toolkit.models import CellValue, PackedCells
-from toolkit.spec import load_campaign
-from toolkit.templates import template_bytes
-from toolkit.units import Unit
+import toolkit.read.reading as reading
+from toolkit._infra import workers
+from toolkit.read import limits
+from toolkit.read.ingest import ingest
+from toolkit.spec.load import load_campaign
+from toolkit.spec.models import CellValue, PackedCells
+from toolkit.spec.units import Unit
+from toolkit.testing import fill_workbook, sample_values
+from toolkit.write.templates import template_bytes
 
 CAMPAIGN = load_campaign("nq02-2020")
 OFFICE = Unit("TX", "Huyện đoàn Thọ Xuân", "huyen", "TDTH", "tx@example.invalid")

@@ -34,16 +34,17 @@ from lo import (  # noqa: F401  (libreoffice_required, lo_fixture: pytest fixtur
 )
 from openpyxl import load_workbook
 
-from toolkit.consolidate import consolidate
-from toolkit.fill import fill_workbook, sample_values
-from toolkit.ingest import ingest
-from toolkit.meta import META_SHEET, Meta, parse_meta
-from toolkit.models import ConsolidationResult, Submission
-from toolkit.outputs import write_outputs
-from toolkit.paths import samples_dir
-from toolkit.spec import Campaign, Column, list_builtin_campaigns, load_campaign
-from toolkit.templates import template_bytes, template_layout
-from toolkit.units import load_units
+from toolkit._infra.paths import samples_dir
+from toolkit.pipeline import consolidate
+from toolkit.read.ingest import ingest
+from toolkit.report.outputs import write_outputs
+from toolkit.spec.campaign import Campaign, Column
+from toolkit.spec.load import list_builtin_campaigns, load_campaign
+from toolkit.spec.meta import META_SHEET, Meta, parse_meta, template_layout
+from toolkit.spec.models import ConsolidationResult, Submission
+from toolkit.spec.units import load_units
+from toolkit.testing import fill_workbook, sample_values
+from toolkit.write.templates import template_bytes
 
 pytestmark = pytest.mark.libreoffice
 
@@ -353,7 +354,7 @@ def test_resaved_template_keeps_identity_map_validation_protection_formulas(
 SAMPLE_CAMPAIGN = "nq02-2020"  # the campaign of the sample run (summary, feedback)
 TARGETS_CAMPAIGN = "giua-nhiem-ky-2017-2022"  # a campaign with a targets form (allocation)
 TEMPLATE_KINDS = [f"template:{cid}" for cid in CAMPAIGN_IDS]
-ALLOCATION_MISSING = importlib.util.find_spec("toolkit.allocation") is None
+ALLOCATION_MISSING = importlib.util.find_spec("toolkit.write.allocation") is None
 ALLOCATION_FUNCTIONS = ("allocation_bytes", "allocation_template_bytes",
                         "allocation_workbook_bytes")
 ALLOCATION = pytest.param("allocation", marks=pytest.mark.skipif(
@@ -363,10 +364,10 @@ KINDS = [*TEMPLATE_KINDS, "summary", *FEEDBACK_KINDS, ALLOCATION]
 
 
 def _allocation_workbook(campaign: Campaign) -> bytes | None:
-    """The allocation workbook, if toolkit.allocation offers one of the usual writers."""
+    """The allocation workbook, if toolkit.write.allocation offers one of the usual writers."""
     if ALLOCATION_MISSING:
         return None
-    module = importlib.import_module("toolkit.allocation")
+    module = importlib.import_module("toolkit.write.allocation")
     for name in ALLOCATION_FUNCTIONS:
         func = getattr(module, name, None)
         if callable(func):
@@ -435,7 +436,7 @@ def rendered(outputs: dict[str, Any], lo: LibreOffice) -> dict[str, dict[str, An
 
 def _kind(rendered: dict[str, dict[str, Any]], kind: str) -> dict[str, Any]:
     if kind not in rendered:
-        pytest.skip(f"no {kind} workbook in this run (toolkit.allocation has none of "
+        pytest.skip(f"no {kind} workbook in this run (toolkit.write.allocation has none of "
                     f"{', '.join(ALLOCATION_FUNCTIONS)}(campaign, units, office))")
     return rendered[kind]
 
@@ -486,7 +487,7 @@ def test_pdf_text_has_titles_with_diacritics_and_whole_header(
     result: ConsolidationResult = outputs["result"]
     summary_cols = {}
     if kind == "summary":
-        from toolkit.summary import summary_layout
+        from toolkit.report.summary import summary_layout
 
         summary_cols = {fs.form.id: summary_layout(fs).ncols for fs in result.forms}
     for form in campaign.forms:

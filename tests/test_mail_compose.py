@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from toolkit.mail.cli import mail_group
+from toolkit.cli.mail import mail_group
 from toolkit.mail.compose import (
     Attachment,
     days_phrase,
@@ -37,9 +37,9 @@ from toolkit.mail.send import (
     read_sent_log,
 )
 from toolkit.mail.settings import MailError, is_loopback, make_settings
-from toolkit.spec import load_campaign
-from toolkit.templates import make_templates
-from toolkit.units import load_units
+from toolkit.spec.load import load_campaign
+from toolkit.spec.units import load_units
+from toolkit.write.templates import make_templates
 
 CAMPAIGN = load_campaign("nq02-2020")
 UNITS_CSV = """code,name,level,parent,email

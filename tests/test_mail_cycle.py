@@ -22,15 +22,15 @@ from pathlib import Path
 from click.testing import CliRunner
 from mailservers import Dovecot, SmtpServer, dovecot_binary, make_certificate
 
-from toolkit.consolidate import consolidate
-from toolkit.fill import fill_workbook, sample_values
-from toolkit.mail.cli import mail_group
-from toolkit.mail.provenance import sender_mismatches
-from toolkit.manifest import read_manifest
-from toolkit.outputs import write_outputs
-from toolkit.spec import load_campaign
-from toolkit.templates import make_templates
-from toolkit.units import load_units
+from toolkit.cli.mail import mail_group
+from toolkit.pipeline import consolidate
+from toolkit.read.manifest import read_manifest
+from toolkit.read.provenance import sender_mismatches
+from toolkit.report.outputs import write_outputs
+from toolkit.spec.load import load_campaign
+from toolkit.spec.units import load_units
+from toolkit.testing import fill_workbook, sample_values
+from toolkit.write.templates import make_templates
 
 CAMPAIGN = load_campaign("nq02-2020")  # cơ sở deadline: 20/01/2021
 VN = dt.timezone(dt.timedelta(hours=7))

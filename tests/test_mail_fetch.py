@@ -21,7 +21,7 @@ from mailservers import (
     zip_bytes,
 )
 
-from toolkit.atomic import OutputError
+from toolkit._infra.atomic import OutputError
 from toolkit.mail import fetch as fetch_module
 from toolkit.mail.fetch import (
     FetchResult,
@@ -32,7 +32,7 @@ from toolkit.mail.fetch import (
     save_message,
 )
 from toolkit.mail.settings import MailError
-from toolkit.manifest import MANIFEST_NAME, read_manifest
+from toolkit.read.manifest import MANIFEST_NAME, read_manifest
 
 NAME = "Phụ lục NQ02 - Xuân Hồng.xlsx"
 DATE = "Mon, 18 Jan 2021 10:15:00 +0700"

@@ -26,8 +26,8 @@ from mailservers import (
     zip_bytes,
 )
 
-from toolkit.mail.cli import mail_group
-from toolkit.manifest import MANIFEST_NAME, read_manifest
+from toolkit.cli.mail import mail_group
+from toolkit.read.manifest import MANIFEST_NAME, read_manifest
 
 USER = "hopthu@thoxuan.doan.example"
 PASSWORD = "mật-khẩu-IMAP-thử"

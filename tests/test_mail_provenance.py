@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from toolkit.mail.provenance import SenderMismatch, addresses, sender_mismatches
-from toolkit.manifest import Arrival, read_manifest
-from toolkit.units import load_units
+from toolkit.read.manifest import Arrival, read_manifest
+from toolkit.read.provenance import SenderMismatch, addresses, sender_mismatches
+from toolkit.spec.units import load_units
 
 UNITS_CSV = """code,name,level,parent,email
 HD,Huyện đoàn,huyen,,vanphong@hd.example

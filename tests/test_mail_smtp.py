@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 from mailservers import SmtpServer, free_port, make_certificate
 
-from toolkit.mail.cli import mail_group
+from toolkit._infra.paths import samples_dir
+from toolkit.cli.mail import mail_group
 from toolkit.mail.send import SENT_LOG
-from toolkit.paths import samples_dir
-from toolkit.spec import load_campaign
-from toolkit.templates import make_templates, template_filename
-from toolkit.units import load_units
+from toolkit.spec.load import load_campaign
+from toolkit.spec.units import load_units
+from toolkit.write.templates import make_templates, template_filename
 
 CAMPAIGN = load_campaign("nq02-2020")
 UNITS = load_units(samples_dir() / "units.csv")

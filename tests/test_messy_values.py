@@ -8,14 +8,14 @@ import unicodedata
 import pytest
 from builders import cell_of, write_workbook
 
-from toolkit.ingest import ingest
-from toolkit.legacy_vn import TCVN3, VNI, detect, from_legacy
-from toolkit.paths import samples_dir
-from toolkit.selection import select
-from toolkit.spec import load_campaign
-from toolkit.units import load_units
-from toolkit.validate import validate
-from toolkit.values import parse_value
+from toolkit._infra.paths import samples_dir
+from toolkit.check.legacy_vn import TCVN3, VNI, detect, from_legacy
+from toolkit.check.validate import validate
+from toolkit.check.values import parse_value
+from toolkit.read.ingest import ingest
+from toolkit.read.selection import select
+from toolkit.spec.load import load_campaign
+from toolkit.spec.units import load_units
 
 CAMPAIGN = load_campaign("nq02-2020")
 UNITS = load_units(samples_dir() / "units.csv")

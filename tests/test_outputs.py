@@ -13,12 +13,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-import toolkit.outputs as outputs
-from toolkit.aggregate import aggregate
-from toolkit.models import ConsolidationResult, Finding, Submission
-from toolkit.outputs import csv_cell, format_number, write_outputs
-from toolkit.spec import load_campaign
-from toolkit.units import Unit
+import toolkit.report.outputs as outputs
+from toolkit.report.aggregate import aggregate
+from toolkit.report.outputs import csv_cell, csv_number, write_outputs
+from toolkit.spec.load import load_campaign
+from toolkit.spec.models import ConsolidationResult, Finding, Submission
+from toolkit.spec.units import Unit
 
 CAMPAIGN = load_campaign("nq02-2020")
 OFFICE = Unit("TX", "Huyện đoàn Thọ Xuân", "huyen", "TDTH", "")
@@ -116,9 +116,9 @@ def result():
 @pytest.fixture(autouse=True)
 def stub_summary(monkeypatch):
     """The summary workbook is another module's job: a stub keeps these tests about files."""
-    module = types.ModuleType("toolkit.summary")
+    module = types.ModuleType("toolkit.report.summary")
     module.summary_bytes = lambda r: f"SUMMARY {r.campaign.id} {len(r.submissions)}".encode()
-    monkeypatch.setitem(sys.modules, "toolkit.summary", module)
+    monkeypatch.setitem(sys.modules, "toolkit.report.summary", module)
 
 
 def read_csv(path: Path) -> list[list[str]]:
@@ -142,7 +142,7 @@ def all_files(folder: Path) -> dict[str, bytes]:
     (1234567.5, "1234567.5"), (1e20, "100000000000000000000"), (-0.0, "0"),
 ])
 def test_numbers_machine_readable(value, text):
-    assert format_number(value) == text
+    assert csv_number(value) == text
     assert csv_cell(value) == text  # numbers are never neutralised
 
 
@@ -284,7 +284,7 @@ def test_failure_midway_leaves_previous_outputs(tmp_path, monkeypatch, where):
     if where == "summary":
         def boom(r):
             raise RuntimeError("summary failed")
-        monkeypatch.setattr(sys.modules["toolkit.summary"], "summary_bytes", boom)
+        monkeypatch.setattr(sys.modules["toolkit.report.summary"], "summary_bytes", boom)
     else:  # the disk fills up while the second feedback workbook is written
         real, calls = outputs._stage, []
 
@@ -313,20 +313,20 @@ def test_a_feedback_workbook_that_cannot_be_made_is_reported_not_fatal(tmp_path,
             raise ValueError("tệp hỏng")
         return None  # the XML path declines: openpyxl writes the others
 
-    monkeypatch.setattr(sys.modules["toolkit.feedback_xml"], "feedback_bytes_fast", broken)
+    monkeypatch.setattr(sys.modules["toolkit.report.feedback"], "feedback_bytes_fast", broken)
     paths = write_outputs(result(), frames(), tmp_path)
     assert paths.feedback_failed == [(victim, "ValueError: tệp hỏng")]
     assert [p.name for p in paths.feedback] == [name for name, sub in plan if sub.file != victim]
     assert all(p.read_bytes().startswith(b"PK") for p in paths.feedback)
-    from toolkit.render import render_run_summary
+    from toolkit.report.terminal import render_run_summary
 
     assert f"Không tạo được tệp phản hồi cho {victim}: ValueError: tệp hỏng" in (
         render_run_summary(result(), paths))
 
 
 def test_real_summary_workbook(tmp_path, monkeypatch):
-    monkeypatch.delitem(sys.modules, "toolkit.summary")
-    pytest.importorskip("toolkit.summary")
+    monkeypatch.delitem(sys.modules, "toolkit.report.summary")
+    pytest.importorskip("toolkit.report.summary")
     paths = write_outputs(result(), frames(), tmp_path)
     wb = openpyxl.load_workbook(paths.summary)
     assert "_meta" in wb.sheetnames

@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from toolkit.fill import fill_workbook, sample_values
-from toolkit.identify import recognise_unit
-from toolkit.ingest import ingest
-from toolkit.layout import UNIT_ROW, form_layout
-from toolkit.meta import META_SHEET
-from toolkit.paths import samples_dir
-from toolkit.selection import select
-from toolkit.spec import load_campaign
-from toolkit.templates import template_bytes
-from toolkit.units import Unit, UnitRegistry, load_units
-from toolkit.validate import validate
+from toolkit._infra.paths import samples_dir
+from toolkit.check.validate import validate
+from toolkit.read.identify import recognise_unit
+from toolkit.read.ingest import ingest
+from toolkit.read.selection import select
+from toolkit.spec.layout import UNIT_ROW, form_layout
+from toolkit.spec.load import load_campaign
+from toolkit.spec.meta import META_SHEET
+from toolkit.spec.units import Unit, UnitRegistry, load_units
+from toolkit.testing import fill_workbook, sample_values
+from toolkit.write.templates import template_bytes
 
 CAMPAIGN = load_campaign("nq02-2020")
 UNITS = load_units(samples_dir() / "units.csv")
@@ -184,7 +184,7 @@ def test_same_name_in_two_districts_is_decided_by_the_superior(tmp_path):
 
 
 def test_recognition_needs_the_campaign_titles():
-    from toolkit.book import Book, open_container
+    from toolkit.read.book import Book, open_container
 
     other = load_campaign("giua-nhiem-ky-2017-2022")
     data, _values = _filled()
@@ -211,7 +211,7 @@ def test_a_summary_without_meta_is_not_rebuilt(tmp_path):
 
 @pytest.mark.parametrize("campaign_id", ["nq01-hoc-tap-2018"])
 def test_a_targets_campaign_file_without_meta_is_rejected_not_guessed(tmp_path, campaign_id):
-    from toolkit.identify import rebuildable
+    from toolkit.read.identify import rebuildable
 
     assert not rebuildable(load_campaign(campaign_id))
     assert rebuildable(CAMPAIGN)

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from toolkit.spec import SpecError, list_builtin_campaigns, load_campaign
+from toolkit.spec.errors import SpecError
+from toolkit.spec.load import list_builtin_campaigns, load_campaign
 
 CAMPAIGN: dict[str, Any] = {
     "id": "demo",

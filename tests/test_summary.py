@@ -13,9 +13,11 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook as PyxlWorkbook
 
-from toolkit.layout import TOTAL_KEY, FormLayout, form_layout
-from toolkit.meta import META_SHEET, parse_meta
-from toolkit.models import (
+from toolkit.report.summary import FINDINGS_SHEET, STATUS_SHEET, summary_bytes
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.layout import TOTAL_KEY, FormLayout, form_layout
+from toolkit.spec.meta import META_SHEET, parse_meta
+from toolkit.spec.models import (
     STATUS_LABELS,
     ConsolidationResult,
     Finding,
@@ -23,9 +25,7 @@ from toolkit.models import (
     Submission,
     SummaryRow,
 )
-from toolkit.spec import Campaign
-from toolkit.summary import FINDINGS_SHEET, STATUS_SHEET, summary_bytes
-from toolkit.units import UnitRegistry
+from toolkit.spec.units import UnitRegistry
 
 UTC = dt.UTC
 EVIL = '=HYPERLINK("http://evil.example","bấm vào đây")'

@@ -19,16 +19,17 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from toolkit.allocation import allocation_bytes, read_allocation
-from toolkit.consolidate import consolidate
-from toolkit.fill import fill_workbook
-from toolkit.meta import META_SHEET, parse_meta
-from toolkit.outputs import write_outputs
-from toolkit.paths import samples_dir
-from toolkit.spec import Campaign, load_campaign
-from toolkit.targets_sheets import targets_layout
-from toolkit.templates import template_bytes
-from toolkit.units import load_units
+from toolkit._infra.paths import samples_dir
+from toolkit.pipeline import consolidate
+from toolkit.report.outputs import write_outputs
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.load import load_campaign
+from toolkit.spec.meta import META_SHEET, parse_meta
+from toolkit.spec.targets import targets_layout
+from toolkit.spec.units import load_units
+from toolkit.testing import fill_workbook
+from toolkit.write.allocation import allocation_bytes, read_allocation
+from toolkit.write.templates import template_bytes
 
 UNITS = load_units(samples_dir() / "units.csv")
 DISTRICTS = ("TX", "TS", "NL")
@@ -61,7 +62,7 @@ def _allocate(campaign: Campaign, office: str, rng: random.Random) -> dict:
 def _results(campaign: Campaign, targets: dict, rng: random.Random) -> dict:
     """What a unit reports: a result for each indicator it was given (rates: số đạt and
     tổng số), nothing for the others; other forms get sample values."""
-    from toolkit.fill import sample_values
+    from toolkit.testing import sample_values
 
     form = _targets_form(campaign)
     values = {k: v for k, v in sample_values(campaign, rng).items() if k[0] != form.id}
@@ -302,7 +303,8 @@ def test_result_for_an_indicator_not_allocated_is_a_warning_at_its_cell(tmp_path
 
 
 def test_targets_spec_mistakes_name_the_key(tmp_path):
-    from toolkit.spec import SpecError, parse_form
+    from toolkit.spec.errors import SpecError
+    from toolkit.spec.load import parse_form
 
     base = {"id": "CT", "title": "Chỉ tiêu", "kind": "targets",
             "indicators": [{"key": "a", "name": "A", "kind": "rate", "default_target": 100}]}

@@ -17,18 +17,25 @@ from openpyxl.utils import range_boundaries
 from openpyxl.workbook.workbook import Workbook as PyxlWorkbook
 from openpyxl.worksheet.worksheet import Worksheet as PyxlSheet
 
-from toolkit.atomic import OutputError
-from toolkit.layout import HEADER_TOP, NUMBER_TITLE_ROW, ORG_ROW, SOURCE_ROW, TITLE_ROW, UNIT_ROW
-from toolkit.meta import IDENTITY_KEYS, META_SHEET, parse_meta
-from toolkit.spec import Campaign, Form
-from toolkit.templates import (
+from toolkit._infra.atomic import OutputError
+from toolkit.spec.campaign import Campaign, Form
+from toolkit.spec.layout import (
+    HEADER_TOP,
+    NUMBER_TITLE_ROW,
+    ORG_ROW,
+    SOURCE_ROW,
+    TITLE_ROW,
+    UNIT_ROW,
+)
+from toolkit.spec.meta import IDENTITY_KEYS, META_SHEET, parse_meta
+from toolkit.spec.units import Unit, UnitRegistry
+from toolkit.write.templates import (
     GUIDE_SHEET,
     make_templates,
     slugify,
     template_bytes,
     template_filename,
 )
-from toolkit.units import Unit, UnitRegistry
 
 # ---------------------------------------------------------------------------- the seed
 # Header labels of the six tables of seed 002, as typed there. The seed abbreviates; the

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from toolkit.units import UnitRegistry, UnitsError, load_units
+from toolkit.spec.units import UnitRegistry, UnitsError, load_units
 
 HEADER = "code,name,level,parent,email"
 ROWS = [

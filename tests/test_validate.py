@@ -11,9 +11,9 @@ import pandera.pandas as pa
 import pytest
 from builders import cell_of, clean_values, submission
 
-import toolkit.validate as validate_module
-from toolkit.spec import load_campaign
-from toolkit.validate import build_schema, validate
+import toolkit.check.validate as validate_module
+from toolkit.check.validate import build_schema, validate
+from toolkit.spec.load import load_campaign
 
 CAMPAIGN = load_campaign("nq02-2020")
 
@@ -188,7 +188,7 @@ def test_every_mistake_of_a_file_is_reported_at_once():
 
 
 def test_ingest_findings_count_towards_the_status():
-    from toolkit.findings import make_finding
+    from toolkit.spec.findings import make_finding
 
     sub = submission(CAMPAIGN, clean_values())
     sub.findings.append(make_finding("sheet_missing", file=sub.file, unit_code="TX01",

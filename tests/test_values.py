@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit.findings import CODES, make_finding
-from toolkit.spec import Column
-from toolkit.values import format_number, parse_value, raw_text
+from toolkit.check.values import parse_value, raw_text
+from toolkit.spec.campaign import Column
+from toolkit.spec.findings import CODES, make_finding
+from toolkit.spec.text import format_number
 
 COUNT = Column("so_nguoi", ("Số người",), "count", min=0)
 NUMBER = Column("so_tien", ("Số tiền",), "number")

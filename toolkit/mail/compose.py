@@ -19,9 +19,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 from toolkit.mail.settings import MailError
-from toolkit.models import VIETNAM_TIME
-from toolkit.spec import Campaign, nfc
-from toolkit.units import LEVEL_NAMES, Unit
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.models import VIETNAM_TIME
+from toolkit.spec.text import nfc
+from toolkit.spec.units import LEVEL_NAMES, Unit
 
 EML_POLICY = policy.default.clone(linesep="\r\n")  # Outlook wants CRLF; Thunderbird accepts it
 KINDS = ("templates", "feedback", "remind")

@@ -29,10 +29,10 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from toolkit.atomic import OutputError, ensure_dir, write_bytes
+from toolkit._infra.atomic import OutputError, ensure_dir, write_bytes
 from toolkit.mail.settings import MailError, ServerSettings, connection_error, tls_context
-from toolkit.manifest import MANIFEST_COLUMNS, MANIFEST_NAME
-from toolkit.spec import nfc
+from toolkit.read.manifest import MANIFEST_COLUMNS, MANIFEST_NAME
+from toolkit.spec.text import nfc
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 ZIP_SUFFIXES = (".zip",)

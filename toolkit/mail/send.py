@@ -24,7 +24,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 
-from toolkit.atomic import OutputError, ensure_dir, write_bytes
+from toolkit._infra.atomic import OutputError, ensure_dir, write_bytes
 from toolkit.mail.compose import (
     Attachment,
     eml_bytes,
@@ -34,8 +34,8 @@ from toolkit.mail.compose import (
     template_message,
 )
 from toolkit.mail.settings import MailError, ServerSettings, connection_error, tls_context
-from toolkit.spec import Campaign
-from toolkit.units import Unit, UnitRegistry
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.units import Unit, UnitRegistry
 
 SENT_LOG = "sent-log.jsonl"
 DRY_RUN_DIR = "dry-run"
@@ -112,7 +112,7 @@ def _add(plan: Plan, campaign: Campaign, unit: Unit, msg: EmailMessage,
 
 
 def _template_file(campaign: Campaign, unit: Unit, folder: Path) -> Path:
-    from toolkit.templates import template_filename  # the one naming rule of make-templates
+    from toolkit.write.templates import template_filename  # the one naming rule of make-templates
 
     return folder / template_filename(campaign, unit)
 
@@ -196,7 +196,7 @@ def read_results(results_dir: Path) -> dict[str, UnitResult]:
 
 def feedback_file(campaign: Campaign, unit: Unit, results_dir: Path) -> Path:
     """``RESULTS/feedback/{unit_code}_{campaign_id}_phan-hoi.xlsx`` as written by consolidate."""
-    from toolkit.outputs import FEEDBACK_DIR, FEEDBACK_SUFFIX, safe_name
+    from toolkit.report.outputs import FEEDBACK_DIR, FEEDBACK_SUFFIX, safe_name
 
     name = f"{safe_name(unit.code)}_{safe_name(campaign.id)}{FEEDBACK_SUFFIX}"
     return Path(results_dir) / FEEDBACK_DIR / name

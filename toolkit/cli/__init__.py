@@ -1,0 +1,154 @@
+"""The ``toolkit`` command: parses options, calls the library, renders in Vietnamese. No logic
+lives here. Shared options and error handling are in :mod:`.common`; ``toolkit mail …`` in
+:mod:`.mail`.
+
+May import: every stage, :mod:`toolkit.pipeline` and :mod:`toolkit.mail`; nothing imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from toolkit.cli.common import ToolkitGroup, campaign_options
+from toolkit.cli.mail import mail_group
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.errors import SpecError
+from toolkit.spec.load import load_campaign
+from toolkit.spec.units import UnitRegistry
+
+PROGRESS_MIN_FILES = 40  # below this a progress bar is noise
+
+
+@click.group(cls=ToolkitGroup)
+@click.version_option(package_name="toolkit")
+@click.option("--debug", is_flag=True, help="Hiện traceback khi có lỗi (cho lập trình viên).")
+def cli(debug: bool) -> None:
+    """toolkit: biểu mẫu, kiểm tra và tổng hợp báo cáo Excel của Đoàn TNCS Hồ Chí Minh.
+
+    Excel-by-email reporting for the Youth Union: templates, validation, consolidation.
+    """
+
+
+@cli.command("make-templates")
+@campaign_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("templates_out"),
+              show_default=True, help="Thư mục ghi các tệp biểu mẫu.")
+@click.option("--targets", "targets_path", type=click.Path(path_type=Path), default=None,
+              help="Tệp phân bổ chỉ tiêu (tạo bằng toolkit make-allocation): chỉ tiêu của mỗi "
+                   "đơn vị được điền sẵn và khóa.")
+def make_templates_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
+                       out_dir: Path, targets_path: Path | None) -> None:
+    """Tạo một tệp biểu mẫu cho mỗi đơn vị trực thuộc (và một tệp trống).
+
+    Writes one validated workbook per direct child of the office, plus one blank workbook;
+    with --targets, each unit's allocated targets are pre-filled and locked.
+    """
+    from toolkit.write.allocation import read_allocation
+    from toolkit.write.templates import make_templates
+
+    allocation = None
+    if targets_path is not None:
+        read = read_allocation(targets_path, campaign, units, office)
+        for finding in read.findings:
+            click.echo(f"Cảnh báo: {finding.message}", err=True)
+        allocation = read.targets
+    result = make_templates(campaign, units, office, out_dir, allocation=allocation)
+    click.echo(f"Chiến dịch: {campaign.id} — {campaign.document_number}")
+    click.echo(f"Văn phòng: {office.name} ({office.code})")
+    click.echo(f"Đã tạo {len(result.files)} tệp biểu mẫu cho đơn vị trực thuộc "
+               f"và 1 tệp trống trong {out_dir}")
+
+
+@cli.command("consolidate")
+@click.argument("inbox", type=click.Path(path_type=Path))
+@campaign_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
+              show_default=True, help="Thư mục ghi bảng tổng hợp, phản hồi và các tệp CSV.")
+def consolidate_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any,
+                    out_dir: Path) -> None:
+    """Đọc, kiểm tra và tổng hợp mọi tệp trong thư mục INBOX.
+
+    Reads every workbook under INBOX, validates it, writes the summary workbook, one
+    feedback workbook per unit with findings, and values/findings/submissions CSVs.
+    """
+    from toolkit.pipeline import consolidate
+    from toolkit.report.outputs import write_outputs
+    from toolkit.report.terminal import render_run_summary
+
+    with _progress(inbox) as advance:
+        result = consolidate(inbox, campaign, units, office, progress=advance)
+    paths = write_outputs(result, result.frames, out_dir)
+    click.echo(render_run_summary(result, paths))
+
+
+@cli.command("make-allocation")
+@campaign_options
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="Tệp phân bổ cần ghi; mặc định phan-bo-chi-tieu_<chiến dịch>_<văn phòng>.xlsx.")
+def make_allocation_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
+                        out_path: Path | None) -> None:
+    """Tạo tệp phân bổ chỉ tiêu: mỗi đơn vị trực thuộc một dòng, mỗi chỉ tiêu một cột.
+
+    Writes the allocation workbook of the office (its own target on top, one row per child
+    unit, live totals); fill it in, then run make-templates --targets FILE.
+    """
+    from toolkit._infra.atomic import write_bytes
+    from toolkit.write.allocation import allocation_bytes, allocation_filename
+
+    path = out_path or Path(allocation_filename(campaign, office))
+    write_bytes(path, allocation_bytes(campaign, units, office))
+    click.echo(f"Đã tạo tệp phân bổ chỉ tiêu {path} cho {len(units.children(office.code))} "
+               f"đơn vị trực thuộc {office.name}")
+
+
+@cli.command("campaigns")
+def campaigns_cmd() -> None:
+    """Liệt kê các chiến dịch có sẵn và chiến dịch riêng (./schemas), các biểu và hạn nộp.
+
+    Lists the built-in campaigns and the local ones (folders under ./schemas of the current
+    directory) with their forms and deadlines.
+    """
+    from toolkit.report.terminal import render_campaign
+    from toolkit.spec.load import list_builtin_campaigns, list_local_campaigns
+
+    for campaign_id in list_builtin_campaigns():
+        click.echo(render_campaign(load_campaign(campaign_id)))
+    for path in list_local_campaigns():
+        try:
+            click.echo("(chiến dịch riêng) " + render_campaign(load_campaign(path)))
+        except SpecError as exc:
+            click.echo(f"(chiến dịch riêng, lỗi) {exc}")
+
+
+cli.add_command(mail_group)  # toolkit mail send-templates|send-feedback|remind|fetch
+
+
+class _NullBar:
+    def update(self, n: int) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _progress(inbox: Path) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when many files are read and stderr is a terminal."""
+    total = sum(1 for p in inbox.rglob("*") if p.is_file()) if inbox.is_dir() else 0
+    if total < PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        yield _NullBar().update
+        return
+    with click.progressbar(length=total, label="Đang đọc tệp", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="toolkit")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

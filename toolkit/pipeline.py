@@ -1,0 +1,84 @@
+"""The consolidation pipeline: ingest → select → validate → aggregate.
+
+Pure library: takes an inbox folder and the campaign, returns a
+:class:`~toolkit.spec.models.ConsolidationResult`; writing files is :mod:`toolkit.report.outputs`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from toolkit.check.validate import validate
+from toolkit.read.ingest import ingest
+from toolkit.read.manifest import read_manifest
+from toolkit.read.provenance import sender_mismatches
+from toolkit.read.selection import select
+from toolkit.report.aggregate import aggregate
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.errors import InboxError
+from toolkit.spec.findings import make_finding
+from toolkit.spec.models import ConsolidationResult, Submission
+from toolkit.spec.units import Unit, UnitRegistry
+
+
+def consolidate(
+    inbox: Path,
+    campaign: Campaign,
+    units: UnitRegistry,
+    office: Unit,
+    *,
+    now: dt.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ConsolidationResult:
+    """Read every file of ``inbox``, validate it, and aggregate the accepted ones for
+    ``office``. One bad file never stops the run: it becomes a status and findings."""
+    inbox = Path(inbox)
+    if not inbox.exists():
+        raise InboxError(f"Không tìm thấy thư mục hộp thư: {inbox}")
+    if not inbox.is_dir():
+        raise InboxError(f"{inbox} không phải là thư mục")
+    ingested = ingest(inbox, campaign, units=units, progress=progress)
+    select(ingested.submissions, units, office, campaign)
+    _check_senders(inbox, ingested.submissions, units)
+    frames = validate(campaign, ingested.submissions)
+    expected = units.children(office.code)
+    accepted_codes = {s.unit_code for s in ingested.submissions if s.status == "accepted"}
+    accepted_units = [u for u in expected if u.code in accepted_codes]
+    forms = aggregate(campaign, frames, accepted_units)
+    generated_at = now or _as_of(ingested.submissions, campaign)
+    return ConsolidationResult(
+        campaign=campaign,
+        office=office,
+        office_parent=units.parent_of(office),
+        submissions=ingested.submissions,
+        expected=expected,
+        forms=forms,
+        generated_at=generated_at,
+        skipped=list(ingested.skipped),
+        frames=frames,
+    )
+
+
+def _as_of(submissions: list[Submission], campaign: Campaign) -> dt.datetime:
+    """The time the figures stand at: the newest arrival in the inbox. Derived from the inbox,
+    not the wall clock, so a rerun on the same inbox gives byte-identical outputs."""
+    times = [s.received_at for s in submissions if s.received_at is not None]
+    if times:
+        return max(times).replace(microsecond=0)
+    return dt.datetime.combine(campaign.document_date, dt.time(), tzinfo=dt.UTC)
+
+
+def _check_senders(inbox: Path, submissions: list[Submission], units: UnitRegistry) -> None:
+    """Warn when the manifest says a file was mailed from an address that is not its unit's
+    registered one (someone may have sent another unit's file)."""
+    candidates = [s for s in submissions if s.status == ""]
+    by_file = {s.file: s for s in candidates}
+    for mismatch in sender_mismatches(read_manifest(inbox), candidates, units):
+        sub = by_file[mismatch.file]
+        sub.findings.append(make_finding(
+            "sender_mismatch", file=sub.file, unit_code=sub.unit_code,
+            sender=mismatch.sender, expected=mismatch.expected,
+            unit_name=units.get(sub.unit_code).name,
+        ))

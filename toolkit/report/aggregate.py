@@ -1,0 +1,222 @@
+"""Aggregation: the typed values of accepted submissions → one :class:`FormSummary` per form.
+
+Rules that matter to the office (DESIGN.md):
+
+- blank is not 0: a sum over units that all left a cell blank stays blank (None);
+- a rate is never averaged: ratio columns are recomputed as sum(numerator) / sum(denominator)
+  over the records that give both, at every level (unit, year row, total);
+- text is concatenated with the unit's name so every phrase keeps its source.
+
+Sums use :func:`math.fsum` so money like 0.1 + 0.2 adds up exactly as typed; count columns
+come back as ``int``. Blank values (None, NaN, empty text) are always ``None`` in the result,
+never NaN, so writers need no pandas knowledge.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from toolkit.check.values import clean_value, column_number
+from toolkit.report.targets import aggregate_targets
+from toolkit.spec.campaign import Campaign, Column, Form
+from toolkit.spec.layout import TOTAL_KEY
+from toolkit.spec.models import FormFrames, FormSummary, SummaryRow
+from toolkit.spec.text import is_blank
+from toolkit.spec.units import Unit
+
+TOTAL_LABEL = "Tổng cộng"
+OFFICE_KEY = "-"
+CONCAT_SEPARATOR = "; "
+
+Record = dict[str, Any]
+
+
+
+def _sum(values: Iterable[Any], col: Column) -> float | int | None:
+    """Exact sum of the non-blank values; None when every value is blank."""
+    nums = [float(v) for v in values if not is_blank(v)]
+    if not nums:
+        return None
+    return column_number(math.fsum(nums), col)
+
+
+def _ratio(records: Sequence[Record], col: Column) -> float | None:
+    """sum(numerator) / sum(denominator) over the records giving both; None if that
+    denominator is blank or 0. A fraction (0.42 for 42 %)."""
+    assert col.numerator is not None and col.denominator is not None
+    pairs = [
+        (float(r[col.numerator]), float(r[col.denominator]))
+        for r in records
+        if not is_blank(r.get(col.numerator)) and not is_blank(r.get(col.denominator))
+    ]
+    if not pairs:
+        return None
+    den = math.fsum(d for _, d in pairs)
+    if den == 0:
+        return None
+    return math.fsum(n for n, _ in pairs) / den
+
+
+def _concat(named: Iterable[tuple[str, Any]]) -> str | None:
+    """``Unit name: text`` for every non-empty text, joined by ``; ``; None if none."""
+    parts = [f"{name}: {clean_value(text)}" for name, text in named if not is_blank(text)]
+    return CONCAT_SEPARATOR.join(parts) if parts else None
+
+
+def _own_values(form: Form, record: Record) -> dict[str, Any]:
+    """One record's values as submitted, with its ratio columns recomputed."""
+    values: dict[str, Any] = {}
+    for col in form.columns:
+        if col.aggregate == "ratio":
+            values[col.key] = _ratio([record], col)
+        else:
+            values[col.key] = clean_value(record.get(col.key), col)
+    return values
+
+
+def _combined(
+    form: Form, records: Sequence[Record], names: Sequence[str], concat: bool = True
+) -> dict[str, Any]:
+    """Values of several records combined by each column's ``aggregate``; ``names`` gives
+    the unit name of each record for concatenation (``concat=False`` leaves text blank)."""
+    values: dict[str, Any] = {}
+    for col in form.columns:
+        if col.aggregate == "sum":
+            values[col.key] = _sum((r.get(col.key) for r in records), col)
+        elif col.aggregate == "ratio":
+            values[col.key] = _ratio(records, col)
+        elif col.aggregate == "concat" and concat:
+            values[col.key] = _concat(
+                (name, r.get(col.key)) for name, r in zip(names, records, strict=True)
+            )
+        else:
+            values[col.key] = None
+    return values
+
+
+def _choice_counts(form: Form, records: Iterable[Record]) -> dict[str, dict[str, int]]:
+    """Count per choice for every choice column: all spec choices listed (0 included) in
+    spec order; a value outside the list (only possible from an older spec) is appended."""
+    choice_cols = [c for c in form.columns if c.type == "choice"]
+    counts = {c.key: dict.fromkeys(c.choices, 0) for c in choice_cols}
+    for record in records:
+        for col in choice_cols:
+            value = clean_value(record.get(col.key), col)
+            if value is None:
+                continue
+            counts[col.key][str(value)] = counts[col.key].get(str(value), 0) + 1
+    return counts
+
+
+def _row_order(form: Form) -> dict[str, int]:
+    return {key: i for i, key in enumerate(form.row_keys())}
+
+
+def _unit_records(
+    form: Form, frame: pd.DataFrame | None, units: Sequence[Unit]
+) -> dict[str, list[Record]]:
+    """Records of each unit of ``units`` (by code), in the form's row order."""
+    by_unit: dict[str, list[Record]] = {u.code: [] for u in units}
+    if frame is None or frame.empty:
+        return by_unit
+    order = _row_order(form)
+    for position, record in enumerate(frame.to_dict("records")):
+        code = str(record.get("unit_code", ""))
+        if code in by_unit:
+            record["_position"] = position
+            by_unit[code].append(record)
+    for records in by_unit.values():
+        records.sort(key=lambda r: (order.get(str(r.get("row")), len(order)), r["_position"]))
+    return by_unit
+
+
+def _non_empty(form: Form, record: Record) -> bool:
+    return any(not is_blank(record.get(c.key)) for c in form.input_columns)
+
+
+def _single_row(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit]) -> FormSummary:
+    rows: list[SummaryRow] = []
+    records: list[Record] = []
+    names: list[str] = []
+    for unit in units:
+        unit_records = by_unit[unit.code]
+        # one record per unit is the contract; several are combined rather than dropped
+        if len(unit_records) == 1:
+            record = unit_records[0]
+        else:
+            record = {
+                c.key: (_sum((r.get(c.key) for r in unit_records), c) if c.is_numeric
+                        else next((r.get(c.key) for r in unit_records
+                                   if not is_blank(r.get(c.key))), None))
+                for c in form.input_columns
+            }
+        records.append(record)
+        names.append(unit.name)
+        rows.append(SummaryRow(key=unit.code, label=unit.name, values=_own_values(form, record),
+                               kind="unit", unit_code=unit.code, unit_name=unit.name))
+    office = _combined(form, records, names)
+    rows.append(SummaryRow(key=OFFICE_KEY, label=TOTAL_LABEL, values=office, kind="office"))
+    return FormSummary(form=form, rows=tuple(rows), choice_counts=_choice_counts(form, records))
+
+
+def _fixed_rows(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit]) -> FormSummary:
+    rows: list[SummaryRow] = []
+    all_records: list[Record] = []
+    for spec_row in form.rows:
+        records: list[Record] = []
+        names: list[str] = []
+        for unit in units:
+            for record in by_unit[unit.code]:
+                if str(record.get("row")) == spec_row.key:
+                    records.append(record)
+                    names.append(unit.name)
+        all_records.extend(records)
+        rows.append(SummaryRow(key=spec_row.key, label=spec_row.label,
+                               values=_combined(form, records, names), kind="office"))
+    # the total row sums over every (unit, row) record: the same as summing the rows above,
+    # and ratios come from the summed numerators and denominators, never from row rates
+    total = _combined(form, all_records, [""] * len(all_records), concat=False)
+    rows.append(SummaryRow(key=TOTAL_KEY, label=TOTAL_LABEL, values=total, kind="total"))
+    return FormSummary(form=form, rows=tuple(rows),
+                       choice_counts=_choice_counts(form, all_records))
+
+
+def _list(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit]) -> FormSummary:
+    rows: list[SummaryRow] = []
+    kept: list[Record] = []
+    for unit in units:
+        for record in by_unit[unit.code]:
+            if not _non_empty(form, record):
+                continue
+            kept.append(record)
+            n = str(len(kept))
+            rows.append(SummaryRow(key=n, label=n, values=_own_values(form, record),
+                                   kind="office", unit_code=unit.code, unit_name=unit.name))
+    return FormSummary(form=form, rows=tuple(rows), choice_counts=_choice_counts(form, kept))
+
+
+_BY_KIND = {"single_row": _single_row, "fixed_rows": _fixed_rows, "list": _list}
+
+
+def aggregate_form(form: Form, frame: pd.DataFrame | None, units: Sequence[Unit]) -> FormSummary:
+    """Aggregate one form over ``units`` (only their records in ``frame`` count)."""
+    by_unit = _unit_records(form, frame, units)
+    if form.kind == "targets":  # indicator logic lives with the other targets rules
+        return aggregate_targets(form, by_unit, units)
+    return _BY_KIND[form.kind](form, by_unit, units)
+
+
+def aggregate(
+    campaign: Campaign, frames: FormFrames, units_in_order: list[Unit]
+) -> list[FormSummary]:
+    """One :class:`FormSummary` per form of ``campaign``, in campaign order.
+
+    ``frames`` hold the accepted submissions; ``units_in_order`` are the accepted units in
+    the order the summary shows them. Records of any other unit code are ignored, so a
+    total always equals the sum of the unit rows shown above it.
+    """
+    return [aggregate_form(form, frames.get(form.id), units_in_order) for form in campaign.forms]

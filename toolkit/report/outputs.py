@@ -1,0 +1,353 @@
+"""Write a consolidation run to a folder: summary workbook, feedback workbooks, three CSVs.
+
+Thin wrapper that touches paths; everything it writes is derived from the
+:class:`~toolkit.spec.models.ConsolidationResult` and the typed frames.
+
+- **All or nothing.** Every file is first written to a temporary file beside its target
+  (:mod:`toolkit._infra.atomic`); only when all of them are written are they renamed into place. A
+  failure or crash midway leaves the previous outputs intact and removes the temporary files.
+- **Reproducible.** No wall-clock time goes into the CSVs and rows are sorted
+  deterministically, so re-running on the same inbox gives byte-identical CSVs.
+- **CSV for Excel and for machines.** UTF-8 with BOM, ``\\r\\n`` line ends, csv-module quoting.
+  Numbers are written machine-readable (``12`` not ``12.0``, ``.`` decimal point, no
+  thousands separator), dates as ``yyyy-mm-dd``. Any *text* starting with ``=``, ``+``,
+  ``-``, ``@``, tab or CR gets a leading ``'`` so Excel never runs it as a formula
+  (:func:`csv_cell`); genuine numbers are written as numbers, and a lone ``-`` (the row key
+  of single-row forms in the ``_meta`` contract) is not a formula and stays ``-``.
+- ``submissions.csv`` column ``late`` is ``yes`` (received after the deadline of the unit's
+  level), ``no`` (on time), or empty when unknown (no received time, no deadline for that
+  level, unit not in the units file, or a ``missing`` row). The received date is taken in
+  Vietnam time (UTC+07:00) when the time carries a zone, as given when it does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import glob
+import io
+import math
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from toolkit._infra.atomic import atomic_path, ensure_dir
+from toolkit._infra.workers import Background
+from toolkit.check.values import clean_value
+from toolkit.report.feedback import feedback_or_reason
+from toolkit.spec.campaign import Campaign, Form
+from toolkit.spec.layout import rowcol
+from toolkit.spec.models import ConsolidationResult, FormFrames, Submission
+from toolkit.spec.models import is_late as models_is_late
+from toolkit.spec.text import nfc
+from toolkit.spec.units import Unit
+
+VALUES_HEADER = ("campaign", "unit_code", "unit_name", "form", "row", "column", "value")
+FINDINGS_HEADER = ("file", "unit_code", "form", "cell", "column", "severity", "code", "message")
+SUBMISSIONS_HEADER = ("unit_code", "unit_name", "status", "file", "sha256", "received_at",
+                      "late")
+LATE_YES, LATE_NO, LATE_UNKNOWN = "yes", "no", ""
+FEEDBACK_DIR = "feedback"
+FEEDBACK_SUFFIX = "_phan-hoi.xlsx"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+SINGLE_ROW_KEY = "-"  # the contract's row key of single-row forms; no formula, kept as is
+_STATUS_ORDER = {"accepted": 0, "rejected": 1, "missing": 2, "superseded": 3, "unidentified": 4}
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    """The files one run wrote."""
+
+    summary: Path
+    values_csv: Path
+    findings_csv: Path
+    submissions_csv: Path
+    feedback: list[Path]
+    feedback_failed: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def csv_number(value: float | int) -> str:
+    """``12`` not ``12.0``; ``0.1`` not ``1e-01``; never a thousands separator."""
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return ""
+    if value.is_integer():
+        return str(int(value))
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = format(Decimal(text), "f")
+    return text
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell. Numbers stay numeric; dates become ISO; text is NFC and neutralised
+    against formula injection with a leading ``'`` (the one place that rule lives)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return csv_number(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = nfc(str(value))
+    if text.startswith(FORMULA_STARTS) and text != SINGLE_ROW_KEY:
+        return "'" + text
+    return text
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A whole CSV file: BOM, header, rows, ``\\r\\n`` line ends."""
+    texts: dict[str, str] = {}  # codes, names and keys repeat on every row: convert once
+
+    def cell(value: Any) -> str:
+        if type(value) is str:
+            done = texts.get(value)
+            if done is None:
+                done = texts[value] = csv_cell(value)
+            return done
+        return csv_cell(value)
+
+    return _csv_text(header, ([cell(v) for v in row] for row in rows))
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
+    """Rows whose cells are already :func:`csv_cell` text, as a CSV file."""
+    raw = io.BytesIO()
+    buffer = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")  # encoded as written
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    buffer.flush()
+    data = raw.getvalue()
+    buffer.detach()
+    return data
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _units_by_code(result: ConsolidationResult) -> dict[str, Unit]:
+    return {u.code: u for u in result.expected}
+
+
+def _unit_name(result: ConsolidationResult, code: str, fallback: str) -> str:
+    unit = _units_by_code(result).get(code)
+    return unit.name if unit is not None else fallback
+
+
+def _row_sort_key(form: Form) -> Any:
+    order = {key: i for i, key in enumerate(form.row_keys())}
+
+    def key(row: Any) -> tuple[int, int, str]:
+        text = str(row)
+        if text in order:
+            return (order[text], 0, text)
+        return (len(order), int(text) if text.isdigit() else 0, text)
+
+    return key
+
+
+def values_rows(result: ConsolidationResult, frames: FormFrames) -> list[list[Any]]:
+    """Long format of the accepted submissions: submission order, then form order, then row
+    (spec order), then column (spec order); blank values are left out."""
+    return [[*keys, value] for keys, value in _values(result, frames)]
+
+
+def values_csv(result: ConsolidationResult, frames: FormFrames) -> bytes:
+    """values.csv, written row by row (a province's 200,000 rows are never held as lists);
+    the six key cells of a row are converted once per distinct key, not once per value."""
+    texts: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def text(keys: tuple[str, ...], value: Any) -> tuple[str, ...]:
+        who, where = keys[:3], keys[3:]  # (campaign, unit, name), (form, row, column)
+        a = texts.get(who) or texts.setdefault(who, tuple(map(csv_cell, who)))
+        b = texts.get(where) or texts.setdefault(where, tuple(map(csv_cell, where)))
+        return (*a, *b, csv_cell(value))
+
+    return _csv_text(VALUES_HEADER, (text(keys, value) for keys, value in _values(result,
+                                                                                  frames)))
+
+
+def _values(result: ConsolidationResult, frames: FormFrames
+            ) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """The rows of :func:`values_rows` as (six keys, value), one at a time."""
+    campaign = result.campaign
+    units = _units_by_code(result)
+    accepted = [s for s in result.submissions if s.status == "accepted"]
+    by_file: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for form in campaign.forms:
+        frame = frames.get(form.id)
+        if frame is None or frame.empty:
+            continue
+        for record in frame.to_dict("records"):
+            by_file.setdefault(str(record.get("file")), {}).setdefault(form.id, []).append(record)
+    plans = [(form, _row_sort_key(form), form.input_columns) for form in campaign.forms]
+    for sub in accepted:
+        unit = units.get(sub.unit_code)
+        name = unit.name if unit is not None else sub.unit_name
+        forms = by_file.get(sub.file, {})
+        for form, row_key, columns in plans:
+            records = sorted(forms.get(form.id, []), key=lambda r: row_key(r.get("row")))
+            for record in records:
+                row = str(record.get("row"))
+                for col in columns:
+                    value = clean_value(record.get(col.key), col)
+                    if value is None:
+                        continue
+                    yield (campaign.id, sub.unit_code, name, form.id, row, col.key), value
+
+
+def _finding_key(campaign: Campaign, file: str, form: str, cell: str, index: int) -> tuple:
+    form_ids = [f.id for f in campaign.forms]
+    form_pos = 0 if not form else (form_ids.index(form) + 1 if form in form_ids
+                                   else len(form_ids) + 1)
+    try:
+        row, col = rowcol(cell) if cell else (-1, -1)
+    except ValueError:
+        row, col = (-1, -1)
+    return (file, form_pos, form, row, col, index)
+
+
+def findings_rows(result: ConsolidationResult) -> list[list[Any]]:
+    """Every finding of every file: by file, whole-file findings first, then form order,
+    then cells in reading order."""
+    findings = result.findings
+    order = sorted(range(len(findings)), key=lambda i: _finding_key(
+        result.campaign, findings[i].file, findings[i].form, findings[i].cell, i))
+    return [[f.file, f.unit_code, f.form, f.cell, f.column, f.severity, f.code, f.message]
+            for f in (findings[i] for i in order)]
+
+
+def is_late(received_at: dt.datetime | None, deadline: dt.date | None) -> str:
+    """``yes`` / ``no`` / ``""`` (unknown); see the module docstring."""
+    late = models_is_late(received_at, deadline)
+    return LATE_UNKNOWN if late is None else LATE_YES if late else LATE_NO
+
+
+def submissions_rows(result: ConsolidationResult) -> list[list[Any]]:
+    """One row per file seen plus one ``missing`` row per expected unit without an accepted
+    or rejected file; expected units in units-file order, then other codes, then files."""
+    units = _units_by_code(result)
+    position = {code: i for i, code in enumerate(units)}
+    keyed: list[tuple[tuple, list[Any]]] = []
+    for sub in result.submissions:
+        unit = units.get(sub.unit_code)
+        deadline = result.campaign.deadline_for(unit.level) if unit is not None else None
+        received = sub.received_at.isoformat(timespec="seconds") if sub.received_at else ""
+        row = [sub.unit_code, unit.name if unit is not None else sub.unit_name, sub.status,
+               sub.file, sub.sha256, received, is_late(sub.received_at, deadline)]
+        key = (position.get(sub.unit_code, len(position)), sub.unit_code,
+               _STATUS_ORDER.get(sub.status, len(_STATUS_ORDER)), received, sub.file)
+        keyed.append((key, row))
+    chosen = {s.unit_code for s in result.submissions if s.status in ("accepted", "rejected")}
+    for code, unit in units.items():
+        if code not in chosen:  # result.status_of(code) == "missing", without a scan per unit
+            keyed.append(((position[code], code, _STATUS_ORDER["missing"], "", ""),
+                          [code, unit.name, "missing", "", "", "", LATE_UNKNOWN]))
+    keyed.sort(key=lambda pair: pair[0])
+    return [row for _, row in keyed]
+
+
+# --------------------------------------------------------------------------- files
+
+
+def safe_name(text: str) -> str:
+    """A file-name part from a unit code or file stem: letters, digits, ``.-`` kept."""
+    name = re.sub(r"[^\w.-]+", "_", nfc(text)).strip("._")
+    return name or "_"
+
+
+def summary_name(result: ConsolidationResult) -> str:
+    return f"tong-hop_{safe_name(result.campaign.id)}_{safe_name(result.office.code)}.xlsx"
+
+
+def feedback_plan(result: ConsolidationResult) -> list[tuple[str, Submission]]:
+    """(file name, submission) of each feedback workbook to write.
+
+    Accepted and rejected files with findings get one, named after the unit; unidentified
+    files with findings and a path too, named after their unit code or, without one, their
+    file name. Superseded files get none: the unit already sent a newer file, and that one
+    is what it must fix. Names are unique (``-2``, ``-3``… on a clash, in a stable order).
+    """
+    suffix = f"_{safe_name(result.campaign.id)}{FEEDBACK_SUFFIX}"
+    chosen = [s for s in result.submissions
+              if s.status in ("accepted", "rejected") and s.findings]
+    unknown = sorted((s for s in result.submissions
+                      if s.status == "unidentified" and s.findings and s.path is not None),
+                     key=lambda s: s.file)
+    plan: list[tuple[str, Submission]] = []
+    used: set[str] = set()
+    for sub in [*chosen, *unknown]:
+        base = safe_name(sub.unit_code or f"khong-ro_{Path(sub.file).stem}")
+        name, n = f"{base}{suffix}", 1
+        while name.casefold() in used:
+            n += 1
+            name = f"{base}-{n}{suffix}"
+        used.add(name.casefold())
+        plan.append((name, sub))
+    return plan
+
+
+def _remove_stale_feedback(folder: Path, campaign_id: str, keep: set[Path]) -> None:
+    """Delete feedback files of this campaign left by an earlier run (nothing else)."""
+    if not folder.is_dir():
+        return
+    pattern = f"*_{glob.escape(safe_name(campaign_id))}{FEEDBACK_SUFFIX}"
+    for path in sorted(folder.glob(pattern)):
+        if path not in keep and path.is_file() and not path.name.startswith("."):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _stage(stack: contextlib.ExitStack, target: Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file now; it is renamed onto ``target`` when ``stack``
+    closes without an error and removed when it closes with one."""
+    tmp = stack.enter_context(atomic_path(target))
+    tmp.write_bytes(data)
+    return target
+
+
+def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
+                  out_dir: Path) -> OutputPaths:
+    """Write the summary workbook, the three CSVs and the feedback workbooks into
+    ``out_dir``, all or nothing; then remove feedback files an earlier run left behind.
+    A feedback workbook that cannot be made (the unit's file defeats both writers) is left
+    out and listed in ``feedback_failed``; it does not stop the run."""
+    from toolkit.report.summary import summary_bytes  # written by another module; imported late
+
+    out_dir = ensure_dir(Path(out_dir))
+    frames = result.frames if frames is None else frames
+    campaign = result.campaign
+    feedback_dir = out_dir / FEEDBACK_DIR
+    feedback: list[Path] = []
+    failed: list[tuple[str, str]] = []
+    with contextlib.ExitStack() as stack:
+        # the summary, the longest piece, is made by a helper process beside the rest
+        summary_job = stack.enter_context(Background(lambda: summary_bytes(result)))
+        values_path = _stage(stack, out_dir / "values.csv", values_csv(result, frames))
+        findings_csv = _stage(stack, out_dir / "findings.csv",
+                              csv_bytes(FINDINGS_HEADER, findings_rows(result)))
+        submissions_path = _stage(stack, out_dir / "submissions.csv",
+                                  csv_bytes(SUBMISSIONS_HEADER, submissions_rows(result)))
+        for name, sub in feedback_plan(result):
+            data = feedback_or_reason(sub, campaign)
+            if isinstance(data, bytes):
+                feedback.append(_stage(stack, feedback_dir / name, data))
+            else:
+                failed.append((sub.file, data))
+        summary = _stage(stack, out_dir / summary_name(result), summary_job.result())
+    _remove_stale_feedback(feedback_dir, campaign.id, set(feedback))
+    return OutputPaths(summary=summary, values_csv=values_path, findings_csv=findings_csv,
+                       submissions_csv=submissions_path, feedback=feedback,
+                       feedback_failed=failed)

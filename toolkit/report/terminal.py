@@ -1,0 +1,78 @@
+"""Terminal text for the CLI, in Vietnamese. Pure functions: result in, text out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.models import STATUS_LABELS, ConsolidationResult
+from toolkit.spec.units import LEVEL_NAMES
+
+
+def _date(d: Any) -> str:
+    return d.strftime("%d/%m/%Y") if d else "—"
+
+
+def render_campaign(campaign: Campaign) -> str:
+    """One campaign: id, document, deadlines per level, forms."""
+    lines = [
+        f"{campaign.id}  {campaign.document_number} ngày {_date(campaign.document_date)}"
+        f" — {campaign.issuer}",
+        f"  {campaign.title}",
+        "  Hạn nộp: " + "; ".join(
+            f"{LEVEL_NAMES.get(level, level)} {_date(day)}"
+            for level, day in campaign.deadlines.items()
+        ),
+    ]
+    for form in campaign.forms:
+        lines.append(f"  - {form.id}: {form.number}. {form.title}")
+    return "\n".join(lines) + "\n"
+
+
+def status_counts(result: ConsolidationResult) -> dict[str, int]:
+    """Counts per status: files for accepted…unidentified, units for missing."""
+    counts = dict.fromkeys(STATUS_LABELS, 0)
+    for sub in result.submissions:
+        if sub.status in counts:
+            counts[sub.status] += 1
+    counts["missing"] = sum(1 for u in result.expected if result.status_of(u.code) == "missing")
+    return counts
+
+
+def render_run_summary(result: ConsolidationResult, paths: Any) -> str:
+    """The short report printed after ``consolidate``: counts, missing units, output paths."""
+    counts = status_counts(result)
+    expected = len(result.expected)
+    done = counts["accepted"]
+    rate = f"{100 * done / expected:.1f}".replace(".", ",") if expected else "0"
+    width = max(len(label) for label in STATUS_LABELS.values())
+    lines = [
+        f"Chiến dịch {result.campaign.id} ({result.campaign.document_number}) — "
+        f"{result.office.name}",
+        f"Đơn vị phải nộp: {expected}; hợp lệ: {done} ({rate}%)",
+        "",
+    ]
+    for status, label in STATUS_LABELS.items():
+        lines.append(f"  {label:<{width}}  {counts[status]:>5}")
+    errors = sum(1 for f in result.findings if f.severity == "error")
+    warnings = sum(1 for f in result.findings if f.severity == "warning")
+    lines.append(f"  {'Lỗi / cảnh báo':<{width}}  {errors:>5} / {warnings}")
+    missing = [u for u in result.expected if result.status_of(u.code) == "missing"]
+    if missing:
+        lines.append("")
+        lines.append("Chưa nộp: " + ", ".join(f"{u.name} ({u.code})" for u in missing))
+    if result.skipped:
+        lines.append(f"Bỏ qua {len(result.skipped)} tệp:")
+        lines.extend(f"  {file}: {why}" for file, why in result.skipped)
+    lines.append("")
+    lines.append("Kết quả:")
+    for name in ("summary", "values_csv", "findings_csv", "submissions_csv"):
+        path = getattr(paths, name, None)
+        if path is not None:
+            lines.append(f"  {path}")
+    feedback = getattr(paths, "feedback", None) or []
+    if feedback:
+        lines.append(f"  {len(feedback)} tệp phản hồi trong {feedback[0].parent}")
+    for file, why in getattr(paths, "feedback_failed", None) or []:
+        lines.append(f"  Không tạo được tệp phản hồi cho {file}: {why}")
+    return "\n".join(lines)

@@ -1,0 +1,165 @@
+"""Fill a template as a unit would, through the workbook's own ``_meta`` map.
+
+Used to build the bundled sample inbox, the end-to-end tests and the benchmark. Values are
+keyed ``(form, row, column)`` exactly as in the cell map; data is generated from the spec so
+that it respects the spec's rules (breakdowns ≤ Số lượng, numerator ≤ denominator).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import re
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+from openpyxl import load_workbook
+
+from toolkit.spec.campaign import Campaign, Column, Form
+from toolkit.spec.meta import META_SHEET, parse_meta
+
+Key = tuple[str, str, str]
+
+
+def fill_workbook(
+    template: bytes,
+    values: Mapping[Key, Any],
+    *,
+    modified: dt.datetime | None = None,
+) -> bytes:
+    """Write ``values`` into the cells the template's ``_meta`` map names; return the new file.
+
+    A key absent from the map raises KeyError (a test asking for a cell that does not
+    exist is a bug in the test). ``modified`` sets the workbook's own modified time, as
+    Excel does when a unit saves.
+    """
+    book = load_workbook(io.BytesIO(template))
+    meta = parse_meta(list(book[META_SHEET].iter_rows(values_only=True)))
+    where = {(c.form, c.row, c.column): (c.sheet, c.cell) for c in meta.cells}
+    for key, value in values.items():
+        sheet, cell = where[key]
+        target = book[sheet][cell]
+        target.value = value
+        if isinstance(value, str):
+            target.data_type = "s"  # typed text is text, even when it starts with "="
+    out = io.BytesIO()
+    book.save(out)
+    data = out.getvalue()
+    if modified is not None:  # openpyxl stamps "now" on save; put the unit's save time back
+        data = _set_modified(data, modified)
+    return data
+
+
+def _set_modified(data: bytes, modified: dt.datetime) -> bytes:
+    """Rewrite ``dcterms:modified`` in docProps/core.xml (and fix zip entry times, so the
+    same inputs give the same bytes)."""
+    stamp = modified.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + stamp + rb"\g<2>", body)
+            info = zipfile.ZipInfo(item.filename, date_time=modified.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, body)
+    return out.getvalue()
+
+
+_SAMPLE_TEXTS = (
+    "Đã triển khai tới 100% chi đoàn",
+    "Lồng ghép sinh hoạt chi đoàn",
+    "Phối hợp với UBND xã",
+)
+_SAMPLE_SUBJECTS = (
+    "Triển khai thực hiện Nghị quyết 02-NQ/TU",
+    "Tổ chức quán triệt Nghị quyết 02-NQ/TU cho cán bộ, đoàn viên",
+    "Tuyên truyền kết quả thực hiện Chương trình hành động 17-CTr/HU",
+    "Kiểm tra, giám sát việc thực hiện Nghị quyết tại các chi đoàn",
+)
+
+
+def _sample(col: Column, rng: random.Random) -> Any:
+    if col.type == "count":
+        return rng.randint(0, 12)
+    if col.type == "money":
+        return round(rng.uniform(0, 150), 1)
+    if col.type == "number":
+        return round(rng.uniform(0, 100), 1)
+    if col.type == "percent":
+        return float(rng.randint(60, 100))
+    if col.type == "choice":
+        return rng.choice(col.choices)
+    if col.type == "date":
+        return dt.datetime(2016 + rng.randint(0, 4), rng.randint(1, 12), rng.randint(1, 28))
+    # notes are rare in real returns; most units leave "Ghi chú" empty
+    return rng.choice(_SAMPLE_TEXTS) if rng.random() < 0.08 else None
+
+
+def _apply_rules(form: Form, row: dict[str, Any]) -> None:
+    """Adjust a generated row until every rule of the form holds."""
+    for _ in range(6):
+        changed = False
+        for rule in form.rules:
+            left = sum(row.get(k) or 0 for k in rule.left)
+            right = row.get(rule.right) or 0
+            holds = {"le": left <= right, "ge": left >= right, "eq": left == right}[rule.op]
+            if not holds:
+                row[rule.right] = left
+                changed = True
+        if not changed:
+            return
+
+
+def _sample_indicator(form: Form, key: str, rng: random.Random) -> dict[str, Any]:
+    """A result for one indicator of a template made without an allocation: the target
+    only where the unit must type it (no default), a denominator only for a rate."""
+    ind = form.indicator(key)
+    row: dict[str, Any] = {}
+    if ind.default_target is None:
+        row["chi_tieu"] = rng.randint(60, 95) if ind.is_rate else rng.randint(5, 60)
+    if ind.is_rate:
+        row["ket_qua_mau_so"] = rng.randint(5, 40)
+        row["ket_qua"] = rng.randint(0, row["ket_qua_mau_so"])
+        row["du_kien"] = rng.randint(row["ket_qua"], row["ket_qua_mau_so"])
+    else:
+        row["ket_qua"] = rng.randint(0, 70)
+        row["du_kien"] = row["ket_qua"] + rng.randint(0, 20)
+    return row
+
+
+def sample_values(
+    campaign: Campaign, rng: random.Random, *, list_rows: int | None = None
+) -> dict[Key, Any]:
+    """Plausible values for every input cell of every form, respecting the form's rules.
+
+    List forms get ``list_rows`` rows (default: a random 1–5).
+    """
+    values: dict[Key, Any] = {}
+    for form in campaign.forms:
+        if form.kind == "list":
+            n = list_rows if list_rows is not None else rng.randint(1, 5)
+            keys = [str(i) for i in range(1, n + 1)]
+        else:
+            keys = list(form.row_keys())
+        for row_key in keys:
+            if form.kind == "targets":
+                row = _sample_indicator(form, row_key, rng)
+            else:
+                row = {c.key: _sample(c, rng) for c in form.input_columns}
+            if form.kind == "list":
+                for c in form.input_columns:
+                    if c.type == "text" and c.required:
+                        row[c.key] = rng.choice(_SAMPLE_SUBJECTS)
+                    if c.key.startswith("so_hieu"):
+                        row[c.key] = f"{rng.randint(1, 200)}-KH/ĐTN"
+            if form.kind != "targets":  # indicator rows are consistent already
+                _apply_rules(form, row)
+            for col_key, value in row.items():
+                if value is not None and value != "":
+                    values[(form.id, row_key, col_key)] = value
+    return values

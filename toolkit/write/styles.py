@@ -1,0 +1,311 @@
+"""The look of every workbook the toolkit writes: formats, the heading block of a Đoàn
+document, merged headers and print setup.
+
+Templates and summaries both call these helpers, so a clerk sees one consistent document
+style (Times New Roman, bordered tables, A4 landscape one page wide) and the look is changed
+in one place. Positions always come from :mod:`toolkit.spec.layout`; nothing here computes where a
+form's cells are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.layout import (
+    HEADER_TOP,
+    NUMBER_TITLE_ROW,
+    ORG_ROW,
+    SOURCE_ROW,
+    STARS_ROW,
+    TITLE_ROW,
+    UNIT_ROW,
+    FormLayout,
+)
+
+FONT = "Times New Roman"
+FONT_SIZE = 11
+INPUT_FILL = "#FFF2CC"  # light yellow: "type here"
+HEADER_FILL = "#F2F2F2"
+RATIO_FORMAT = "0.0%"
+NUM_FORMATS = {
+    "count": "#,##0",
+    "number": "#,##0.###",
+    "money": "#,##0.0##",
+    "percent": "0.0",
+    "date": "dd/mm/yyyy",
+    "text": "@",
+    "choice": "@",
+}
+NATIONAL = "ĐOÀN TNCS HỒ CHÍ MINH"
+PLACE_DATE = "……, ngày … tháng … năm ……"
+# Options for every workbook: text is always text (formula injection, "0123" codes, URLs).
+WORKBOOK_OPTIONS: dict[str, Any] = {
+    "in_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
+# Users may widen columns and rows, nothing else.
+PROTECT_OPTIONS: dict[str, Any] = {
+    "format_columns": True,
+    "format_rows": True,
+    "insert_rows": False,
+    "insert_columns": False,
+    "delete_rows": False,
+    "delete_columns": False,
+    "select_locked_cells": True,
+    "select_unlocked_cells": True,
+}
+# Words for the document kind, from the code in its number (161-KH/ĐTN → Kế hoạch).
+DOCUMENT_KINDS = {
+    "KH": "Kế hoạch",
+    "HD": "Hướng dẫn",
+    "CV": "Công văn",
+    "NQ": "Nghị quyết",
+    "QĐ": "Quyết định",
+    "CT": "Chỉ thị",
+    "CTR": "Chương trình",
+    "TB": "Thông báo",
+    "BC": "Báo cáo",
+}
+
+
+class Styles:
+    """Format cache of one workbook: each distinct look is created once (xlsxwriter keeps
+    every Format object, so creating one per cell would bloat styles.xml)."""
+
+    def __init__(self, workbook: Workbook) -> None:
+        self.workbook = workbook
+        self._cache: dict[tuple[tuple[str, Any], ...], Format] = {}
+        self._asked: dict[tuple[tuple[str, Any], ...], Format] = {}  # props as a caller gave
+
+    def get(self, **props: Any) -> Format:
+        """A format with the house font plus ``props`` (xlsxwriter property names)."""
+        asked = tuple(props.items())  # a summary asks ~150,000 times for a few dozen looks
+        found = self._asked.get(asked)
+        if found is None:
+            full = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "vcenter", **props}
+            key = tuple(sorted(full.items()))
+            if key not in self._cache:
+                self._cache[key] = self.workbook.add_format(full)
+            found = self._asked[asked] = self._cache[key]
+        return found
+
+    # ----------------------------------------------------------------- named looks
+    def heading(self, *, bold: bool = False, italic: bool = False,
+                underline: bool = False, size: int = 12) -> Format:
+        return self.get(bold=bold, italic=italic, underline=1 if underline else 0,
+                        font_size=size, align="center", text_wrap=True)
+
+    def title(self) -> Format:
+        return self.get(bold=True, font_size=13, align="center", text_wrap=True)
+
+    def header(self) -> Format:
+        return self.get(bold=True, align="center", text_wrap=True, border=1,
+                        bg_color=HEADER_FILL)
+
+    def number_row(self) -> Format:
+        return self.get(italic=True, font_size=10, align="center", border=1)
+
+    def label(self, *, bold: bool = False, align: str = "left") -> Format:
+        return self.get(bold=bold, align=align, text_wrap=True, border=1)
+
+    def input(self, ctype: str) -> Format:
+        """An unlocked, shaded cell a unit types into."""
+        align = "left" if ctype in ("text", "choice") else "right"
+        return self.get(border=1, bg_color=INPUT_FILL, locked=False, align=align,
+                        num_format=NUM_FORMATS[ctype], text_wrap=ctype == "text")
+
+    def value(self, ctype: str, *, bold: bool = False) -> Format:
+        """A locked, bordered value cell (totals, summary figures)."""
+        align = "left" if ctype in ("text", "choice") else "right"
+        return self.get(border=1, bold=bold, align=align, num_format=NUM_FORMATS[ctype],
+                        text_wrap=ctype == "text")
+
+    def ratio(self, *, bold: bool = False) -> Format:
+        return self.get(border=1, bold=bold, align="right", num_format=RATIO_FORMAT)
+
+    def text(self, *, bold: bool = False, italic: bool = False, wrap: bool = True,
+             size: int = FONT_SIZE, align: str = "left", border: int = 0) -> Format:
+        return self.get(bold=bold, italic=italic, text_wrap=wrap, font_size=size, align=align,
+                        border=border)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def fmt_date(day: dt.date | None) -> str:
+    """dd/mm/yyyy as a Vietnamese clerk writes it; empty for no date."""
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def document_kind(document_number: str) -> str:
+    """``161-KH/ĐTN`` → ``Kế hoạch`` (``Văn bản`` when the code is unknown)."""
+    code = document_number.split("-", 1)[-1].split("/", 1)[0].strip().upper()
+    return DOCUMENT_KINDS.get(code, "Văn bản")
+
+
+def source_line(campaign: Campaign) -> str:
+    """``(Kèm theo Kế hoạch số 161-KH/ĐTN ngày 06/01/2021 của BTV Huyện đoàn Thọ Xuân)``."""
+    return (f"(Kèm theo {document_kind(campaign.document_number)} số "
+            f"{campaign.document_number} ngày {fmt_date(campaign.document_date)} "
+            f"của {campaign.issuer})")
+
+
+def text_lines(text: str, width: float, *, bold: bool = False) -> int:
+    """Rough number of wrapped lines ``text`` needs in ``width`` character units."""
+    usable = max(width - 1.0, 1.0)
+    factor = 1.12 if bold else 1.0
+    lines = 0
+    for part in text.split("\n"):
+        lines += max(1, math.ceil(len(part) * factor / usable))
+    return lines
+
+
+def span_width(layout_widths: dict[int, float], first: int, last: int) -> float:
+    return sum(layout_widths.get(c, 8.43) for c in range(first, last + 1))
+
+
+def write_text(ws: Worksheet, first_row: int, first_col: int, last_row: int, last_col: int,
+               text: str, fmt: Format) -> None:
+    """Write ``text`` as a string into a cell or a merged range (never as a formula)."""
+    if (first_row, first_col) != (last_row, last_col):
+        ws.merge_range(first_row, first_col, last_row, last_col, "", fmt)
+    ws.write_string(first_row, first_col, text, fmt)
+
+
+def heading_split(widths: dict[int, float], last_col: int) -> int:
+    """Last column of the left heading block: about 40 % of the table's width."""
+    total = span_width(widths, 0, last_col)
+    acc = 0.0
+    for col in range(last_col):
+        acc += widths.get(col, 8.43)
+        if acc >= 0.4 * total:
+            return col
+    return max(last_col - 1, 0)
+
+
+def write_heading(
+    ws: Worksheet,
+    styles: Styles,
+    widths: dict[int, float],
+    last_col: int,
+    *,
+    org: str,
+    unit: str,
+    number: str,
+    title: str,
+    source: str,
+    place_date: str = PLACE_DATE,
+) -> None:
+    """The heading block of a Đoàn document, the number line, title and source line, over
+    columns ``0..last_col`` of the given widths (a form's ``layout.widths``).
+
+    ``org`` is the superior organisation, ``unit`` the issuing unit (both shown uppercased).
+    """
+    last = last_col
+    split = heading_split(widths, last)
+    left_w = span_width(widths, 0, split)
+    write_text(ws, ORG_ROW, 0, ORG_ROW, split, org.upper(), styles.heading())
+    write_text(ws, UNIT_ROW, 0, UNIT_ROW, split, unit.upper(), styles.heading(bold=True))
+    write_text(ws, STARS_ROW, 0, STARS_ROW, split, "***", styles.heading())
+    if split < last:
+        write_text(ws, ORG_ROW, split + 1, ORG_ROW, last, NATIONAL,
+                   styles.heading(bold=True, underline=True))
+        write_text(ws, UNIT_ROW, split + 1, UNIT_ROW, last, place_date,
+                   styles.heading(italic=True))
+    ws.set_row(ORG_ROW, 17 * text_lines(org.upper(), left_w))
+    ws.set_row(UNIT_ROW, 17 * text_lines(unit.upper(), left_w, bold=True))
+    full = span_width(widths, 0, last)
+    write_text(ws, NUMBER_TITLE_ROW, 0, NUMBER_TITLE_ROW, last, number.upper(),
+               styles.heading(bold=True))
+    write_text(ws, TITLE_ROW, 0, TITLE_ROW, last, title, styles.title())
+    ws.set_row(TITLE_ROW, 19 * text_lines(title, full, bold=True))
+    write_text(ws, SOURCE_ROW, 0, SOURCE_ROW, last, source, styles.heading(italic=True, size=11))
+    ws.set_row(SOURCE_ROW, 16 * text_lines(source, full))
+
+
+def write_header(ws: Worksheet, styles: Styles, layout: FormLayout) -> None:
+    """The merged multi-level header, row heights that fit it, and the ``(1) (2) …`` row."""
+    fmt = styles.header()
+    heights = dict.fromkeys(range(HEADER_TOP, layout.number_row), 18.0)
+    spans = []
+    for cell in layout.header_cells:
+        write_text(ws, cell.first_row, cell.first_col, cell.last_row, cell.last_col,
+                   cell.label, fmt)
+        width = span_width(layout.widths, cell.first_col, cell.last_col)
+        spans.append((cell, 15.0 * text_lines(cell.label, width, bold=True) + 4))
+    # Single-row cells set their row's height; a cell spanning rows grows its last row.
+    for cell, need in spans:
+        if cell.first_row == cell.last_row:
+            heights[cell.first_row] = max(heights[cell.first_row], need)
+    for cell, need in spans:
+        have = sum(heights[r] for r in range(cell.first_row, cell.last_row + 1))
+        if have < need:
+            heights[cell.last_row] += need - have
+    for row, height in heights.items():
+        ws.set_row(row, height)
+    for col in range(layout.ncols):
+        ws.write_string(layout.number_row, col, f"({col + 1})", styles.number_row())
+
+
+def setup_print(
+    ws: Worksheet,
+    widths: dict[int, float],
+    *,
+    last_row: int,
+    last_col: int,
+    repeat: tuple[int, int] | None = None,
+    freeze: tuple[int, int] | None = None,
+    landscape: bool = True,
+) -> None:
+    """Column widths, A4 one page wide, optional repeated rows and frozen panes."""
+    for col, width in widths.items():
+        ws.set_column(col, col, width)
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.set_paper(9)  # A4
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    ws.center_horizontally()
+    ws.fit_to_pages(1, 0)
+    if repeat is not None:
+        ws.repeat_rows(*repeat)
+    ws.print_area(0, 0, last_row, last_col)
+    if freeze is not None:
+        ws.freeze_panes(*freeze)
+    ws.hide_gridlines(2)
+    ws.set_footer('&C&"Times New Roman"&10Trang &P/&N')
+
+
+def setup_sheet(ws: Worksheet, layout: FormLayout, *, last_row: int | None = None) -> None:
+    """A form sheet: A4 landscape one page wide, header rows repeated, panes frozen below
+    the header."""
+    setup_print(ws, layout.widths,
+                last_row=layout.last_row if last_row is None else last_row,
+                last_col=layout.last_col, repeat=(HEADER_TOP, layout.number_row),
+                freeze=(layout.first_data_row, 1))
+
+
+def set_properties(workbook: Workbook, *, title: str, subject: str, author: str,
+                   created: dt.datetime, identity: dict[str, str]) -> None:
+    """Document properties with a fixed creation time (reproducible files) and the identity
+    keys as *text* custom properties (LibreOffice keeps text, mangles numbers)."""
+    workbook.set_properties({
+        "title": title,
+        "subject": subject,
+        "author": author,
+        "company": author,
+        "comments": "Tạo bằng toolkit — không sửa trang tính _meta.",
+        "created": created,
+    })
+    for key, value in identity.items():
+        workbook.set_custom_property(key, str(value), "text")

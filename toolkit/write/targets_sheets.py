@@ -1,0 +1,206 @@
+"""Sheets of a ``targets`` form: the unit's template rows and the office's summary sheet.
+
+Kept apart from :mod:`toolkit.write.templates` and :mod:`toolkit.report.summary` because an
+indicator row is not uniform like other forms' rows: a count has no denominator, a rate shows its
+own %, an indicator the unit was not allocated is locked and marked "không giao", and the
+completion formula differs by kind. Positions still come from :mod:`toolkit.spec.layout`, and
+the value cells are exactly those of :func:`toolkit.report.targets.skip_columns`, so the ``_meta``
+map and what the sheet shows cannot disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from toolkit.spec.campaign import Column, Form
+from toolkit.spec.layout import HEADER_TOP, DataRow, FormLayout, a1
+from toolkit.spec.models import FormSummary, SummaryRow
+from toolkit.spec.targets import (
+    NOT_ALLOCATED,
+    completion_formula,
+    target_of,
+    target_state,
+    targets_layout,
+)
+from toolkit.write.styles import Styles, setup_print, text_lines, write_header, write_text
+
+GREY = "#D9D9D9"  # a cell that does not apply to this row
+EXTRA_COLUMNS = (("Đánh giá (đạt / chưa đạt / vượt)", 11.0), ("Đơn vị chưa đạt chỉ tiêu", 30.0))
+
+
+def rate_formula(layout: FormLayout, row: int) -> str:
+    num = a1(row, layout.columns["ket_qua"])
+    den = a1(row, layout.columns["ket_qua_mau_so"])
+    return f'=IF(ISNUMBER({den}),IF({den}>0,{num}/{den},""),"")'
+
+
+def _row_height(ws: Worksheet, layout: FormLayout, row: int, label: str) -> None:
+    ws.set_row(row, max(26.0, 15.0 * text_lines(label, layout.widths.get(0, 40.0)) + 4))
+
+
+def write_template_rows(ws: Worksheet, st: Styles, layout: FormLayout,
+                        targets: Mapping[str, float | None] | None,
+                        validation: Callable[[Column], dict[str, Any]]) -> None:
+    """The indicator rows of a unit's template, with validation on every input cell."""
+    form = layout.form
+    grey = st.get(border=1, bg_color=GREY)
+    for r in layout.rows:
+        ind = form.indicator(r.key)
+        c = layout.columns
+        state = target_state(ind, targets)
+        ws.write_string(r.row, 0, ind.name, st.label())
+        ws.write_string(r.row, layout.extra_columns["dvt"], ind.unit, st.label(align="center"))
+        _row_height(ws, layout, r.row, ind.name)
+        target_col = _rate_target(form.column("chi_tieu")) if ind.is_rate else form.column(
+            "chi_tieu")
+        if state == "given":
+            ws.write_number(r.row, c["chi_tieu"], float(target_of(ind, targets) or 0),
+                            st.value("number", bold=True))
+        elif state == "none":
+            ws.write_string(r.row, c["chi_tieu"], NOT_ALLOCATED,
+                            st.get(border=1, italic=True, align="center", bg_color=GREY))
+        else:
+            _input(ws, st, r, c["chi_tieu"], target_col, validation)
+        asked = state != "none"
+        for key in ("ket_qua", "du_kien", "ket_qua_mau_so"):
+            if key == "ket_qua_mau_so" and not ind.is_rate:
+                ws.write_blank(r.row, c[key], None, grey)
+            elif asked:
+                _input(ws, st, r, c[key], form.column(key), validation)
+            else:
+                ws.write_blank(r.row, c[key], None, grey)
+        if ind.is_rate and asked:
+            ws.write_formula(r.row, c["ty_le_ket_qua"], rate_formula(layout, r.row),
+                             st.ratio(), "")
+        else:
+            ws.write_blank(r.row, c["ty_le_ket_qua"], None, grey)
+        if asked:
+            ws.write_formula(r.row, c["ty_le_hoan_thanh"], completion_formula(layout, r.row, ind),
+                             st.ratio(bold=True), "")
+        else:
+            ws.write_blank(r.row, c["ty_le_hoan_thanh"], None, grey)
+        _input(ws, st, r, c["ghi_chu"], form.column("ghi_chu"), validation)
+
+
+def _rate_target(col: Column) -> Column:
+    return dataclasses.replace(col, max=100.0, note="Tỷ lệ phần trăm (70 nghĩa là 70%).")
+
+
+def _input(ws: Worksheet, st: Styles, r: DataRow, col_index: int, col: Column,
+           validation: Callable[[Column], dict[str, Any]]) -> None:
+    ws.write_blank(r.row, col_index, None, st.input(col.type))
+    ws.data_validation(r.row, col_index, r.row, col_index, validation(col))
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _number(ws: Worksheet, row: int, col: int, value: Any, fmt: Any) -> None:
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, (int, float)):
+        ws.write_number(row, col, value, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary,
+                        heading: Callable[[dict[int, float], int], None]) -> FormLayout:
+    """The office's sheet of a targets form: per indicator the summed target and result,
+    completion, status and the units behind target (these ``office`` rows are the map the
+    level above reads); then completion per unit × indicator and a chart of it."""
+    form = fs.form
+    office = [r for r in fs.rows if r.kind == "office"]
+    units = [r for r in fs.rows if r.kind == "unit"]
+    layout = targets_layout(form, summary=True)
+    widths = dict(layout.widths)
+    extra = {i: layout.last_col + 1 + i for i in range(len(EXTRA_COLUMNS))}
+    for i, (_label, width) in enumerate(EXTRA_COLUMNS):
+        widths[extra[i]] = width
+    last_col = layout.last_col + len(EXTRA_COLUMNS)
+    heading(widths, last_col)
+    write_header(ws, st, layout)
+    for i, (label, _w) in enumerate(EXTRA_COLUMNS):
+        write_text(ws, HEADER_TOP, extra[i], layout.number_row - 1, extra[i], label, st.header())
+        ws.write_string(layout.number_row, extra[i], f"({extra[i] + 1})", st.number_row())
+    grey = st.get(border=1, bg_color=GREY)
+    for r, data in zip(layout.rows, office, strict=True):
+        ind = form.indicator(r.key)
+        v = data.values
+        c = layout.columns
+        ws.write_string(r.row, 0, ind.name, st.label(bold=True))
+        ws.write_string(r.row, layout.extra_columns["dvt"], ind.unit, st.label(align="center"))
+        _row_height(ws, layout, r.row, ind.name)
+        for key in ("chi_tieu", "ket_qua", "du_kien"):
+            # a rate's target over several units is a weighted mean (74.4166…): shown as a
+            # percent with one decimal, kept exact in the cell
+            look = "percent" if key == "chi_tieu" and ind.is_rate else "number"
+            _number(ws, r.row, c[key], v.get(key), st.value(look, bold=True))
+        if ind.is_rate:
+            _number(ws, r.row, c["ket_qua_mau_so"], v.get("ket_qua_mau_so"), st.value("number"))
+            _number(ws, r.row, c["ty_le_ket_qua"], v.get("ty_le_ket_qua"), st.ratio())
+        else:
+            ws.write_blank(r.row, c["ket_qua_mau_so"], None, grey)
+            ws.write_blank(r.row, c["ty_le_ket_qua"], None, grey)
+        _number(ws, r.row, c["ty_le_hoan_thanh"], v.get("ty_le_hoan_thanh"), st.ratio(bold=True))
+        _number(ws, r.row, c["ghi_chu"], v.get("ghi_chu"), st.value("text"))
+        ws.write_string(r.row, extra[0], str(v.get("status") or ""),
+                        st.label(bold=True, align="center"))
+        ws.write_string(r.row, extra[1], "; ".join(v.get("behind") or []), st.label())
+    last = _matrix(wb, st, ws, form, layout, units, widths)
+    setup_print(ws, widths, last_row=last, last_col=last_col,
+                repeat=(HEADER_TOP, layout.number_row), freeze=(layout.first_data_row, 1))
+    return layout
+
+
+def _matrix(wb: Workbook, st: Styles, ws: Worksheet, form: Form, layout: FormLayout,
+            units: Sequence[SummaryRow], widths: dict[int, float]) -> int:
+    """Completion by unit (rows) × indicator (columns), and a column chart of it."""
+    top = layout.last_row + 2
+    names = list(dict.fromkeys(r.unit_name for r in units))
+    inds = form.indicators
+    write_text(ws, top, 0, top, min(len(inds), 6), "TỶ LỆ HOÀN THÀNH CHỈ TIÊU THEO ĐƠN VỊ",
+               st.text(bold=True, wrap=False))
+    head = top + 1
+    ws.write_string(head, 0, "Đơn vị", st.header())
+    tallest = 1
+    for j, ind in enumerate(inds, start=1):
+        ws.write_string(head, j, ind.name, st.header())
+        tallest = max(tallest, text_lines(ind.name, widths.get(j, 10.0), bold=True))
+    ws.set_row(head, min(409.0, 15.0 * tallest + 4))
+    values = {(r.unit_name, r.key): r.values for r in units}
+    for i, name in enumerate(names, start=head + 1):
+        ws.write_string(i, 0, name, st.label())
+        for j, ind in enumerate(inds, start=1):
+            v = values.get((name, ind.key), {})
+            if v.get("chi_tieu") is None:
+                ws.write_string(i, j, "—", st.label(align="center"))
+            else:
+                _number(ws, i, j, v.get("ty_le_hoan_thanh"), st.ratio())
+    last = head + len(names)
+    if not names:
+        ws.write_string(head + 1, 0, "Chưa có số liệu.", st.text(italic=True, wrap=False))
+        return head + 1
+    chart = wb.add_chart({"type": "column"})
+    sheet = form.sheet
+    for j, ind in enumerate(inds, start=1):
+        chart.add_series({"name": ind.name[:60], "categories": [sheet, head + 1, 0, last, 0],
+                          "values": [sheet, head + 1, j, last, j]})
+    font = {"name": "Times New Roman", "size": 8}
+    chart.set_title({"name": "Tỷ lệ hoàn thành chỉ tiêu theo đơn vị",
+                     "name_font": {"name": "Times New Roman", "size": 11}})
+    chart.set_legend({"position": "bottom", "font": font})
+    chart.set_x_axis({"num_font": font})
+    chart.set_y_axis({"num_font": font, "num_format": "0%",
+                      "major_gridlines": {"visible": True}})
+    table_px = sum(int(w * 7 + 5) for w in widths.values())
+    chart.set_size({"width": max(360, min(1000, table_px - 10)), "height": 360})
+    chart_top = last + 2
+    ws.set_h_pagebreaks([top, chart_top])  # the matrix and the chart each start a page
+    ws.insert_chart(chart_top, 0, chart, {"x_offset": 4, "y_offset": 4, "object_position": 3})
+    return chart_top + 18
