@@ -336,7 +336,7 @@ def test_real_summary_workbook(tmp_path, monkeypatch):
 def test_summary_made_by_a_helper_process_is_the_one_made_here(tmp_path, monkeypatch):
     """The summary workbook is made in a forked helper beside the CSVs and feedback: the
     files must be exactly those of a run made in one process."""
-    from toolkit import workers
+    from toolkit._infra import workers
 
     monkeypatch.setenv(workers.JOBS_ENV, "0")
     write_outputs(result(), frames(), tmp_path / "alone")

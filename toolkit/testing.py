@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 
 from toolkit.spec.campaign import Campaign, Column, Form
 from toolkit.spec.meta import META_SHEET, parse_meta
+from toolkit.spec.targets import EXPECTED, RESULT, RESULT_BASE, TARGET
 
 Key = tuple[str, str, str]
 
@@ -121,14 +122,14 @@ def _sample_indicator(form: Form, key: str, rng: random.Random) -> dict[str, Any
     ind = form.indicator(key)
     row: dict[str, Any] = {}
     if ind.default_target is None:
-        row["chi_tieu"] = rng.randint(60, 95) if ind.is_rate else rng.randint(5, 60)
+        row[TARGET] = rng.randint(60, 95) if ind.is_rate else rng.randint(5, 60)
     if ind.is_rate:
-        row["ket_qua_mau_so"] = rng.randint(5, 40)
-        row["ket_qua"] = rng.randint(0, row["ket_qua_mau_so"])
-        row["du_kien"] = rng.randint(row["ket_qua"], row["ket_qua_mau_so"])
+        row[RESULT_BASE] = rng.randint(5, 40)
+        row[RESULT] = rng.randint(0, row[RESULT_BASE])
+        row[EXPECTED] = rng.randint(row[RESULT], row[RESULT_BASE])
     else:
-        row["ket_qua"] = rng.randint(0, 70)
-        row["du_kien"] = row["ket_qua"] + rng.randint(0, 20)
+        row[RESULT] = rng.randint(0, 70)
+        row[EXPECTED] = row[RESULT] + rng.randint(0, 20)
     return row
 
 

@@ -28,7 +28,7 @@ from toolkit.check.values import parse_value, range_problem, range_text, shown_t
 from toolkit.spec.campaign import Campaign, Column, Form, Rule
 from toolkit.spec.findings import make_finding
 from toolkit.spec.models import CellValue, Finding, FormFrames, Submission
-from toolkit.spec.targets import RESULT_COLUMNS
+from toolkit.spec.targets import RESULT_COLUMNS, TARGET
 from toolkit.spec.text import format_number, is_blank
 
 KEY_COLUMNS = ("file", "unit_code", "row")
@@ -335,10 +335,10 @@ def unallocated_results(form: Form, frame: pd.DataFrame) -> list[tuple[int, str]
     """(frame position, column) of a result given for an indicator without a target: the
     first filled result cell of each such row (one warning per row, on its cell)."""
     out: list[tuple[int, str]] = []
-    if frame.empty or "chi_tieu" not in frame:
+    if frame.empty or TARGET not in frame:
         return out
     keys = {i.key for i in form.indicators}
-    for pos, (row, target) in enumerate(zip(frame["row"], frame["chi_tieu"], strict=True)):
+    for pos, (row, target) in enumerate(zip(frame["row"], frame[TARGET], strict=True)):
         if str(row) not in keys or not is_blank(target):
             continue
         for key in RESULT_COLUMNS:

@@ -551,9 +551,9 @@ def fetch(settings: ServerSettings, password: str | None, inbox: Path, *,
         typ, data = imap.uid("SEARCH", *criteria)
         if typ != "OK":
             raise MailError(f"Máy chủ {settings.where} không tìm được thư: {data!r}")
-        uids = (data[0] or b"").split()
+        uids = [u.decode() for u in (data[0] or b"").split()]
         for uid in uids:
-            label = f"thư UID {uid.decode()}"
+            label = f"thư UID {uid}"
             typ, head = imap.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
             if typ == "OK":
                 header_bytes, _ = _fetch_parts(head)

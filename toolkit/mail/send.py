@@ -182,13 +182,13 @@ def read_results(results_dir: Path) -> dict[str, UnitResult]:
                 chosen[code] = row
     results: dict[str, UnitResult] = {}
     for code in seen:
-        row = chosen.get(code)
-        if row is None:
+        picked = chosen.get(code)
+        if picked is None:
             results[code] = UnitResult("missing")
             continue
-        of_file = [f for f in findings if f.get("file") == row.get("file")]
+        of_file = [f for f in findings if f.get("file") == picked.get("file")]
         results[code] = UnitResult(
-            status=row["status"], file=row.get("file", ""),
+            status=picked["status"], file=picked.get("file", ""),
             errors=sum(1 for f in of_file if f.get("severity") == "error"),
             warnings=sum(1 for f in of_file if f.get("severity") == "warning"))
     return results

@@ -145,6 +145,7 @@ def _read_cells(sub: Submission, book: Book, meta: Meta, campaign: Campaign, *,
     if unknown or (not rebuilt and sub.identity.get("spec_sha256") != campaign.spec_sha256):
         add("spec_changed", detail=f" ({unknown} ô không còn trong kế hoạch hiện tại, bỏ qua)"
             if unknown else "")
+    cells = list(sub.cells)
     for sheet, refs in wanted.items():
         rows = book.rows(sheet, nrows=max(r for _ref, r, _c in refs) + 1 + SHIFT_SLACK)
         refs, verified = relocate_all(forms, refs, rows, sheet, sub.kind == "summary", add,
@@ -154,7 +155,7 @@ def _read_cells(sub: Submission, book: Book, meta: Meta, campaign: Campaign, *,
             raw = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
             raw = None if raw == "" else raw
             cell = _a1(r, c)
-            sub.cells.append(CellValue(ref.form, ref.row, ref.column, cell, raw))
+            cells.append(CellValue(ref.form, ref.row, ref.column, cell, raw))
             if info is not None and (r, c) in info.formulas:
                 add("formula_in_input", form=ref.form, cell=cell, column=ref.column,
                     row=ref.row, value=shown_text(raw))
@@ -165,6 +166,7 @@ def _read_cells(sub: Submission, book: Book, meta: Meta, campaign: Campaign, *,
                     form_id not in verified):
                 _check_row_keys(sub, forms[form_id],
                                 [(ref.row, r) for ref, r, _c in refs if ref.form == form_id], rows)
+    sub.cells = cells
 
 
 def _check_merges(sub: Submission, merges: list[tuple[int, int, int, int]],

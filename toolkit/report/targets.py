@@ -26,7 +26,18 @@ from typing import Any
 from toolkit.check.values import clean_value
 from toolkit.spec.campaign import Form, Indicator
 from toolkit.spec.models import FormSummary, SummaryRow
-from toolkit.spec.targets import STATUS_BEHIND, completion, status
+from toolkit.spec.targets import (
+    COMPLETION,
+    EXPECTED,
+    NOTE,
+    RESULT,
+    RESULT_BASE,
+    RESULT_RATE,
+    STATUS_BEHIND,
+    TARGET,
+    completion,
+    status,
+)
 from toolkit.spec.text import is_blank
 from toolkit.spec.units import Unit
 
@@ -40,34 +51,33 @@ def combine(ind: Indicator, records: Sequence[Mapping[str, Any]],
             names: Sequence[str] = ()) -> dict[str, Any]:
     """Values of one indicator over several records (units): see the module docstring."""
     values: dict[str, Any] = {
-        "ket_qua": _fsum([r.get("ket_qua") for r in records]),
-        "du_kien": _fsum([r.get("du_kien") for r in records]),
-        "ket_qua_mau_so": None, "ty_le_ket_qua": None,
+        RESULT: _fsum([r.get(RESULT) for r in records]),
+        EXPECTED: _fsum([r.get(EXPECTED) for r in records]),
+        RESULT_BASE: None, RESULT_RATE: None,
     }
     if ind.is_rate:
-        values["ket_qua_mau_so"] = _fsum([r.get("ket_qua_mau_so") for r in records])
-        pairs = [(float(r["ket_qua"]), float(r["ket_qua_mau_so"])) for r in records
-                 if not is_blank(r.get("ket_qua")) and not is_blank(r.get("ket_qua_mau_so"))]
+        values[RESULT_BASE] = _fsum([r.get(RESULT_BASE) for r in records])
+        pairs = [(float(r[RESULT]), float(r[RESULT_BASE])) for r in records
+                 if not is_blank(r.get(RESULT)) and not is_blank(r.get(RESULT_BASE))]
         den = math.fsum(d for _n, d in pairs)
-        values["ty_le_ket_qua"] = math.fsum(n for n, _d in pairs) / den if den > 0 else None
-        weighted = [(float(r["chi_tieu"]), float(r["ket_qua_mau_so"])) for r in records
-                    if not is_blank(r.get("chi_tieu")) and not is_blank(r.get("ket_qua_mau_so"))
-                    and float(r["ket_qua_mau_so"]) > 0]
+        values[RESULT_RATE] = math.fsum(n for n, _d in pairs) / den if den > 0 else None
+        weighted = [(float(r[TARGET]), float(r[RESULT_BASE])) for r in records
+                    if not is_blank(r.get(TARGET)) and not is_blank(r.get(RESULT_BASE))
+                    and float(r[RESULT_BASE]) > 0]
         wden = math.fsum(d for _t, d in weighted)
-        values["chi_tieu"] = (math.fsum(t * d for t, d in weighted) / wden if wden > 0
-                              else (_fsum([r.get("chi_tieu") for r in records])
-                                    if len(records) == 1 else None))
-        values["ty_le_hoan_thanh"] = (values["ty_le_ket_qua"] / (values["chi_tieu"] / 100)
-                                      if values["ty_le_ket_qua"] is not None
-                                      and values["chi_tieu"] else None)
+        values[TARGET] = (math.fsum(t * d for t, d in weighted) / wden if wden > 0
+                          else (_fsum([r.get(TARGET) for r in records])
+                                if len(records) == 1 else None))
+        values[COMPLETION] = completion(ind, values[TARGET],
+                                        math.fsum(n for n, _d in pairs), den)
     else:
-        values["chi_tieu"] = _fsum([r.get("chi_tieu") for r in records])
-        values["ty_le_hoan_thanh"] = completion(ind, values["chi_tieu"], values["ket_qua"])
-    notes = [f"{n}: {clean_value(r.get('ghi_chu'))}" if n else str(clean_value(r.get("ghi_chu")))
+        values[TARGET] = _fsum([r.get(TARGET) for r in records])
+        values[COMPLETION] = completion(ind, values[TARGET], values[RESULT])
+    notes = [f"{n}: {clean_value(r.get(NOTE))}" if n else str(clean_value(r.get(NOTE)))
              for n, r in zip(names or [""] * len(records), records, strict=True)
-             if not is_blank(r.get("ghi_chu"))]
-    values["ghi_chu"] = "; ".join(notes) if notes else None
-    values["status"] = status(values["ty_le_hoan_thanh"])
+             if not is_blank(r.get(NOTE))]
+    values[NOTE] = "; ".join(notes) if notes else None
+    values["status"] = status(values[COMPLETION])
     return values
 
 
@@ -83,11 +93,13 @@ def aggregate_targets(form: Form, by_unit: Mapping[str, list[dict[str, Any]]],
     office_rows: list[SummaryRow] = []
     unit_rows: list[SummaryRow] = []
     for ind in form.indicators:
-        records, names = [], []
+        records: list[dict[str, Any]] = []
+        names: list[str] = []
         for unit in units:
-            record = per_unit.get((unit.code, ind.key))
-            if record is None:
+            found = per_unit.get((unit.code, ind.key))
+            if found is None:
                 continue
+            record = found
             records.append(record)
             names.append(unit.name)
             own = combine(ind, [record])

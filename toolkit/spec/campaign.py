@@ -15,7 +15,8 @@ COLUMN_TYPES = ("count", "number", "money", "percent", "text", "date", "choice")
 NUMERIC_TYPES = ("count", "number", "money", "percent")
 FORM_KINDS = ("single_row", "fixed_rows", "list", "targets")
 INDICATOR_KINDS = ("count", "rate")
-AGGREGATES = ("sum", "ratio", "concat", "none")
+AGGREGATES = ("sum", "ratio", "concat", "none")  # what a spec may declare
+COMPUTED = ("ratio", "completion")  # "completion": only a targets form's derived column
 RULE_OPS = {"le": "≤", "ge": "≥", "eq": "="}
 LEVELS = ("tinh", "huyen", "co_so")
 # "_xa_" in an xlsx string is read back by LibreOffice as the escaped character U+000A: a key
@@ -51,8 +52,9 @@ class Column:
 
     @property
     def is_input(self) -> bool:
-        """True for cells a unit fills in; False for computed ratio columns."""
-        return self.aggregate != "ratio"
+        """True for cells a unit fills in; False for computed columns (a ratio, a targets
+        form's completion)."""
+        return self.aggregate not in COMPUTED
 
     @property
     def label(self) -> str:

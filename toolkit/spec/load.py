@@ -80,7 +80,13 @@ class _Reader:
 
     def text(self, key: str, default: Any = ...) -> str:
         value = self.get(key, (str, int, float), default)
-        return nfc(str(value)) if value is not None else value
+        if value is None:
+            raise TypeError("use optional_text() for a key that may be absent")
+        return nfc(str(value))
+
+    def optional_text(self, key: str) -> str | None:
+        value = self.get(key, (str, int, float), None)
+        return None if value is None else nfc(str(value))
 
     def date(self, key: str) -> dt.date:
         value = self.get(key, (dt.date, str))
@@ -138,8 +144,8 @@ def _parse_column(r: _Reader) -> Column:
         raise r.fail("choices", "cột kiểu choice cần danh sách lựa chọn")
     if ctype != "choice" and choices:
         raise r.fail("choices", "chỉ cột kiểu choice mới có danh sách lựa chọn")
-    numerator = r.text("numerator", None)
-    denominator = r.text("denominator", None)
+    numerator = r.optional_text("numerator")
+    denominator = r.optional_text("denominator")
     if aggregate == "ratio" and not (numerator and denominator):
         raise r.fail("aggregate", "cột ratio cần numerator và denominator")
     if aggregate != "ratio" and (numerator or denominator):
@@ -242,7 +248,7 @@ def parse_form(path: Path, data: dict[str, Any]) -> Form:
             if isinstance(raw, dict):
                 rr = r.sub(raw, f"rows[{i}]")
                 rr.check_keys({"key", "label"})
-                parsed.append(RowKey(rr.text("key"), rr.text("label", None) or rr.text("key")))
+                parsed.append(RowKey(rr.text("key"), rr.optional_text("label") or rr.text("key")))
             else:
                 parsed.append(RowKey(str(raw), str(raw)))
         keys = [p.key for p in parsed]

@@ -21,6 +21,7 @@ summary carries the sum of what the units were actually given.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,26 +31,36 @@ from toolkit.spec.text import is_blank
 
 # The fixed column set of every ``targets`` form (see docs/targets.md). Derived, never
 # written in a spec, so that one reader and one aggregation serve every targets campaign.
+TARGET = "chi_tieu"  # the target allocated by the superior level (a rate's: a percent)
+RESULT = "ket_qua"  # the result so far (a rate's: how many reached it)
+RESULT_BASE = "ket_qua_mau_so"  # a rate's denominator: how many there are
+RESULT_RATE = "ty_le_ket_qua"  # a rate's result as a percent, computed
+EXPECTED = "du_kien"  # expected by the end of the term
+COMPLETION = "ty_le_hoan_thanh"  # result against target, computed by :func:`completion`
+NOTE = "ghi_chu"
 TARGET_RESULT = "Kết quả đến thời điểm báo cáo"
 TARGET_COLUMNS: tuple[Column, ...] = (
-    Column("chi_tieu", ("Chỉ tiêu được giao",), "number", min=0, width=11,
+    Column(TARGET, ("Chỉ tiêu được giao",), "number", min=0, width=11,
            note="Chỉ tiêu do cấp trên phân bổ (với tỷ lệ: phần trăm)."),
-    Column("ket_qua", (TARGET_RESULT, "Số lượng (tỷ lệ: số đạt)"), "number", min=0, width=11),
-    Column("ket_qua_mau_so", (TARGET_RESULT, "Tổng số để tính tỷ lệ"), "number", min=0,
+    Column(RESULT, (TARGET_RESULT, "Số lượng (tỷ lệ: số đạt)"), "number", min=0, width=11),
+    Column(RESULT_BASE, (TARGET_RESULT, "Tổng số để tính tỷ lệ"), "number", min=0,
            width=11, note="Chỉ nhập ở dòng tỷ lệ: tổng số làm mẫu số."),
-    Column("ty_le_ket_qua", (TARGET_RESULT, "Tỷ lệ đạt (%)"), "percent", aggregate="ratio",
-           numerator="ket_qua", denominator="ket_qua_mau_so", width=9),
-    Column("du_kien", ("Dự kiến đến cuối nhiệm kỳ (tỷ lệ: số đạt)",), "number", min=0,
+    Column(RESULT_RATE, (TARGET_RESULT, "Tỷ lệ đạt (%)"), "percent", aggregate="ratio",
+           numerator=RESULT, denominator=RESULT_BASE, width=9),
+    Column(EXPECTED, ("Dự kiến đến cuối nhiệm kỳ (tỷ lệ: số đạt)",), "number", min=0,
            width=12),
-    Column("ty_le_hoan_thanh", ("Tỷ lệ hoàn thành (%)",), "percent", aggregate="ratio",
-           numerator="ket_qua", denominator="chi_tieu", width=10),
-    Column("ghi_chu", ("Ghi chú",), "text", aggregate="concat", width=20),
+    Column(COMPLETION, ("Tỷ lệ hoàn thành (%)",), "percent", aggregate="completion",
+           width=10),
+    Column(NOTE, ("Ghi chú",), "text", aggregate="concat", width=20),
 )
-TARGET_RULES: tuple[Rule, ...] = (Rule(left=("ket_qua",), op="le", right="ket_qua_mau_so"),)
+TARGET_RULES: tuple[Rule, ...] = (Rule(left=(RESULT,), op="le", right=RESULT_BASE),)
+
 STATUS_OVER, STATUS_MET, STATUS_BEHIND = "vượt", "đạt", "chưa đạt"
 NOT_ALLOCATED = "không giao"
 UNIT_OF_MEASURE = ("dvt", "Đơn vị tính", 9.0)
-RESULT_COLUMNS = ("ket_qua", "ket_qua_mau_so", "du_kien")
+RESULT_COLUMNS = (RESULT, RESULT_BASE, EXPECTED)
+RATE_TARGET_NOTE = "Tỷ lệ phần trăm (70 nghĩa là 70%)."
+UNALLOCATED_NOTE = "Để trống nếu không giao chỉ tiêu này cho đơn vị."
 _EPS = 1e-9
 
 # Targets of one unit: form id → indicator key → target (None = not allocated, "không
@@ -66,9 +77,9 @@ def skip_columns(form: Form, targets: Mapping[str, float | None] | None,
     result typed there anyway is read and reported."""
     out: dict[str, frozenset[str]] = {}
     for ind in form.indicators:
-        skip = set() if ind.is_rate else {"ket_qua_mau_so"}
+        skip = set() if ind.is_rate else {RESULT_BASE}
         if not summary and _allocated_none(ind, targets):
-            skip.add("chi_tieu")
+            skip.add(TARGET)
         out[ind.key] = frozenset(skip)
     return out
 
@@ -90,6 +101,23 @@ def target_state(ind: Indicator, targets: Mapping[str, float | None] | None) -> 
     if _allocated_none(ind, targets):
         return "none"
     return "given" if target_of(ind, targets) is not None else "open"
+
+
+def target_column(ind: Indicator, *, allocating: bool = False) -> Column:
+    """The cell a target is typed in: a number ≥ 0, a rate's a percent from 0 to 100. In
+    the office's allocation workbook a blank cell means "không giao"."""
+    col = TARGET_COLUMNS[0]
+    if ind.is_rate:
+        col = dataclasses.replace(col, max=100.0, note=RATE_TARGET_NOTE)
+    if allocating:
+        note = f"{RATE_TARGET_NOTE} {UNALLOCATED_NOTE}" if ind.is_rate else UNALLOCATED_NOTE
+        col = dataclasses.replace(col, note=note)
+    return col
+
+
+# Completion, the one rule: a count is result / target; a rate is (result / result base) /
+# (target / 100). :func:`completion` computes it, :func:`completion_formula` writes the
+# same rule as the template's Excel formula; nothing else computes it.
 
 
 def completion(ind: Indicator, target: Any, result: Any, denominator: Any = None
@@ -130,11 +158,11 @@ def targets_layout(form: Form, targets: Mapping[str, float | None] | None = None
 def completion_formula(layout: FormLayout, row: int, ind: Indicator) -> str:
     """Completion in the sheet: count = result/target; rate = (số đạt/tổng số)/(target/100)."""
     c = layout.columns
-    target, result = a1(row, c["chi_tieu"]), a1(row, c["ket_qua"])
+    target, result = a1(row, c[TARGET]), a1(row, c[RESULT])
     if not ind.is_rate:
         return (f'=IF(AND(ISNUMBER({target}),ISNUMBER({result})),IF({target}>0,'
                 f'{result}/{target},""),"")')
-    den = a1(row, c["ket_qua_mau_so"])
+    den = a1(row, c[RESULT_BASE])
     return (f'=IF(AND(ISNUMBER({target}),ISNUMBER({result}),ISNUMBER({den})),'
             f'IF(AND({target}>0,{den}>0),({result}/{den})/({target}/100),""),"")')
 

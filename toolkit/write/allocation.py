@@ -23,12 +23,12 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from toolkit.check.values import parse_value, raw_text
-from toolkit.spec.campaign import Campaign, Column, Form
+from toolkit.spec.campaign import Campaign, Form
 from toolkit.spec.findings import make_finding
 from toolkit.spec.layout import HEADER_TOP, a1, rowcol
 from toolkit.spec.meta import META_SHEET, CellRef, meta_rows, parse_meta
 from toolkit.spec.models import Finding
-from toolkit.spec.targets import UnitTargets
+from toolkit.spec.targets import TARGET_COLUMNS, UnitTargets, target_column
 from toolkit.spec.text import format_number, is_blank, nfc
 from toolkit.spec.units import Unit, UnitRegistry
 from toolkit.write.styles import (
@@ -71,15 +71,6 @@ def targets_forms(campaign: Campaign) -> list[Form]:
 
 def allocation_filename(campaign: Campaign, office: Unit) -> str:
     return f"phan-bo-chi-tieu_{campaign.id}_{office.code}.xlsx"
-
-
-def _target_column(rate: bool) -> Column:
-    """The validation of an allocation cell: a number ≥ 0 (a rate: a % from 0 to 100)."""
-    note = "Để trống nếu không giao chỉ tiêu này cho đơn vị."
-    if rate:
-        return Column("chi_tieu", ("Chỉ tiêu",), "number", min=0, max=100,
-                      note="Tỷ lệ phần trăm (70 nghĩa là 70%). " + note)
-    return Column("chi_tieu", ("Chỉ tiêu",), "number", min=0, note=note)
 
 
 class _Sheet:
@@ -166,7 +157,8 @@ class _Sheet:
                 ws.write_blank(row, c, None, fmt)
             else:
                 ws.write_number(row, c, float(value), fmt)
-            ws.data_validation(row, c, row, c, validation_options(_target_column(ind.is_rate)))
+            allocated = target_column(ind, allocating=True)
+            ws.data_validation(row, c, row, c, validation_options(allocated))
             self.refs.append(CellRef(self.form.id, self.form.sheet, unit.code, ind.key,
                                      a1(row, c)))
 
@@ -222,7 +214,7 @@ def read_allocation(source: Path | bytes, campaign: Campaign, units: UnitRegistr
         sheets = {nfc(n): n for n in book.sheet_names}
         meta = parse_meta(book.get_sheet_by_name(sheets[META_SHEET]).to_python())
     except FileNotFoundError:
-        raise AllocationError(f"Không tìm thấy tệp phân bổ chỉ tiêu: {source}") from None
+        raise AllocationError(f"Không tìm thấy tệp phân bổ chỉ tiêu: {name}") from None
     except Exception as exc:  # not a workbook, no _meta, broken map
         raise AllocationError(f"{name}: không phải tệp phân bổ chỉ tiêu do toolkit tạo "
                               f"({type(exc).__name__})") from None
@@ -280,7 +272,7 @@ def _value(result: Allocation, name: str, ref: CellRef, raw: Any, indicator: str
         if ref.row != office_code:
             result.findings.append(make_finding("allocation_blank", **common))
         return None
-    parsed = parse_value(raw, _target_column(False), check_range=False)
+    parsed = parse_value(raw, TARGET_COLUMNS[0], check_range=False)  # a number; range below
     if parsed.problem or parsed.value is None:
         result.findings.append(make_finding("allocation_not_number", value=raw_text(raw),
                                             **common))

@@ -10,7 +10,6 @@ map and what the sheet shows cannot disagree.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -21,8 +20,16 @@ from toolkit.spec.campaign import Column, Form
 from toolkit.spec.layout import HEADER_TOP, DataRow, FormLayout, a1
 from toolkit.spec.models import FormSummary, SummaryRow
 from toolkit.spec.targets import (
+    COMPLETION,
+    EXPECTED,
     NOT_ALLOCATED,
+    NOTE,
+    RESULT,
+    RESULT_BASE,
+    RESULT_RATE,
+    TARGET,
     completion_formula,
+    target_column,
     target_of,
     target_state,
     targets_layout,
@@ -34,8 +41,8 @@ EXTRA_COLUMNS = (("Đánh giá (đạt / chưa đạt / vượt)", 11.0), ("Đơ
 
 
 def rate_formula(layout: FormLayout, row: int) -> str:
-    num = a1(row, layout.columns["ket_qua"])
-    den = a1(row, layout.columns["ket_qua_mau_so"])
+    num = a1(row, layout.columns[RESULT])
+    den = a1(row, layout.columns[RESULT_BASE])
     return f'=IF(ISNUMBER({den}),IF({den}>0,{num}/{den},""),"")'
 
 
@@ -56,39 +63,34 @@ def write_template_rows(ws: Worksheet, st: Styles, layout: FormLayout,
         ws.write_string(r.row, 0, ind.name, st.label())
         ws.write_string(r.row, layout.extra_columns["dvt"], ind.unit, st.label(align="center"))
         _row_height(ws, layout, r.row, ind.name)
-        target_col = _rate_target(form.column("chi_tieu")) if ind.is_rate else form.column(
-            "chi_tieu")
+        target_col = target_column(ind)
         if state == "given":
-            ws.write_number(r.row, c["chi_tieu"], float(target_of(ind, targets) or 0),
+            ws.write_number(r.row, c[TARGET], float(target_of(ind, targets) or 0),
                             st.value("number", bold=True))
         elif state == "none":
-            ws.write_string(r.row, c["chi_tieu"], NOT_ALLOCATED,
+            ws.write_string(r.row, c[TARGET], NOT_ALLOCATED,
                             st.get(border=1, italic=True, align="center", bg_color=GREY))
         else:
-            _input(ws, st, r, c["chi_tieu"], target_col, validation)
+            _input(ws, st, r, c[TARGET], target_col, validation)
         asked = state != "none"
-        for key in ("ket_qua", "du_kien", "ket_qua_mau_so"):
-            if key == "ket_qua_mau_so" and not ind.is_rate:
+        for key in (RESULT, EXPECTED, RESULT_BASE):
+            if key == RESULT_BASE and not ind.is_rate:
                 ws.write_blank(r.row, c[key], None, grey)
             elif asked:
                 _input(ws, st, r, c[key], form.column(key), validation)
             else:
                 ws.write_blank(r.row, c[key], None, grey)
         if ind.is_rate and asked:
-            ws.write_formula(r.row, c["ty_le_ket_qua"], rate_formula(layout, r.row),
+            ws.write_formula(r.row, c[RESULT_RATE], rate_formula(layout, r.row),
                              st.ratio(), "")
         else:
-            ws.write_blank(r.row, c["ty_le_ket_qua"], None, grey)
+            ws.write_blank(r.row, c[RESULT_RATE], None, grey)
         if asked:
-            ws.write_formula(r.row, c["ty_le_hoan_thanh"], completion_formula(layout, r.row, ind),
+            ws.write_formula(r.row, c[COMPLETION], completion_formula(layout, r.row, ind),
                              st.ratio(bold=True), "")
         else:
-            ws.write_blank(r.row, c["ty_le_hoan_thanh"], None, grey)
-        _input(ws, st, r, c["ghi_chu"], form.column("ghi_chu"), validation)
-
-
-def _rate_target(col: Column) -> Column:
-    return dataclasses.replace(col, max=100.0, note="Tỷ lệ phần trăm (70 nghĩa là 70%).")
+            ws.write_blank(r.row, c[COMPLETION], None, grey)
+        _input(ws, st, r, c[NOTE], form.column(NOTE), validation)
 
 
 def _input(ws: Worksheet, st: Styles, r: DataRow, col_index: int, col: Column,
@@ -136,19 +138,19 @@ def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary
         ws.write_string(r.row, 0, ind.name, st.label(bold=True))
         ws.write_string(r.row, layout.extra_columns["dvt"], ind.unit, st.label(align="center"))
         _row_height(ws, layout, r.row, ind.name)
-        for key in ("chi_tieu", "ket_qua", "du_kien"):
+        for key in (TARGET, RESULT, EXPECTED):
             # a rate's target over several units is a weighted mean (74.4166…): shown as a
             # percent with one decimal, kept exact in the cell
-            look = "percent" if key == "chi_tieu" and ind.is_rate else "number"
+            look = "percent" if key == TARGET and ind.is_rate else "number"
             _number(ws, r.row, c[key], v.get(key), st.value(look, bold=True))
         if ind.is_rate:
-            _number(ws, r.row, c["ket_qua_mau_so"], v.get("ket_qua_mau_so"), st.value("number"))
-            _number(ws, r.row, c["ty_le_ket_qua"], v.get("ty_le_ket_qua"), st.ratio())
+            _number(ws, r.row, c[RESULT_BASE], v.get(RESULT_BASE), st.value("number"))
+            _number(ws, r.row, c[RESULT_RATE], v.get(RESULT_RATE), st.ratio())
         else:
-            ws.write_blank(r.row, c["ket_qua_mau_so"], None, grey)
-            ws.write_blank(r.row, c["ty_le_ket_qua"], None, grey)
-        _number(ws, r.row, c["ty_le_hoan_thanh"], v.get("ty_le_hoan_thanh"), st.ratio(bold=True))
-        _number(ws, r.row, c["ghi_chu"], v.get("ghi_chu"), st.value("text"))
+            ws.write_blank(r.row, c[RESULT_BASE], None, grey)
+            ws.write_blank(r.row, c[RESULT_RATE], None, grey)
+        _number(ws, r.row, c[COMPLETION], v.get(COMPLETION), st.ratio(bold=True))
+        _number(ws, r.row, c[NOTE], v.get(NOTE), st.value("text"))
         ws.write_string(r.row, extra[0], str(v.get("status") or ""),
                         st.label(bold=True, align="center"))
         ws.write_string(r.row, extra[1], "; ".join(v.get("behind") or []), st.label())
@@ -178,10 +180,10 @@ def _matrix(wb: Workbook, st: Styles, ws: Worksheet, form: Form, layout: FormLay
         ws.write_string(i, 0, name, st.label())
         for j, ind in enumerate(inds, start=1):
             v = values.get((name, ind.key), {})
-            if v.get("chi_tieu") is None:
+            if v.get(TARGET) is None:
                 ws.write_string(i, j, "—", st.label(align="center"))
             else:
-                _number(ws, i, j, v.get("ty_le_hoan_thanh"), st.ratio())
+                _number(ws, i, j, v.get(COMPLETION), st.ratio())
     last = head + len(names)
     if not names:
         ws.write_string(head + 1, 0, "Chưa có số liệu.", st.text(italic=True, wrap=False))

@@ -546,11 +546,11 @@ def _annotate(original: bytes, heading: Callable[[bool], Sequence[str]],
             ("comments", posixpath.relpath(comments, posixpath.dirname(part))),
             ("vmlDrawing", posixpath.relpath(vml, posixpath.dirname(part)))])
         sheet_xml[part] = _insert_legacy(xml, rel_vml)
-    for sheet in sheets:  # only the list is selected
-        xml = sheet_xml.get(sheet.part) or pkg.text(sheet.part)
+    for each in sheets:  # only the list is selected
+        xml = sheet_xml.get(each.part) or pkg.text(each.part)
         unselected = re.sub(r'\stabSelected="(1|true)"', "", xml)
-        if unselected != xml or sheet.part in sheet_xml:
-            pkg.put(sheet.part, unselected)
+        if unselected != xml or each.part in sheet_xml:
+            pkg.put(each.part, unselected)
     renamed = None
     if _LIST_PART in pkg.parts:  # the list takes sheet1.xml, as Excel would number it
         moved = _free(pkg, "xl/worksheets/sheet{}.xml")
