@@ -1,20 +1,10 @@
-"""Targets (chỉ tiêu): what a ``targets`` form means, in one place.
+"""Targets over units: one indicator's values combined for the office, and the per-unit
+matrix of the targets summary sheet.
 
-A ``targets`` form has one row per indicator and the fixed columns of
-:data:`toolkit.spec.campaign.TARGET_COLUMNS`. This module decides, for every level:
-
-- which cells of an indicator row are value cells (a count has no denominator; an
-  indicator a unit was not allocated has no target cell and shows "không giao");
-- completion: a count is ``kết quả / chỉ tiêu``; a rate is
-  ``(Σ số đạt / Σ tổng số) / (chỉ tiêu / 100)`` — a rate is never averaged;
-- status: ``vượt`` above 100 %, ``đạt`` at 100 %, ``chưa đạt`` below;
-- aggregation over units: targets and results of counts are summed; the target of a rate
-  is weighted by each unit's denominator (Σ tᵢ·nᵢ / Σ nᵢ), so a district's summary carries
-  to the province the target its units were given, and the province can weight it again.
-
-The office's *own* allocation (the top row of the allocation workbook) is only checked
-against the sum of its units' targets when the allocation is read (a warning): the
-summary carries the sum of what the units were actually given.
+Targets and results of counts are summed; the target of a rate is weighted by each unit's
+denominator (Σ tᵢ·nᵢ / Σ nᵢ), so a district's summary carries to the province the target
+its units were given, and the province can weight it again. Completion and status come from
+:mod:`toolkit.spec.targets`, the one place the rule lives; a rate is never averaged.
 """
 
 from __future__ import annotations

@@ -84,6 +84,15 @@ class _Reader:
             raise TypeError("use optional_text() for a key that may be absent")
         return nfc(str(value))
 
+    def key(self, what: str) -> str:
+        """The ``key`` of a column or indicator: it names a cell in ``_meta`` maps."""
+        key = self.text("key")
+        if not key.isidentifier() or XML_ESCAPE.search(key):
+            raise self.fail("key", f"{what} {key!r} chỉ được gồm chữ không dấu, số và '_' "
+                                   "(và không chứa dạng _xA_, _x1f_: LibreOffice đọc đó là ký "
+                                   "tự ẩn)")
+        return key
+
     def optional_text(self, key: str) -> str | None:
         value = self.get(key, (str, int, float), None)
         return None if value is None else nfc(str(value))
@@ -124,10 +133,7 @@ _CAMPAIGN_KEYS = {"id", "title", "issuer", "document_number", "document_date", "
 
 def _parse_column(r: _Reader) -> Column:
     r.check_keys(_COLUMN_KEYS)
-    key = r.text("key")
-    if not key.isidentifier() or XML_ESCAPE.search(key):
-        raise r.fail("key", f"khóa cột {key!r} chỉ được gồm chữ không dấu, số và '_' "
-                            "(và không chứa dạng _xA_, _x1f_: LibreOffice đọc đó là ký tự ẩn)")
+    key = r.key("khóa cột")
     header = r.get("header", (list, str))
     header = (header,) if isinstance(header, str) else tuple(nfc(str(h)) for h in header)
     if not header or any(not h.strip() for h in header):
@@ -282,10 +288,7 @@ def parse_form(path: Path, data: dict[str, Any]) -> Form:
 
 def _parse_indicator(r: _Reader) -> Indicator:
     r.check_keys(_INDICATOR_KEYS)
-    key = r.text("key")
-    if not key.isidentifier() or XML_ESCAPE.search(key):
-        raise r.fail("key", f"khóa chỉ tiêu {key!r} chỉ được gồm chữ không dấu, số và '_' "
-                            "(và không chứa dạng _xA_, _x1f_: LibreOffice đọc đó là ký tự ẩn)")
+    key = r.key("khóa chỉ tiêu")
     kind = r.text("kind", "count")
     if kind not in INDICATOR_KINDS:
         raise r.fail("kind", f"loại chỉ tiêu không hợp lệ {kind!r} (dùng: count, rate)")
