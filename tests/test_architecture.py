@@ -22,7 +22,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"report", "author"}),
     frozenset({"mail"}),
     frozenset({"pipeline", "testing"}),
-    frozenset({"api", "web", "cli"}),
+    frozenset({"web"}),
+    frozenset({"api", "cli"}),
 )
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 TOP_LEVEL_MODULES = {"__init__.py", "pipeline.py", "testing.py"}
