@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from toolkit.cli.campaign import campaign_group
 from toolkit.cli.common import ToolkitGroup, campaign_options
 from toolkit.cli.mail import mail_group
 from toolkit.spec.campaign import Campaign
@@ -127,6 +128,7 @@ def campaigns_cmd() -> None:
 
 
 cli.add_command(mail_group)  # toolkit mail send-templates|send-feedback|remind|fetch
+cli.add_command(campaign_group)  # toolkit campaign export|load
 
 
 class _NullBar:

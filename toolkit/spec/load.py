@@ -1,11 +1,14 @@
 """Reading a campaign's YAML specs into :class:`~toolkit.spec.campaign.Campaign` objects, with
-every mistake reported by file and key in Vietnamese."""
+every mistake reported by file and key in Vietnamese. :func:`campaign_from_data` does the
+checking on plain data (what the YAML files hold); :func:`load_campaign` only finds and reads
+the files. The inverse, :func:`toolkit.spec.data.campaign_to_data`, lives beside it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -364,48 +367,91 @@ def list_builtin_campaigns() -> list[str]:
     return sorted(p.parent.name for p in root.glob("*/campaign.yaml"))
 
 
-def load_campaign(ref: str | Path) -> Campaign:
-    """Load a campaign by built-in id or path, with every form it lists."""
-    path = resolve_campaign_path(ref)
-    data = _load_yaml(path)
-    r = _Reader(path, data)
-    r.check_keys(_CAMPAIGN_KEYS)
+def _deadlines(r: _Reader) -> dict[str, dt.date]:
     raw_deadlines = r.sub(r.get("deadlines", dict), "deadlines")
     deadlines: dict[str, dt.date] = {}
     for level in raw_deadlines.data:
         if level not in LEVELS:
             raise raw_deadlines.fail(str(level), f"cấp không hợp lệ (dùng: {', '.join(LEVELS)})")
         deadlines[level] = raw_deadlines.date(level)
+    return deadlines
+
+
+def load_campaign(ref: str | Path) -> Campaign:
+    """Load a campaign by built-in id or path, with every form it lists."""
+    path = resolve_campaign_path(ref)
+    data = _load_yaml(path)
+    r = _Reader(path, data)
+    r.check_keys(_CAMPAIGN_KEYS)
+    _deadlines(r)  # checked before the form files, as a reader of campaign.yaml meets them
     form_names = r.get("forms", list)
     if not form_names:
         raise r.fail("forms", "chiến dịch phải có ít nhất một biểu")
-    forms: list[Form] = []
-    hashed: dict[str, Any] = {"campaign": _canonical(data), "forms": []}
+    forms_data: list[dict[str, Any]] = []
     for i, name in enumerate(form_names):
         if not isinstance(name, str):
             raise r.fail(f"forms[{i}]", "phải là tên tệp biểu, ví dụ pl1.yaml")
         form_path = path.parent / name
         if not form_path.exists():
             raise r.fail(f"forms[{i}]", f"không tìm thấy tệp biểu {name!r}")
-        form_data = _load_yaml(form_path)
+        forms_data.append(_load_yaml(form_path))
+    return campaign_from_data(data, forms_data, path)
+
+
+def campaign_from_data(campaign: Mapping[str, Any], forms: Sequence[Mapping[str, Any]],
+                       source: str | Path, *,
+                       form_sources: Sequence[str | Path] | None = None) -> Campaign:
+    """Build a :class:`Campaign` from plain data: the mapping of ``campaign.yaml`` and one
+    mapping per form, exactly as the YAML files hold them (a campaign workbook or a proposal
+    gives the same shapes, so one set of checks serves every source).
+
+    ``source`` names the campaign in errors and in :attr:`Campaign.source`. A form is named
+    by ``form_sources[i]``, else by the file the campaign's ``forms`` list gives it (beside
+    ``source``, as :func:`load_campaign` reads it), else ``<source>#<n>``. ``spec_sha256``
+    is computed over the data as given, so the same YAML text always gives the same hash.
+    """
+    path = Path(source)
+    data = dict(campaign)
+    r = _Reader(path, data)
+    r.check_keys(_CAMPAIGN_KEYS)
+    deadlines = _deadlines(r)
+    names = r.get("forms", list, None)
+    if not forms:
+        raise r.fail("forms", "chiến dịch phải có ít nhất một biểu")
+    if names is not None and len(names) != len(forms):
+        raise r.fail("forms", f"danh sách forms nêu {len(names)} tệp biểu nhưng có "
+                              f"{len(forms)} biểu")
+    if form_sources is not None:
+        paths = [Path(s) for s in form_sources]
+    elif names is not None:
+        paths = [path.parent / str(name) for name in names]
+    else:
+        paths = [Path(f"{path}#{i + 1}") for i in range(len(forms))]
+    if len(paths) != len(forms):
+        raise ValueError("form_sources must name every form")
+    parsed: list[Form] = []
+    hashed: dict[str, Any] = {"campaign": _canonical(data), "forms": []}
+    for i, (form_path, raw) in enumerate(zip(paths, forms, strict=True)):
+        if not isinstance(raw, Mapping):
+            raise SpecError(form_path, "-", "nội dung phải là một bảng khóa: giá trị (mapping)")
+        form_data = dict(raw)
         form = parse_form(form_path, form_data)
-        if any(f.id == form.id for f in forms):
+        if any(f.id == form.id for f in parsed):
             raise r.fail(f"forms[{i}]", f"trùng mã biểu {form.id!r}")
-        forms.append(form)
+        parsed.append(form)
         hashed["forms"].append(_canonical(form_data))
     digest = hashlib.sha256(
         json.dumps(hashed, ensure_ascii=False, sort_keys=True).encode("utf-8")
     ).hexdigest()
-    campaign_id = r.text("id")
     return Campaign(
-        id=campaign_id,
+        id=r.text("id"),
         title=r.text("title"),
         issuer=r.text("issuer"),
         document_number=r.text("document_number"),
         document_date=r.date("document_date"),
         period=r.text("period", ""),
         deadlines=deadlines,
-        forms=tuple(forms),
+        forms=tuple(parsed),
         template_version=r.text("template_version", "1"),
         spec_sha256=digest,
         source=str(path),
