@@ -68,7 +68,7 @@ def _rewrite_properties(data: bytes, props: dict[str, str]) -> bytes:
     xml = src.read("docProps/custom.xml").decode("utf-8")
     for name, value in props.items():
         pattern = re.compile(
-            rf'(<property\b[^>]*\bname="{re.escape(name)}"[^>]*>\s*<vt:(\w+)>)[^<]*(</vt:\2>)')
+            rf'(<property\b[^>]*\bname="{re.escape(name)}"[^>]*>\s*<vt:(\w+)\b[^>]*>)[^<]*(</vt:\2>)')
         xml, n = pattern.subn(lambda m, v=value: m.group(1) + escape(v) + m.group(3), xml)
         assert n == 1, f"property {name!r} not found once in custom.xml"
     out = io.BytesIO()
@@ -82,7 +82,8 @@ def _rewrite_properties(data: bytes, props: dict[str, str]) -> bytes:
 
 def _properties_in(data: bytes) -> dict[str, str]:
     xml = zipfile.ZipFile(io.BytesIO(data)).read("docProps/custom.xml").decode("utf-8")
-    return dict(re.findall(r'<property\b[^>]*\bname="([^"]+)"[^>]*>\s*<vt:\w+>([^<]*)<', xml))
+    pattern = r'<property\b[^>]*\bname="([^"]+)"[^>]*>\s*<vt:\w+\b[^>]*>([^<]*)<'
+    return dict(re.findall(pattern, xml))
 
 
 def _meta_identity(data: bytes) -> dict[str, str]:

@@ -426,7 +426,13 @@ def _list_sheet(styles: _Styles, heading: Sequence[str], lines: Sequence[Line],
 
 
 def _workbook(xml: str, rid_name: str, rid: str, sheet_id: int) -> str:
-    new = (f"<sheet name={_attr(FEEDBACK_SHEET)} sheetId=\"{sheet_id}\" "
+    prefix = rid_name.split(":", 1)[0]
+    root = _ROOT.match(xml)
+    # the relationships prefix may be declared on each <sheet> (openpyxl with lxml does
+    # that) rather than on the root: then the new element declares it itself
+    declared = root is not None and f"xmlns:{prefix}=" in root.group(2)
+    ns = "" if declared else f'xmlns:{prefix}="{_REL_NS}" '
+    new = (f"<sheet {ns}name={_attr(FEEDBACK_SHEET)} sheetId=\"{sheet_id}\" "
            f'{rid_name}="{rid}"/>')
     m = re.search(r"<sheets\b[^>]*>", xml)
     if m is None:
