@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,3 +52,37 @@ def write_bytes(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+
+
+@contextlib.contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``target``; on success it takes ``target``'s
+    place (an existing ``target`` is moved aside first and removed only once the new one is
+    in). On failure the temporary folder goes and ``target`` stays as it was. The caller
+    decides beforehand whether replacing an existing ``target`` is allowed."""
+    parent = ensure_dir(target.parent if str(target.parent) else Path("."))
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; an output folder is ordinary
+    try:
+        yield tmp
+        _swap_in(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".old-{target.name}-", dir=target.parent))
+    os.rename(target, old)  # onto the empty temporary folder: POSIX replaces it
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -5,23 +5,17 @@ conversions are :mod:`toolkit.author.workbook` and :mod:`toolkit.author.spec_fil
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import click
 
-from toolkit._infra.atomic import OutputError, ensure_dir, write_bytes
-from toolkit.author.spec_files import CAMPAIGN_FILE, campaign_files
+from toolkit._infra.atomic import write_bytes
+from toolkit.author.folder import write_campaign_folder
+from toolkit.author.spec_files import campaign_files
 from toolkit.author.workbook import WorkbookError, read_workbook, workbook_bytes
 from toolkit.cli.common import ToolkitGroup
-from toolkit.spec.campaign import Campaign
-from toolkit.spec.data import campaign_to_data, same_campaign
+from toolkit.spec.data import campaign_to_data
 from toolkit.spec.load import campaign_from_data, load_campaign
-
-SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 @click.group("campaign", cls=ToolkitGroup)
@@ -82,58 +76,3 @@ def load_cmd(workbook: Path, out_dir: Path | None, force: bool) -> None:
                f"{campaign.document_number}, {len(campaign.forms)} biểu "
                f"({', '.join(f.id for f in campaign.forms)}) vào {out}")
     click.echo(f"Tạo biểu mẫu: toolkit make-templates --campaign {out}")
-
-
-def write_campaign_folder(out: Path, files: dict[str, str], expected: Campaign, *,
-                          force: bool) -> Campaign:
-    """Write ``files`` as the folder ``out`` all at once: into a temporary folder beside
-    it, loaded back and compared with ``expected``, then renamed into place (an existing
-    campaign folder only with ``force``). A failure leaves ``out`` as it was."""
-    if out.exists() and not force:
-        raise OutputError(f"Thư mục {out} đã có; thêm --force để ghi đè")
-    if out.exists():
-        _check_replaceable(out)
-    parent = ensure_dir(out.parent if str(out.parent) else Path("."))
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-", dir=parent))
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a campaign folder is ordinary
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8")
-        campaign = load_campaign(tmp)
-        if not same_campaign(campaign, expected):  # the YAML must say what the workbook said
-            raise OutputError(f"Các tệp YAML ghi ra không đọc lại đúng sổ khai báo; không "
-                              f"ghi vào {out} (lỗi của toolkit, xin báo lại)")
-        _swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return load_campaign(out)
-
-
-def _check_replaceable(out: Path) -> None:
-    """Only a campaign folder (YAML files and campaign.yaml) is replaced, never a folder
-    that happens to have the name (``--out .`` with ``--force`` must not empty a project)."""
-    if not out.is_dir():
-        raise OutputError(f"{out} là một tệp, không phải thư mục chiến dịch")
-    entries = list(out.iterdir())
-    foreign = [p.name for p in entries if p.is_dir() or p.suffix.lower() not in SPEC_SUFFIXES]
-    if entries and (foreign or not (out / CAMPAIGN_FILE).exists()):
-        what = f"có {foreign[0]}" if foreign else f"không có {CAMPAIGN_FILE}"
-        raise OutputError(f"Không ghi đè {out}: đó không phải thư mục chiến dịch ({what})")
-
-
-def _swap_in(tmp: Path, out: Path) -> None:
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".old-{out.name}-", dir=out.parent))
-    os.rename(out, old)  # onto the empty temporary folder: POSIX replaces it
-    try:
-        os.rename(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.rename(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
