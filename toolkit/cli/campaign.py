@@ -9,13 +9,17 @@ from pathlib import Path
 
 import click
 
-from toolkit._infra.atomic import write_bytes
+from toolkit._infra.atomic import OutputError, write_bytes
+from toolkit.author.draft import Draft, draft_from_plan, preview_pdf
 from toolkit.author.folder import write_campaign_folder
+from toolkit.author.plan import PlanError
 from toolkit.author.spec_files import campaign_files
 from toolkit.author.workbook import WorkbookError, read_workbook, workbook_bytes
 from toolkit.cli.common import ToolkitGroup
+from toolkit.report.terminal import render_campaign
 from toolkit.spec.data import campaign_to_data
 from toolkit.spec.load import campaign_from_data, load_campaign
+from toolkit.write.templates import slugify
 
 
 @click.group("campaign", cls=ToolkitGroup)
@@ -26,6 +30,43 @@ def campaign_group() -> None:
     The campaign workbook: export any campaign to an .xlsx a clerk edits; load it back into
     a campaign folder of YAML files.
     """
+
+
+@campaign_group.command("new")
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="Sổ khai báo .xlsx cần ghi; mặc định khai-bao_<tên tệp kế hoạch>.xlsx.")
+@click.option("--force", is_flag=True, help="Ghi đè sổ khai báo và bản xem trước đã có.")
+def new_cmd(plan: Path, out_path: Path | None, force: bool) -> None:
+    """Đọc kế hoạch PLAN (.docx, .xlsx; .doc, .ods nếu có LibreOffice) và đề xuất chiến dịch.
+
+    Reads the plan's heading, deadlines and appendix tables and writes the proposed
+    campaign as a campaign workbook to correct, with a preview of the templates it would
+    make (also as PDF when LibreOffice is installed). Then: toolkit campaign load.
+    """
+    try:
+        data = plan.read_bytes()
+    except FileNotFoundError:
+        raise PlanError(f"Tệp «{plan}»", "không tìm thấy tệp") from None
+    except OSError as exc:
+        raise PlanError(f"Tệp «{plan}»", f"không đọc được tệp ({exc.strerror})") from None
+    draft = draft_from_plan(data, plan.name)
+    out = out_path or Path(f"khai-bao_{slugify(plan.stem) or 'ke-hoach'}.xlsx")
+    preview = out.with_name(f"{out.stem}_xem-truoc.xlsx")
+    pdf = preview.with_suffix(".pdf")
+    existing = [p for p in (out, preview, pdf) if p.exists()]
+    if existing and not force:
+        raise OutputError(f"Tệp {existing[0]} đã có; thêm --force để ghi đè")
+    printed = preview_pdf(draft.preview)
+    write_bytes(out, draft.workbook)
+    write_bytes(preview, draft.preview)
+    if printed is not None:
+        write_bytes(pdf, printed)
+    click.echo(render_draft(draft, plan.name))
+    click.echo(f"Đã ghi sổ khai báo: {out}")
+    click.echo(f"Xem trước biểu mẫu: {preview}" + (f" và {pdf}" if printed is not None else
+                                                     " (cài LibreOffice để có bản PDF)"))
+    click.echo(f"Sửa sổ khai báo, trả lời các câu hỏi, rồi nạp: toolkit campaign load {out}")
 
 
 @campaign_group.command("export")
@@ -76,3 +117,27 @@ def load_cmd(workbook: Path, out_dir: Path | None, force: bool) -> None:
                f"{campaign.document_number}, {len(campaign.forms)} biểu "
                f"({', '.join(f.id for f in campaign.forms)}) vào {out}")
     click.echo(f"Tạo biểu mẫu: toolkit make-templates --campaign {out}")
+
+
+KIND_LABELS = {"single_row": "một dòng", "fixed_rows": "dòng cố định", "list": "danh sách",
+               "targets": "chỉ tiêu"}
+
+
+def render_draft(draft: Draft, plan_name: str) -> str:
+    """What was read from the plan, and the questions the clerk must answer, in Vietnamese."""
+    campaign, proposal = draft.campaign, draft.proposal
+    lines = [f"Đã đọc kế hoạch «{plan_name}»:", render_campaign(campaign).rstrip()]
+    for form in campaign.forms:
+        inputs = len(form.input_columns)
+        lines.append(f"    {form.id}: {KIND_LABELS.get(form.kind, form.kind)}, {inputs} cột nhập"
+                     + (f", {len(form.rows)} dòng" if form.rows else "")
+                     + (f", {len(form.indicators)} chỉ tiêu" if form.indicators else ""))
+    inferred = sum(1 for note in proposal.notes if note.kind == "rule")
+    if inferred:
+        lines.append(f"Quy tắc suy ra từ tiêu đề cột (cần xem lại): {inferred}")
+    if proposal.questions:
+        lines.append(f"Cần trả lời {len(proposal.questions)} câu hỏi (trang «Câu hỏi»):")
+        lines += [f"  - [{q.form or 'chiến dịch'}] {q.text}" for q in proposal.questions]
+    else:
+        lines.append("Không có câu hỏi nào cần trả lời.")
+    return "\n".join(lines)

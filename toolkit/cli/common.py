@@ -12,6 +12,7 @@ import click
 
 from toolkit._infra.atomic import OutputError
 from toolkit._infra.paths import samples_dir
+from toolkit.author.plan import PlanError
 from toolkit.author.workbook_vocab import WorkbookError
 from toolkit.mail.settings import MailError
 from toolkit.spec.errors import InboxError, SpecError
@@ -21,6 +22,7 @@ from toolkit.write.allocation import AllocationError
 
 KNOWN_ERRORS: tuple[type[Exception], ...] = (
     SpecError, UnitsError, OutputError, InboxError, AllocationError, MailError, WorkbookError,
+    PlanError,
 )
 
 
