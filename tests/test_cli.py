@@ -8,6 +8,7 @@ import io
 import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
@@ -24,13 +25,24 @@ def run(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    """Every command, sub-commands of groups included: ("mail", "fetch") …"""
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
 def test_every_command_has_help_and_a_readme_entry():
     readme = README.read_text(encoding="utf-8")
-    for name, command in cli.commands.items():
-        assert command.help, f"{name} has no help"
-        result = run(name, "--help")
+    names = list(_commands(cli))
+    assert ("campaign", "new") in dict(names) and ("mail", "fetch") in dict(names)
+    for path, command in names:
+        assert command.help, f"{' '.join(path)} has no help"
+        result = run(*path, "--help")
         assert result.exit_code == 0
-        assert re.search(rf"toolkit {re.escape(name)}\b", readme), f"README lacks {name}"
+        words = r"\s+".join(re.escape(p) for p in path)
+        assert re.search(rf"toolkit\s+{words}\b", readme), f"README lacks {' '.join(path)}"
 
 
 def test_make_templates_writes_one_file_per_child(tmp_path):
