@@ -25,6 +25,7 @@ from python_calamine import CalamineWorkbook, PasswordError
 
 from toolkit._infra.zipguard import Refused, check_members
 from toolkit.read import limits
+from toolkit.read.fsopen import sane_time
 from toolkit.spec.layout import a1
 from toolkit.spec.text import nfc
 
@@ -71,11 +72,13 @@ class SheetInfo:
 
 
 def parse_time(text: str, naive_tz: dt.tzinfo = LOCAL_TZ) -> dt.datetime | None:
+    """A property's time in UTC; None when malformed or outside 1980…2999 (year 1 at +14:00
+    cannot even be converted): such a time is ignored, the file is read as usual."""
     try:
         when = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=naive_tz)).astimezone(dt.UTC)
+    return sane_time(when if when.tzinfo else when.replace(tzinfo=naive_tz))
 
 
 # --------------------------------------------------------------------------- containers
@@ -291,6 +294,27 @@ def _scan_ods(zf: zipfile.ZipFile) -> dict[str, SheetInfo]:
     return tables
 
 
+_INDENT_RE = re.compile(rb">[ \t\r]*\n[ \t\r\n]*<")
+
+
+def _ods_unindented(zf: zipfile.ZipFile) -> bytes | None:
+    """The ODS again with the line breaks and indentation between the tags of its
+    ``content.xml`` removed (Gnumeric writes them; python-calamine takes them for cell
+    text and refuses the file), or None when there are none. The members were size-checked
+    by :func:`_open_zip` already, so the copy stays within the same limits."""
+    content = zf.read("content.xml") if "content.xml" in zf.namelist() else b""
+    flat = _INDENT_RE.sub(b"><", content)
+    if flat == content:
+        return None
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as copy:
+        for info in zf.infolist():
+            if not info.is_dir():
+                copy.writestr(info.filename, flat if info.filename == "content.xml" else
+                              zf.read(info))
+    return out.getvalue()
+
+
 def short_error(exc: BaseException) -> str:
     text = (str(exc).strip().splitlines() or [""])[0][:160]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -307,8 +331,14 @@ class Book:
         except PasswordError:
             raise FileProblem("file_encrypted") from None
         except Exception as exc:  # an OLE container named .xlsx that is no .xls: encrypted
-            code = "file_encrypted" if cfb_as_xlsx else "file_unreadable"
-            raise FileProblem(code, detail=short_error(exc)) from None
+            unindented = _ods_unindented(zf) if kind == "ods" and zf is not None else None
+            try:
+                if unindented is None:
+                    raise
+                self.book = CalamineWorkbook.from_filelike(io.BytesIO(unindented))
+            except Exception:
+                code = "file_encrypted" if cfb_as_xlsx else "file_unreadable"
+                raise FileProblem(code, detail=short_error(exc)) from None
         self.sheet_names = tuple(nfc(n) for n in self.book.sheet_names)
         self._real = dict(zip(self.sheet_names, self.book.sheet_names, strict=True))
         self._infos: dict[str, SheetInfo] = {}

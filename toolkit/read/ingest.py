@@ -1,9 +1,10 @@
 """Walk an inbox and read every workbook in it, each file by a worker process.
 
 What a file is and who sent it is decided by :mod:`toolkit.read.reading` (one file) — this
-module lists the inbox (lock files, hidden files, symlinks and other campaigns are skipped
-with a reason), hands the files to :mod:`toolkit._infra.workers` (time limit, crash isolation,
-deterministic order) and collects the answers. The inbox is never modified.
+module lists the inbox (lock files, hidden files, symlinks, FIFOs and devices, folders that
+cannot be listed and other campaigns are skipped with a reason; a name that is not UTF-8 is
+shown through cp1258), hands the files to :mod:`toolkit._infra.workers` (time limit, crash
+isolation, deterministic order) and collects the answers. The inbox is never modified.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
+import stat
+import unicodedata
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +22,8 @@ from typing import Any
 
 from toolkit._infra.workers import ordered_map
 from toolkit.read import limits
-from toolkit.read.book import short_error
-from toolkit.read.manifest import MANIFEST_NAME, read_manifest
+from toolkit.read.fsopen import open_regular, os_reason
+from toolkit.read.manifest import MANIFEST_NAME, load_manifest
 from toolkit.read.reading import OtherCampaign, read_file
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.findings import make_finding, message
@@ -40,34 +44,106 @@ class IngestResult:
 
 # --------------------------------------------------------------------------- the inbox
 
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_NOT_REGULAR = {stat.S_IFIFO: "ống dẫn FIFO", stat.S_IFSOCK: "socket",
+                stat.S_IFCHR: "thiết bị", stat.S_IFBLK: "thiết bị"}
 
-def _skip_code(name: str, path: Path) -> str | None:
+
+@dataclass(frozen=True)
+class _Entry:
+    """One thing found in the inbox: its key (``rel``: the relative path, printable),
+    where it is, why it is skipped (code, detail) if it is, and whether its name was not
+    UTF-8 (shown through cp1258)."""
+
+    rel: str
+    path: Path
+    skip: str | None = None
+    detail: str = ""
+    foreign: bool = False
+
+
+def shown_name(rel: str) -> tuple[str, bool]:
+    """A printable form of a relative path from the file system, and whether a part of it
+    was not UTF-8 (bytes a Vietnamese Windows zip leaves: read as cp1258, NFC; a byte
+    cp1258 has no letter for as ``\\xNN``). Control characters become ``\\xNN``."""
+    parts, foreign = [], False
+    for part in rel.split("/"):
+        raw = os.fsencode(part)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text, foreign = nfc(raw.decode("cp1258", errors="backslashreplace")), True
+        parts.append(_CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+    return "/".join(parts), foreign
+
+
+def _skip_code(name: str, path: Path) -> tuple[str | None, str]:
     if name.startswith("~$") or (name.startswith(".~lock.") and name.endswith("#")) or (
             name.startswith("~") and name.lower().endswith(".tmp")):
-        return "lock_file"
+        return "lock_file", ""
     if name.startswith("."):
-        return "hidden_file"
-    if path.is_symlink():
-        return "symlink"
-    return None if name.lower().endswith(WORKBOOK_SUFFIXES) else "not_a_spreadsheet"
+        return "hidden_file", ""
+    try:
+        mode = os.lstat(path).st_mode  # never follows a link
+    except OSError:
+        mode = stat.S_IFREG  # gone since the listing: the reader says so
+    if stat.S_ISLNK(mode):
+        return "symlink", ""
+    if not name.lower().endswith(WORKBOOK_SUFFIXES):
+        return "not_a_spreadsheet", ""
+    if not stat.S_ISREG(mode):
+        return "not_regular_file", _NOT_REGULAR.get(stat.S_IFMT(mode), "loại đặc biệt")
+    return None, ""
 
 
-def _walk(inbox: Path) -> list[tuple[str, Path, str | None]]:
-    """(relative NFC POSIX path, path, skip code or None), sorted by relative path. Hidden
-    and symlinked folders are listed once and not entered."""
-    found: list[tuple[str, Path, str | None]] = []
-    for root, dirs, files in os.walk(inbox, followlinks=False):
+def _walk(inbox: Path) -> list[_Entry]:
+    """Everything in the inbox, sorted by key (:func:`_keys`; two names that differ only
+    in Unicode form are two files). Nothing is opened or followed here (``lstat``); hidden
+    and symlinked folders are listed once and not entered; a folder that cannot be listed
+    is listed with why."""
+    found: list[_Entry] = []
+
+    def unlistable(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else inbox
+        rel = where.relative_to(inbox).as_posix() if where != inbox else "."
+        found.append(_Entry(rel, where, "folder_unreadable", os_reason(exc)))
+
+    for root, dirs, files in os.walk(inbox, onerror=unlistable, followlinks=False):
         here = Path(root)
         for name in list(dirs):
             if name.startswith(".") or (here / name).is_symlink():
                 dirs.remove(name)
                 code = "hidden_file" if name.startswith(".") else "symlink"
-                found.append((nfc((here / name).relative_to(inbox).as_posix()), here / name, code))
+                found.append(_Entry((here / name).relative_to(inbox).as_posix(), here / name,
+                                    code))
         for name in files:
-            rel = nfc((here / name).relative_to(inbox).as_posix())
+            rel = (here / name).relative_to(inbox).as_posix()
             if rel != MANIFEST_NAME:  # the mail fetcher's record, not a submission
-                found.append((rel, here / name, _skip_code(name, here / name)))
-    return sorted(found, key=lambda t: t[0])
+                found.append(_Entry(rel, here / name, *_skip_code(name, here / name)))
+    return _keys(found)
+
+
+def _keys(found: list[_Entry]) -> list[_Entry]:
+    """Entries with printable, unique keys, sorted. A key is the NFC form of the name
+    (what every program shows) unless two names differ only in Unicode form (a copy saved
+    on a Mac next to the Windows one): then each keeps its exact form, so the two files
+    never share a key. A name shown through cp1258 that equals another file's name is
+    shown byte by byte instead."""
+    shown = [shown_name(e.rel) for e in found]
+    forms: dict[str, int] = {}
+    for rel, _foreign in shown:
+        forms[nfc(rel)] = forms.get(nfc(rel), 0) + 1
+    keyed: list[_Entry] = []
+    used: set[str] = set()
+    # names that were UTF-8 choose first: a re-read name never takes a real one's key
+    for entry, (rel, foreign) in sorted(zip(found, shown, strict=True),
+                                         key=lambda pair: pair[1][1]):
+        rel = nfc(rel) if forms[nfc(rel)] == 1 else rel
+        if rel in used:
+            rel = os.fsencode(entry.rel).decode("ascii", errors="backslashreplace")
+        used.add(rel)
+        keyed.append(_Entry(rel, entry.path, entry.skip, entry.detail, foreign))
+    return sorted(keyed, key=lambda e: e.rel)
 
 
 # --------------------------------------------------------------------------- reading
@@ -94,7 +170,7 @@ def _worker_read(job: tuple[str, str]) -> _Outcome:
     except OtherCampaign as other:
         return "other", str(other)
     except OSError as exc:  # vanished or unreadable on disk
-        return "failed", ("file_unreadable", short_error(exc))
+        return "failed", ("file_unreadable", os_reason(exc))
     places = tuple((c.form, c.row, c.column, c.cell) for c in sub.cells)
     raws = [c.raw for c in sub.cells]
     sub.cells = []
@@ -135,33 +211,64 @@ def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None
     files not read with a Vietnamese reason. Never modifies the inbox. ``units`` lets a
     file that lost its identity be recognised by the unit name on its sheets."""
     inbox = Path(inbox)
-    received = {f: a.date for f, a in read_manifest(inbox).items() if a.date is not None}
+    manifest = load_manifest(inbox)
     result = IngestResult()
+    if manifest.problem:
+        result.skipped.append((MANIFEST_NAME, message("manifest_unreadable", file=MANIFEST_NAME,
+                                                      detail=manifest.problem)))
     entries = _walk(inbox)
-    files = [(rel, path) for rel, path, skip in entries if skip is None]
+    arrivals = {e.rel: manifest.arrivals.get(e.rel) or manifest.arrivals.get(
+        unicodedata.normalize("NFC", e.rel)) for e in entries if e.skip is None}
+    received = {rel: a.date for rel, a in arrivals.items() if a is not None and a.date}
+    files = [(e.rel, e.path) for e in entries if e.skip is None]
     outcomes = _outcomes(files, campaign, received, units)
     try:
         _collect(result, entries, outcomes, campaign, progress)
     finally:
         outcomes.close()  # stops the workers, also when the caller's progress raised
+    _note_names(result.submissions, {rel for rel, a in arrivals.items() if a and a.bad_date},
+                {e.rel for e in entries if e.foreign})
     return result
 
 
-def _collect(result: IngestResult, entries: list[tuple[str, Path, str | None]],
+def _note_names(submissions: list[Submission], bad_dates: set[str],
+                foreign: set[str]) -> None:
+    """Warnings about a file's name or manifest line: a name that was not UTF-8, a manifest
+    date that was ignored, two names equal once NFC-normalised (read apart all the same)."""
+    by_nfc: dict[str, list[Submission]] = {}
+    for sub in submissions:
+        by_nfc.setdefault(nfc(sub.file), []).append(sub)
+        if sub.file in foreign:
+            sub.findings.append(make_finding("name_not_unicode", file=sub.file,
+                                             unit_code=sub.unit_code))
+        if sub.file in bad_dates:
+            sub.findings.append(make_finding("manifest_bad_date", file=sub.file,
+                                             unit_code=sub.unit_code))
+    for form, same in by_nfc.items():
+        if len(same) > 1:
+            first = next((s for s in same if s.file == form), same[0])
+            for sub in same:
+                if sub is not first:
+                    sub.findings.append(make_finding("same_name_other_form", file=sub.file,
+                                                     unit_code=sub.unit_code,
+                                                     other=first.file))
+
+
+def _collect(result: IngestResult, entries: list[_Entry],
              outcomes: Iterator[_Outcome], campaign: Campaign,
              progress: Callable[[int], None] | None) -> None:
-    for rel, path, skip in entries:
-        if skip is not None:
-            result.skipped.append((rel, message(skip)))
+    for entry in entries:
+        if entry.skip is not None:
+            result.skipped.append((entry.rel, message(entry.skip, detail=entry.detail)))
         else:
             kind, value = next(outcomes)
             if kind == "sub":
                 result.submissions.append(value)
             elif kind == "other":
-                result.skipped.append((rel, message("other_campaign", other=value,
-                                                    campaign=campaign.id)))
+                result.skipped.append((entry.rel, message("other_campaign", other=value,
+                                                          campaign=campaign.id)))
             else:
-                result.submissions.append(_unread(rel, path, *value))
+                result.submissions.append(_unread(entry.rel, entry.path, *value))
         if progress is not None:
             progress(1)
 
@@ -169,8 +276,9 @@ def _collect(result: IngestResult, entries: list[tuple[str, Path, str | None]],
 def _unread(rel: str, path: Path, code: str, detail: str) -> Submission:
     """A file no worker could read (gone from disk, past the time limit, reader crashed)."""
     try:
-        with path.open("rb") as fh:
-            digest, size = hashlib.file_digest(fh, "sha256").hexdigest(), path.stat().st_size
+        with open_regular(path) as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+            size = os.fstat(fh.fileno()).st_size
     except OSError:
         digest, size = "", 0
     sub = Submission(file=rel, path=path, sha256=digest, size=size, status="unidentified")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from toolkit.read.book import (
     read_properties,
     short_error,
 )
+from toolkit.read.fsopen import file_time, open_regular
 from toolkit.read.identify import (
     identify,
     is_cached_map,
@@ -39,7 +41,7 @@ from toolkit.read.relocate import SHIFT_SLACK, relocate_all
 from toolkit.spec.campaign import Campaign, Form
 from toolkit.spec.findings import make_finding
 from toolkit.spec.layout import MAX_COLS, MAX_ROWS, a1, form_layout
-from toolkit.spec.meta import KINDS, CellRef, Meta
+from toolkit.spec.meta import IDENTITY_KEYS, KINDS, CellRef, Meta
 from toolkit.spec.models import CellValue, Submission
 from toolkit.spec.text import nfc
 from toolkit.spec.units import UnitRegistry
@@ -213,6 +215,9 @@ def _read_into(sub: Submission, data: bytes, campaign: Campaign,
     suffix = sub.path.suffix.lower()
     kind, zf = open_container(data, suffix)
     props, sub.modified_at = read_properties(kind, zf)
+    # who sent it is known before its values are read: a file whose values cannot be read
+    # is then that unit's file, rejected with the reason (not an unknown file)
+    sub.identity = {k: v for k, v in props.items() if k in IDENTITY_KEYS and v}
     book = Book(data, kind, zf, cfb_as_xlsx=kind == "xls" and suffix in (".xlsx", ".xlsm"))
     sub.sheet_names = book.sheet_names
     sub.identity, meta, meta_problem = identify(book, props)
@@ -264,9 +269,9 @@ def read_file(rel: str, path: Path, campaign: Campaign, received: dict[str, dt.d
               units: UnitRegistry | None = None) -> Submission:
     """One file as a Submission; a whole-file problem makes it ``unidentified`` (or
     ``rejected`` once unit and campaign are known). Raises :class:`OtherCampaign`."""
-    st = path.stat()
-    received_at = received.get(rel) or dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
+        st = os.fstat(fh.fileno())
+        received_at = received.get(rel) or file_time(st.st_mtime)
         if st.st_size > limits.MAX_FILE_BYTES:
             sub = Submission(file=rel, path=path, size=st.st_size, received_at=received_at,
                              sha256=hashlib.file_digest(fh, "sha256").hexdigest())

@@ -151,6 +151,16 @@ _TABLE: tuple[Code, ...] = (
     Code("spec_changed", "warning",
          "{file} — biểu mẫu được tạo từ phiên bản khác của kế hoạch; đã đọc theo bảng vị "
          "trí ô của chính tệp{detail}"),
+    Code("name_not_unicode", "warning",
+         "{file} — tên tệp không phải Unicode (UTF-8), thường do giải nén tệp .zip tạo trên "
+         "Windows; tên ở đây được đọc theo bảng mã Windows-1258. Nên đặt lại tên tệp"),
+    Code("manifest_bad_date", "warning",
+         "{file} — ngày nhận ghi trong manifest.csv không hợp lệ hoặc ngoài khoảng "
+         "1980–2999 nên bị bỏ qua; đã dùng thời gian của tệp"),
+    Code("same_name_other_form", "warning",
+         "{file} — tên tệp chỉ khác tệp {other} ở cách mã hóa dấu (bản lưu trên máy Mac, "
+         "dạng Unicode NFD) nên trông giống hệt; hai tệp được đọc riêng, mỗi tệp giữ số "
+         "liệu của mình"),
     # ----------------------------------------------------------------- skipped, not read
     Code("other_campaign", "warning",
          "tệp của chiến dịch khác («{other}»), không thuộc {campaign}"),
@@ -159,6 +169,19 @@ _TABLE: tuple[Code, ...] = (
     Code("symlink", "warning", "liên kết tượng trưng (symlink), không đọc để bảo đảm an toàn"),
     Code("not_a_spreadsheet", "warning",
          "không phải tệp bảng tính (chỉ đọc .xlsx, .xlsm, .ods, .xls)"),
+    Code("not_regular_file", "warning",
+         "không phải tệp thông thường ({detail}), không đọc để bảo đảm an toàn"),
+    Code("folder_unreadable", "warning",
+         "không đọc được thư mục ({detail}); các tệp trong đó chưa được xem. Hãy cấp quyền "
+         "đọc rồi chạy lại"),
+    Code("manifest_unreadable", "warning",
+         "không đọc được {file} ({detail}); thời gian nhận lấy theo thời gian của tệp, "
+         "người gửi không được kiểm tra"),
+    # ----------------------------------------------------------------- outputs (report)
+    Code("text_truncated", "warning",
+         "{where} — {label}: nội dung dài {length} ký tự, vượt giới hạn {limit} ký tự của "
+         "một ô Excel; bảng tổng hợp chỉ giữ {limit} ký tự đầu («{value}»), tệp values.csv "
+         "giữ đủ. Hãy rút gọn nội dung ô này"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}
@@ -172,10 +195,26 @@ class _Blank(dict[str, Any]):
 _FORMATTER = string.Formatter()
 
 
+QUOTE_CHARS = 60  # a message quotes at most this much of what a unit typed
+MAX_MESSAGE = 2_000
+TYPED_FIELDS = ("value", "normalised")  # what the unit typed, as it came from the file
+
+
+def quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    """At most ``limit`` characters of ``text``, ``…`` when cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def message(code: str, **fields: Any) -> str:
-    """The Vietnamese message of ``code`` with ``fields`` filled in (missing ones blank)."""
+    """The Vietnamese message of ``code`` with ``fields`` filled in (missing ones blank).
+    What came from the unit's file is quoted at most :data:`QUOTE_CHARS` characters long (a
+    40,000-character text once made a 40,072-character message); a message is at most
+    :data:`MAX_MESSAGE` characters."""
+    for key in TYPED_FIELDS:
+        if isinstance(fields.get(key), str):
+            fields[key] = quote(fields[key])
     template = CODES[code].template
-    return nfc(_FORMATTER.vformat(template, (), _Blank(fields)))
+    return quote(nfc(_FORMATTER.vformat(template, (), _Blank(fields))), MAX_MESSAGE)
 
 
 def make_finding(
