@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from toolkit.check.validate import validate
+from toolkit.check.validate import long_texts, validate
 from toolkit.read.ingest import ingest
 from toolkit.read.manifest import read_manifest
 from toolkit.read.provenance import sender_mismatches
@@ -43,6 +43,7 @@ def consolidate(
     select(ingested.submissions, units, office, campaign)
     _check_senders(inbox, ingested.submissions, units)
     frames = validate(campaign, ingested.submissions)
+    long_texts(campaign, ingested.submissions)
     expected = units.children(office.code)
     accepted_codes = {s.unit_code for s in ingested.submissions if s.status == "accepted"}
     accepted_units = [u for u in expected if u.code in accepted_codes]

@@ -7,6 +7,7 @@ final name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -29,6 +30,32 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+class OutputWriteError(OutputError, OSError):
+    """Writing an output failed in the operating system (disk full, no permission…): a
+    Vietnamese :class:`OutputError` for the command line, still an :class:`OSError`."""
+
+
+_WHY = {errno.ENOSPC: "ổ đĩa đã đầy", errno.EDQUOT: "đã hết hạn mức dung lượng",
+        errno.EROFS: "ổ đĩa chỉ cho đọc", errno.EACCES: "không có quyền ghi",
+        errno.EPERM: "không có quyền ghi", errno.ENAMETOOLONG: "tên tệp quá dài",
+        errno.EIO: "lỗi đọc/ghi của ổ đĩa"}
+
+
+def output_error(exc: OSError, where: Path) -> OutputWriteError:
+    """An OS failure while writing outputs into ``where``, as one Vietnamese line."""
+    why = _WHY.get(exc.errno or 0) or exc.strerror or type(exc).__name__
+    return OutputWriteError(f"Không ghi được kết quả vào {where}: {why}. Các tệp kết quả "
+                            "trước đó vẫn giữ nguyên; hãy giải phóng chỗ trống hoặc chọn thư "
+                            "mục --out khác rồi chạy lại")
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``, the temporary file of :func:`atomic_path` (the one place
+    output bytes reach the disk)."""
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success rename it onto ``target``."""
@@ -49,9 +76,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
 
 def write_bytes(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` atomically."""
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
+    """Write ``data`` to ``target`` atomically; an OS failure is an :class:`OutputWriteError`."""
+    try:
+        with atomic_path(target) as tmp:
+            write_file(tmp, data)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise output_error(exc, target) from None
 
 
 @contextlib.contextmanager

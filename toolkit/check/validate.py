@@ -346,3 +346,27 @@ def unallocated_results(form: Form, frame: pd.DataFrame) -> list[tuple[int, str]
                 out.append((pos, key))
                 break
     return out
+
+
+EXCEL_CELL_CHARS = 32_767  # Excel keeps at most this many characters in a cell
+
+
+def long_texts(campaign: Campaign, submissions: Iterable[Submission]) -> None:
+    """A warning ``text_truncated`` for each text of an accepted file longer than an Excel
+    cell holds: the summary keeps its first :data:`EXCEL_CELL_CHARS` characters, values.csv
+    all of it, and the unit is told to shorten it."""
+    for sub in submissions:
+        if sub.status != "accepted":
+            continue
+        for cell in sub.cells:
+            raw = cell.raw
+            if not (isinstance(raw, str) and len(raw) > EXCEL_CELL_CHARS):
+                continue
+            try:
+                label = campaign.form(cell.form).column(cell.column).label
+            except KeyError:
+                label = cell.column
+            sub.findings.append(make_finding(
+                "text_truncated", file=sub.file, unit_code=sub.unit_code, form=cell.form,
+                cell=cell.cell, column=cell.column, row=cell.row, value=raw, label=label,
+                length=format_number(len(raw)), limit=format_number(EXCEL_CELL_CHARS)))

@@ -82,10 +82,24 @@ def consolidate_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office
     from toolkit.report.outputs import write_outputs
     from toolkit.report.terminal import render_run_summary
 
+    _out_outside_inbox(inbox, out_dir)
     with _progress(inbox) as advance:
         result = consolidate(inbox, campaign, units, office, progress=advance)
     paths = write_outputs(result, result.frames, out_dir)
     click.echo(render_run_summary(result, paths))
+
+
+def _out_outside_inbox(inbox: Path, out_dir: Path) -> None:
+    """Outputs written into the inbox would be read back as submissions by the next run."""
+    from toolkit.report.outputs import FEEDBACK_DIR
+
+    box = inbox.resolve()
+    for folder in (out_dir, out_dir / FEEDBACK_DIR):
+        where = folder.resolve()
+        if where == box or box in where.parents:
+            raise click.ClickException(
+                f"Thư mục kết quả {out_dir} nằm trong hộp thư {inbox}: lần chạy sau sẽ đọc "
+                "lại chính các tệp kết quả. Hãy chọn --out ở ngoài hộp thư")
 
 
 @cli.command("make-allocation")

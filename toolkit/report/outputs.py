@@ -26,6 +26,7 @@ import contextlib
 import csv
 import datetime as dt
 import glob
+import hashlib
 import io
 import math
 import re
@@ -35,7 +36,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from toolkit._infra.atomic import atomic_path, ensure_dir
+from toolkit._infra import atomic
+from toolkit._infra.atomic import OutputError, atomic_path, ensure_dir, output_error
 from toolkit._infra.workers import Background
 from toolkit.check.values import clean_value
 from toolkit.report.feedback import feedback_or_reason
@@ -55,6 +57,7 @@ FEEDBACK_DIR = "feedback"
 FEEDBACK_SUFFIX = "_phan-hoi.xlsx"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SINGLE_ROW_KEY = "-"  # the contract's row key of single-row forms; no formula, kept as is
+MAX_NAME_BYTES = 255  # a file name, in bytes of UTF-8 (ext4, XFS, btrfs, APFS…)
 _STATUS_ORDER = {"accepted": 0, "rejected": 1, "missing": 2, "superseded": 3, "unidentified": 4}
 
 
@@ -268,8 +271,22 @@ def safe_name(text: str) -> str:
     return name or "_"
 
 
+def fit_name(stem: str, suffix: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``stem + suffix`` within ``limit`` bytes of UTF-8 (file systems allow 255): a longer
+    stem is cut on a character boundary and gets ``~`` and a short hash of the whole stem,
+    so two long names cut alike stay apart."""
+    name = stem + suffix
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    tag = "~" + hashlib.sha256(stem.encode("utf-8")).hexdigest()[:10]
+    room = limit - len((tag + suffix).encode("utf-8"))
+    cut = stem.encode("utf-8")[:max(room, 0)].decode("utf-8", "ignore")
+    return cut + tag + suffix
+
+
 def summary_name(result: ConsolidationResult) -> str:
-    return f"tong-hop_{safe_name(result.campaign.id)}_{safe_name(result.office.code)}.xlsx"
+    return fit_name(f"tong-hop_{safe_name(result.campaign.id)}_{safe_name(result.office.code)}",
+                    ".xlsx")
 
 
 def feedback_plan(result: ConsolidationResult) -> list[tuple[str, Submission]]:
@@ -278,7 +295,8 @@ def feedback_plan(result: ConsolidationResult) -> list[tuple[str, Submission]]:
     Accepted and rejected files with findings get one, named after the unit; unidentified
     files with findings and a path too, named after their unit code or, without one, their
     file name. Superseded files get none: the unit already sent a newer file, and that one
-    is what it must fix. Names are unique (``-2``, ``-3``… on a clash, in a stable order).
+    is what it must fix. Names are unique (``-2``, ``-3``… on a clash, in a stable order)
+    and at most 255 bytes (:func:`fit_name`).
     """
     suffix = f"_{safe_name(result.campaign.id)}{FEEDBACK_SUFFIX}"
     chosen = [s for s in result.submissions
@@ -290,10 +308,10 @@ def feedback_plan(result: ConsolidationResult) -> list[tuple[str, Submission]]:
     used: set[str] = set()
     for sub in [*chosen, *unknown]:
         base = safe_name(sub.unit_code or f"khong-ro_{Path(sub.file).stem}")
-        name, n = f"{base}{suffix}", 1
+        name, n = fit_name(base, suffix), 1
         while name.casefold() in used:
             n += 1
-            name = f"{base}-{n}{suffix}"
+            name = fit_name(f"{base}-{n}", suffix)
         used.add(name.casefold())
         plan.append((name, sub))
     return plan
@@ -314,7 +332,7 @@ def _stage(stack: contextlib.ExitStack, target: Path, data: bytes) -> Path:
     """Write ``data`` to a temporary file now; it is renamed onto ``target`` when ``stack``
     closes without an error and removed when it closes with one."""
     tmp = stack.enter_context(atomic_path(target))
-    tmp.write_bytes(data)
+    atomic.write_file(tmp, data)  # looked up here: a test fills the disk through it
     return target
 
 
@@ -323,11 +341,22 @@ def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
     """Write the summary workbook, the three CSVs and the feedback workbooks into
     ``out_dir``, all or nothing; then remove feedback files an earlier run left behind.
     A feedback workbook that cannot be made (the unit's file defeats both writers) is left
-    out and listed in ``feedback_failed``; it does not stop the run."""
+    out and listed in ``feedback_failed``; it does not stop the run. An OS failure while
+    writing (a full disk) is an
+    :class:`~toolkit._infra.atomic.OutputWriteError`, one Vietnamese line, with the previous
+    outputs left in place."""
+    out_dir = ensure_dir(Path(out_dir))
+    try:
+        return _write_all(result, result.frames if frames is None else frames, out_dir)
+    except OutputError:
+        raise
+    except OSError as exc:  # disk full while writing: nothing was renamed into place
+        raise output_error(exc, out_dir) from None
+
+
+def _write_all(result: ConsolidationResult, frames: FormFrames, out_dir: Path) -> OutputPaths:
     from toolkit.report.summary import summary_bytes  # written by another module; imported late
 
-    out_dir = ensure_dir(Path(out_dir))
-    frames = result.frames if frames is None else frames
     campaign = result.campaign
     feedback_dir = out_dir / FEEDBACK_DIR
     feedback: list[Path] = []

@@ -2,7 +2,9 @@
 place and a first sheet "Lỗi cần sửa" listing them. One entry point,
 :func:`feedback_or_reason`, tries the fast path (:mod:`.xml_patch`: the unit's xlsx patched part
 by part) and falls back to openpyxl (:mod:`.workbook`), then to a standalone list; both paths
-share what the workbook says (:mod:`.lines`).
+share what the workbook says (:mod:`.lines`) and what they may take from the unit's file
+(:mod:`.source`: only a file ingest read completely, guarded again as ingest guards it, and
+no formula the toolkit did not write).
 """
 
 from __future__ import annotations

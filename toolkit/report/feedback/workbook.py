@@ -39,6 +39,7 @@ from toolkit.report.feedback.lines import (
     location,
     row_height,
 )
+from toolkit.report.feedback.source import FormulaRule, original_bytes
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.layout import rowcol
 from toolkit.spec.models import SEVERITY_LABELS, Submission
@@ -76,6 +77,37 @@ def _target_cell(ws: Worksheet, ref: str) -> Cell | None:
                 return ws.cell(row=rng.min_row, column=rng.min_col)
         return None
     return cell
+
+
+def _formula_text(value: object) -> str:
+    text = getattr(value, "text", value)  # ArrayFormula / DataTableFormula carry .text
+    return "" if text is None else str(text)
+
+
+def _neutralise(wb: Workbook, original: bytes, rule: FormulaRule) -> None:
+    """Every formula cell the rule does not keep becomes its cached value, or its text."""
+    import openpyxl
+
+    cached: Workbook | None = None
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type != "f":
+                    continue
+                text = _formula_text(cell.value)
+                plain = isinstance(cell.value, str)
+                if plain and rule.keep(ws.title, cell.coordinate, text):
+                    continue
+                if cached is None:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        cached = openpyxl.load_workbook(io.BytesIO(original), data_only=True)
+                value = cached[ws.title][cell.coordinate].value
+                if value is None or isinstance(value, str):
+                    shown = text if value is None else value
+                    _put_text(ws, cell.row, cell.column, clean(shown))
+                else:
+                    cell.value = value
 
 
 def _drop_old_comments(wb: Workbook) -> None:
@@ -187,10 +219,13 @@ def annotated(submission: Submission, campaign: Campaign, lines: Sequence[Line])
     import openpyxl
     from openpyxl.writer.excel import ExcelWriter
 
-    original = submission.path.read_bytes()
+    original = original_bytes(submission)
+    if original is None:
+        raise ValueError("not patched from this file")
     with warnings.catch_warnings():  # "extension not supported" etc.: noise for the clerk
         warnings.simplefilter("ignore")
         wb = openpyxl.load_workbook(io.BytesIO(original), keep_vba=False)
+    _neutralise(wb, original, FormulaRule(submission, campaign))
     _drop_old_comments(wb)
     marked = _mark_cells(wb, lines)
     _list_sheet_openpyxl(wb, heading(submission, campaign, bool(marked)), lines, marked)

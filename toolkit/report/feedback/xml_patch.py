@@ -12,7 +12,9 @@ indices untouched), the sheets holding marked cells (their ``s`` attribute, a
 ``legacyDrawing``), new comment and VML parts with their relationships, a new worksheet part
 for the list (named ``sheet1.xml``; an existing part of that name moves), ``xl/workbook.xml``
 (the list sheet first and active, sheet-local defined names shifted by one), the workbook
-relationships and ``[Content_Types].xml``.
+relationships and ``[Content_Types].xml``; and every formula cell the unit's file holds that
+is not of the toolkit's own kind, or sits in an input cell, becomes its saved value or its
+text (:class:`~toolkit.report.feedback.source.FormulaRule`), in every worksheet part.
 
 :func:`annotate` returns None for anything it does not handle — a file that already went
 through feedback (it has comments or the list sheet), a cell the file does not contain,
@@ -46,6 +48,7 @@ from toolkit.report.feedback.lines import (
     location,
     row_height,
 )
+from toolkit.report.feedback.source import FormulaRule, original_bytes
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.layout import a1, rowcol
 from toolkit.spec.models import SEVERITY_LABELS, Submission
@@ -469,6 +472,46 @@ def _content_types(xml: str, renamed: tuple[str, str] | None, comments: list[str
     return xml[:end] + "".join(adds) + xml[end:]
 
 
+_CELL = re.compile(r"<c\b([^>]*?)(?<!/)>(.*?)</c>", re.S)
+_FORMULA = re.compile(r"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
+_VALUE = re.compile(r"<v\b[^>]*?(?:/>|>(.*?)</v>)", re.S)
+_INLINE = re.compile(r"<is\b.*?</is>", re.S)
+
+
+def _neutralise(xml: str, sheet: str, rule: FormulaRule) -> str:
+    """Every formula cell the rule does not keep, as its cached value (or its text)."""
+    if "<f" not in xml:
+        return xml
+
+    def cell(m: re.Match[str]) -> str:
+        head, body = m.group(1), m.group(2)
+        formula = _FORMULA.search(body)
+        if formula is None:
+            return m.group(0)
+        attrs = _attrs(head)
+        text = _unescape(formula.group(2) or "")
+        if "t=" not in formula.group(1) and rule.keep(sheet, attrs.get("r", ""), text):
+            return m.group(0)
+        kind = attrs.get("t", "n")
+        keep = "".join(f" {k}={_attr(_unescape(v))}" for k, v in attrs.items()
+                       if k not in ("t", "cm"))
+        found = _VALUE.search(body)
+        value = found.group(1) if found is not None else None
+        inline = _INLINE.search(body)
+        if kind in ("n", "b", "s") and value:
+            t = "" if kind == "n" else f' t="{kind}"'
+            return f"<c{keep}{t}><v>{value}</v></c>"
+        if kind == "inlineStr" and inline is not None:
+            return f'<c{keep} t="inlineStr">{inline.group(0)}</c>'
+        shown = _unescape(value) if value else ("=" + text if text else "")
+        if not shown:
+            return f"<c{keep}/>"
+        return (f'<c{keep} t="inlineStr"><is><t xml:space="preserve">{_text(shown)}</t>'
+                "</is></c>")
+
+    return _CELL.sub(cell, xml)
+
+
 def _free(pkg: _Package, pattern: str) -> str:
     k = 1
     while pattern.format(k) in pkg.parts:
@@ -477,13 +520,15 @@ def _free(pkg: _Package, pattern: str) -> str:
 
 
 def annotate(original: bytes, heading: Callable[[bool], Sequence[str]],
-             lines: Sequence[Line]) -> bytes | None:
+             lines: Sequence[Line], rule: FormulaRule | None = None) -> bytes | None:
     """The feedback workbook made from ``original`` by patching its XML, or None when this
     file needs the openpyxl path (see the module docstring). ``heading(marked)`` gives the
-    lines above the list, ``marked`` telling whether any cell could be marked."""
+    lines above the list, ``marked`` telling whether any cell could be marked; ``rule``
+    says which formulas stay (by default only the toolkit's own kind). ``original`` is
+    untrusted: anything it makes go wrong (a damaged deflate stream, odd XML) declines."""
     try:
-        return _annotate(original, heading, lines)
-    except (_Unsupported, zipfile.BadZipFile, ValueError, KeyError, IndexError):
+        return _annotate(original, heading, lines, rule or FormulaRule())
+    except Exception:
         return None
 
 
@@ -494,16 +539,15 @@ def feedback_bytes_fast(submission: Submission, campaign: Campaign) -> bytes | N
     path = submission.path
     if path is None or path.suffix.lower() != ".xlsx":
         return None
-    try:
-        original = path.read_bytes()
-    except OSError:
+    original = original_bytes(submission)
+    if original is None:
         return None
     return annotate(original, lambda marked: heading(submission, campaign, marked),
-                    finding_lines(submission, campaign))
+                    finding_lines(submission, campaign), FormulaRule(submission, campaign))
 
 
 def _annotate(original: bytes, heading: Callable[[bool], Sequence[str]],
-              lines: Sequence[Line]) -> bytes:
+              lines: Sequence[Line], rule: FormulaRule) -> bytes:
     pkg = _Package(original)
     if any("vbaProject" in name for name in pkg.parts) or "macroEnabled" in pkg.text(
             "[Content_Types].xml"):
@@ -513,6 +557,14 @@ def _annotate(original: bytes, heading: Callable[[bool], Sequence[str]],
     if FEEDBACK_SHEET in by_name or any(n.startswith("xl/comments") for n in pkg.parts):
         raise _Unsupported("already annotated, or has comments")
     styles = _Styles(pkg.text("xl/styles.xml"))
+    sheet_xml: dict[str, str] = {}
+    names = {s.part: s.name for s in sheets}
+    for part in list(pkg.names):  # every worksheet part, listed in workbook.xml or not
+        if part.startswith("xl/worksheets/") and part.endswith(".xml"):
+            xml = pkg.text(part)
+            done = _neutralise(xml, names.get(part, ""), rule)
+            if done != xml:
+                sheet_xml[part] = done
     notes: dict[tuple[str, str], list[Line]] = {}
     for line in lines:
         if line.cell and line.sheet in by_name:
@@ -520,7 +572,6 @@ def _annotate(original: bytes, heading: Callable[[bool], Sequence[str]],
     # the cell each note goes to (top-left of a merged range) and what it shows
     targets: dict[str, dict[str, tuple[str, str, int]]] = {}
     marked: set[tuple[str, str]] = set()
-    sheet_xml: dict[str, str] = {}
     for (sheet, ref), group in notes.items():
         try:
             rowcol(ref)
@@ -557,6 +608,9 @@ def _annotate(original: bytes, heading: Callable[[bool], Sequence[str]],
         unselected = re.sub(r'\stabSelected="(1|true)"', "", xml)
         if unselected != xml or each.part in sheet_xml:
             pkg.put(each.part, unselected)
+    for part, xml in sheet_xml.items():  # parts no <sheet> names: neutralised all the same
+        if part not in names:
+            pkg.put(part, xml)
     renamed = None
     if _LIST_PART in pkg.parts:  # the list takes sheet1.xml, as Excel would number it
         moved = _free(pkg, "xl/worksheets/sheet{}.xml")
