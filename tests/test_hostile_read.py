@@ -462,3 +462,30 @@ def test_ods_from_other_programs_is_read_and_unreadable_values_reject_the_known_
     for code in ("TX01", "TX02", "TX03"):
         assert by_unit[code] == by_unit["TX05"], code  # every value, as from the .xlsx
     assert "TX04" not in by_unit and "TX06" not in by_unit
+
+
+@pytest.mark.parametrize("offset", ["+07:00", "+00:00", "-05:00", "+14:00"])
+def test_a_sane_manifest_date_keeps_the_senders_own_offset(tmp_path, offset):
+    """received_at in submissions.csv is the mail's Date as written (same instant, same
+    offset), not converted: the contract's column keeps its form."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(samples_dir() / "inbox", inbox)
+    path = inbox / "manifest.csv"
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row["date"] = row["date"][:19] + offset
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    expected = {row["file"]: row["date"] for row in rows}
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "toolkit.cli", "consolidate", str(inbox),
+                          "--office", "TX", "--out", str(out)], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    with open(out / "submissions.csv", encoding="utf-8-sig", newline="") as f:
+        got = {r["file"]: r["received_at"] for r in csv.DictReader(f) if r["file"]}
+    shown = {name: got[name] for name in expected if name in got}
+    assert shown and shown == {name: expected[name] for name in shown}

@@ -42,13 +42,14 @@ def os_reason(exc: OSError) -> str:
 
 
 def sane_time(value: dt.datetime) -> dt.datetime | None:
-    """``value`` in UTC, or None when it cannot be one or lies outside EARLIEST…LATEST
+    """``value`` as given (its own offset kept: a mail's Date says +07:00 and the outputs
+    show it so), or None when it cannot be put in UTC or lies outside EARLIEST…LATEST
     (year 1 at +14:00 or year 9999 at −12:00 overflow any later arithmetic)."""
     try:
         utc = value.astimezone(dt.UTC)
     except (OverflowError, ValueError):
         return None
-    return utc if EARLIEST <= utc <= LATEST else None
+    return value if EARLIEST <= utc <= LATEST else None
 
 
 def file_time(seconds: float) -> dt.datetime | None:
