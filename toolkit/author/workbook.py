@@ -58,7 +58,7 @@ from toolkit.author.workbook_vocab import (
     reference_for,
 )
 from toolkit.spec.text import nfc
-from toolkit.write.styles import WORKBOOK_OPTIONS, Styles, text_lines
+from toolkit.write.styles import WORKBOOK_OPTIONS, Styles, setup_guide_print, text_lines
 
 __all__ = ["Question", "WorkbookError", "read_questions", "read_workbook", "workbook_bytes"]
 
@@ -403,12 +403,7 @@ class _Writer:
         span("Cách tổng hợp khi cộng các đơn vị", st.text(bold=True, size=12, wrap=False))
         for code, text in GUIDE_AGGREGATES.items():
             pair(AGGREGATE_LABELS[code], text)
-        ws.set_portrait()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.6, right=0.5, top=0.6, bottom=0.6)
-        ws.print_area(0, 0, row - 1, 1)
-        ws.hide_gridlines(2)
+        setup_guide_print(ws, row - 1)
         ws.set_footer('&C&"Times New Roman"&10Hướng dẫn — trang &P/&N')
 
 

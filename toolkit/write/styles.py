@@ -309,3 +309,13 @@ def set_properties(workbook: Workbook, *, title: str, subject: str, author: str,
     })
     for key, value in identity.items():
         workbook.set_custom_property(key, str(value), "text")
+
+
+def setup_guide_print(ws: Worksheet, last_row: int) -> None:
+    """An instruction sheet (two columns of text) printed on A4 portrait, one page wide."""
+    ws.set_portrait()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.6, right=0.5, top=0.6, bottom=0.6)
+    ws.print_area(0, 0, last_row, 1)
+    ws.hide_gridlines(2)

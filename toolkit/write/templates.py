@@ -37,6 +37,7 @@ from toolkit.write.styles import (
     Styles,
     fmt_date,
     set_properties,
+    setup_guide_print,
     setup_sheet,
     source_line,
     text_lines,
@@ -336,12 +337,7 @@ class _Writer:
             ws.write_string(row, 1, text, st.label())
             ws.set_row(row, 16 * text_lines(text, widths[1]))
             row += 1
-        ws.set_portrait()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.6, right=0.5, top=0.6, bottom=0.6)
-        ws.print_area(0, 0, row - 1, 1)
-        ws.hide_gridlines(2)
+        setup_guide_print(ws, row - 1)
         ws.protect("", _protect_options())
 
     def _guide_facts(self) -> list[tuple[str, str]]:
