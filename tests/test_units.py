@@ -141,3 +141,26 @@ def test_unknown_office_code(tmp_path: Path) -> None:
         reg.office("TX01")
     with pytest.raises(UnitsError, match="Không có đơn vị mã 'TZ'"):
         reg.get("TZ")
+
+
+@pytest.mark.parametrize("length", [2, 3, 5])
+@pytest.mark.parametrize("beside_root", [True, False])
+def test_a_parent_cycle_is_one_line_naming_the_cycle(tmp_path, length, beside_root):
+    """A → B → … → A beside a real root (or with the root's children) is refused: the office
+    would otherwise expect a report from its own superior."""
+    loop = [f"V{i}" for i in range(length)]
+    rows = ["code,name,level,parent,email", "T,Tỉnh đoàn,tinh,,t@x.vn",
+            "H,Huyện đoàn,huyen,T,h@x.vn"]
+    for i, code in enumerate(loop):
+        parent = loop[(i + 1) % length]
+        rows.append(f"{code},Đơn vị {code},co_so,{parent},{code.lower()}@x.vn")
+    if not beside_root:
+        rows.append(f"C,Cơ sở C,co_so,{loop[0]},c@x.vn")  # hangs below the loop
+    path = tmp_path / "units.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(UnitsError) as err:
+        load_units(path)
+    message = str(err.value)
+    assert "\n" not in message and "vòng" in message
+    named = message.split("các đơn vị ", 1)[1].split(" là cấp trên", 1)[0].split(" → ")
+    assert named[0] == named[-1] and set(named) == set(loop)

@@ -148,4 +148,28 @@ def load_units(path: str | Path) -> UnitRegistry:
             raise UnitsError(f"{path.name}: đơn vị {unit.code} là cấp trên của chính nó")
     if not any(not u.parent for u in units.values()):
         raise UnitsError(f"{path.name}: không có đơn vị gốc (đơn vị không có cấp trên)")
+    cycle = _parent_cycle(units)
+    if cycle:
+        chain = " → ".join(cycle)
+        raise UnitsError(f"{path.name}: các đơn vị {chain} là cấp trên của nhau thành vòng; "
+                         "sửa cột parent để mỗi đơn vị dẫn lên đơn vị gốc")
     return UnitRegistry(units=units, source=str(path))
+
+
+def _parent_cycle(units: dict[str, Unit]) -> list[str]:
+    """The first chain of parents that comes back to where it started (``A → B → A``), in
+    file order; empty when every unit leads up to a root. Beside a real root such a loop
+    would make an office expect a report from its own superior."""
+    done: set[str] = set()
+    for start in units:
+        path: list[str] = []
+        seen: dict[str, int] = {}
+        code = start
+        while code and code not in done:
+            if code in seen:
+                return [*path[seen[code]:], code]
+            seen[code] = len(path)
+            path.append(code)
+            code = units[code].parent
+        done.update(path)
+    return []
