@@ -199,7 +199,7 @@ def test_extreme_or_malformed_manifest_dates_are_ignored_with_a_warning(tmp_path
         (note,) = [f for f in found[name] if f["code"] == "manifest_bad_date"]
         assert_vietnamese(note["message"])
         assert not any(d in note["message"] for d in BAD_DATES)  # nothing copied from it
-    assert subs["TX07.xlsx"]["received_at"] == "2021-01-20T01:00:00+00:00"
+    assert subs["TX07.xlsx"]["received_at"] == "2021-01-20T08:00:00+07:00"
     assert "TX07.xlsx" not in found
 
 
@@ -354,9 +354,9 @@ def test_what_cannot_be_read_is_reported_never_silently_dropped(tmp_path, monkey
         assert [f["code"] for f in found[name]] == ["file_unreadable"]
         assert_vietnamese(found[name][0]["message"])
     if where == "manifest.csv":
-        assert subs["TX01.xlsx"]["received_at"] != "2021-01-20T01:00:00+00:00"
+        assert subs["TX01.xlsx"]["received_at"] != "2021-01-20T08:00:00+07:00"
     else:
-        assert subs["TX01.xlsx"]["received_at"] == "2021-01-20T01:00:00+00:00"
+        assert subs["TX01.xlsx"]["received_at"] == "2021-01-20T08:00:00+07:00"
 
 
 # --------------------------------------------------------------------------- 11. NFC / NFD
