@@ -26,7 +26,7 @@ from toolkit.mail.send import (
     plan_reminders,
     plan_templates,
 )
-from toolkit.mail.settings import SECURITY_MODES, MailError, make_settings
+from toolkit.mail.settings import SECURITY_MODES, MailError, make_settings, printable
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.units import Unit, UnitRegistry
 
@@ -129,22 +129,23 @@ def _run_send(build: Callable[..., Plan], office: Unit, campaign: Campaign,
 def render_send(report: SendReport, campaign: Campaign, mail_dir: Path) -> str:
     """The terminal report of one send command, in Vietnamese."""
     label = KIND_LABELS.get(report.kind, report.kind)
-    lines = [f"Chiến dịch: {campaign.id} — {campaign.document_number}"]
+    p = printable  # every piece of text that came from outside (files, servers, registry)
+    lines = [f"Chiến dịch: {p(campaign.id)} — {p(campaign.document_number)}"]
     verb = "Đã ghi (chạy thử, chưa gửi)" if report.dry_run else "Đã gửi"
     lines.append(f"{verb} {len(report.sent)} thư {label}.")
     for item in report.sent:
-        names = ", ".join(a.name for a in item.attachments)
-        to = item.message["To"]
-        lines.append(f"  {item.unit.code} {item.unit.name} → {to}"
+        names = p(", ".join(a.name for a in item.attachments))
+        to = p(str(item.message["To"]))
+        lines.append(f"  {p(item.unit.code)} {p(item.unit.name)} → {to}"
                      + (f" ({names})" if names else ""))
     if report.skipped:
         lines.append(f"Bỏ qua {len(report.skipped)} đơn vị:")
-        lines += [f"  {u.code} {u.name}: {why}" for u, why in report.skipped]
+        lines += [f"  {p(u.code)} {p(u.name)}: {p(why)}" for u, why in report.skipped]
     if report.failed:
         lines.append(f"Không gửi được {len(report.failed)} thư:")
-        lines += [f"  {u.code} {u.name}: {why}" for u, why in report.failed]
+        lines += [f"  {p(u.code)} {p(u.name)}: {p(why)}" for u, why in report.failed]
     if report.dry_run and report.written:
-        lines.append(f"Các tệp .eml nằm trong {report.written[0].parent}")
+        lines.append(f"Các tệp .eml nằm trong {p(str(report.written[0].parent))}")
     elif not report.dry_run and report.sent:
         lines.append(f"Nhật ký gửi: {Path(mail_dir) / SENT_LOG}")
     return "\n".join(lines)
@@ -243,24 +244,26 @@ def fetch_cmd(inbox_dir: Path, imap_host: str | None, imap_port: int | None,
 
 
 def render_fetch(result: FetchResult, inbox: Path, where: str) -> str:
-    """The terminal report of a fetch, in Vietnamese."""
-    lines = [f"Đã đọc {result.messages} thư trong {where}."]
+    """The terminal report of a fetch, in Vietnamese. Subjects, senders, file names and
+    server replies come from strangers: all of it goes through ``printable``."""
+    p = printable
+    lines = [f"Đã đọc {result.messages} thư trong {p(where)}."]
     if result.already_fetched:
         lines.append(f"Bỏ qua {result.already_fetched} thư đã tải (trùng Message-ID).")
-    lines.append(f"Đã lưu {len(result.saved)} tệp mới vào {inbox}.")
-    lines += [f"  {s.file} ← {s.sender or '?'} ({s.date or 'không rõ ngày'})"
+    lines.append(f"Đã lưu {len(result.saved)} tệp mới vào {p(str(inbox))}.")
+    lines += [f"  {p(s.file)} ← {p(s.sender or '?')} ({p(s.date or 'không rõ ngày')})"
               for s in result.saved]
     if result.recorded:
         lines.append(f"Đã ghi nguồn gốc cho {len(result.recorded)} tệp có sẵn:")
-        lines += [f"  {s.file} ← {s.sender or '?'}" for s in result.recorded]
+        lines += [f"  {p(s.file)} ← {p(s.sender or '?')}" for s in result.recorded]
     if result.duplicates:
         lines.append(f"Trùng nội dung, không lưu lại: {len(result.duplicates)} tệp.")
     if result.without_workbook:
         lines.append(f"Thư không có tệp Excel/ODS đính kèm: {len(result.without_workbook)}.")
-        lines += [f"  {n.message}" for n in result.without_workbook]
+        lines += [f"  {p(n.message)}" for n in result.without_workbook]
     if result.problems:
         lines.append("Cần xem lại:")
-        lines += [f"  {n.message}: {n.text}" for n in result.problems]
+        lines += [f"  {p(n.message)}: {p(n.text)}" for n in result.problems]
     if result.saved or result.recorded:
-        lines.append(f"Nguồn gốc từng tệp: {Path(inbox) / 'manifest.csv'}")
+        lines.append(f"Nguồn gốc từng tệp: {p(str(Path(inbox) / 'manifest.csv'))}")
     return "\n".join(lines)

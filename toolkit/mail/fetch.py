@@ -25,15 +25,27 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from pathlib import Path
 
 from toolkit._infra.atomic import OutputError, ensure_dir, write_bytes
-from toolkit.mail.settings import MailError, ServerSettings, connection_error, tls_context
+from toolkit.mail.settings import (
+    MailError,
+    ServerSettings,
+    connection_error,
+    printable,
+    tls_context,
+)
+from toolkit.read import limits
 from toolkit.read.manifest import MANIFEST_COLUMNS, MANIFEST_NAME
 from toolkit.spec.text import nfc
 
+# appended after the reader's columns (which never move): the sha256 of the file as it was
+# fetched, and why an attachment was not saved (then ``file`` is empty)
+SHA_COLUMN = "sha256"
+NOTE_COLUMN = "note"
+FETCH_COLUMNS = (*MANIFEST_COLUMNS, SHA_COLUMN, NOTE_COLUMN)
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 ZIP_SUFFIXES = (".zip",)
 MAX_ZIP_MEMBERS = 200
@@ -50,9 +62,12 @@ MIME_SUFFIXES = {
 }
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
                      *(f"LPT{i}" for i in range(1, 10))}
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+# controls (C0, DEL, C1), reserved characters, and invisible format characters (zero-width,
+# bidi overrides such as U+202E that make "slx.exe" look like "exe.xls")
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]')
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")  # zip, OLE (.xls)
 _STRUCTURE_DEFECTS = ("StartBoundaryNotFound", "CloseBoundaryNotFound", "Base64",
                       "MultipartInvariantViolation", "MissingHeaderBodySeparator")
 
@@ -67,6 +82,8 @@ class SavedFile:
     message_id: str
     subject: str
     origin: str  # the attachment name (``báo cáo.zip › Phụ lục.xlsx`` for a zip member)
+    note: str = ""  # why an attachment was not saved (then ``file`` is empty)
+    sha256: str = ""  # of the content as fetched
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,7 @@ class _Found:
     name: str
     data: bytes
     origin: str
+    refusal: str = ""  # not saved, and why (recorded in the manifest's ``note`` column)
 
 
 # --------------------------------------------------------------------------- names
@@ -120,12 +138,13 @@ def safe_filename(name: str, default: str = DEFAULT_NAME) -> str:
     """A file name safe on Windows, macOS and Linux: last path part only, no control or
     reserved characters, no leading dots, bounded length; Vietnamese letters kept (NFC)."""
     name = nfc(_fix_surrogates(name)).replace("\\", "/").split("/")[-1]
-    name = re.sub(r"\s+", " ", name)
+    name = re.sub(r"\s+", " ", name).rstrip(" .")  # "báo cáo.xlsx." keeps its extension
     dot = name.rfind(".")
     stem, suffix = (name[:dot], name[dot:].lower()) if dot >= 0 else (name, "")
     suffix = _UNSAFE.sub("", suffix).strip(" .")
     suffix = f".{suffix}" if suffix else ""
-    stem = _UNSAFE.sub("_", stem).strip(" .")
+    # no leading dots or spaces, and never an Office lock-file name ("~$…")
+    stem = re.sub(r"^(?:[ .]|~\$)+", "", _UNSAFE.sub("_", stem)).rstrip(" .")
     if stem.startswith(FORMULA_STARTS):  # no "-x" for a shell, no "=x" for a spreadsheet
         stem = "_" + stem[1:]
     while len(stem.encode("utf-8")) > MAX_NAME_BYTES:
@@ -144,10 +163,34 @@ def attachment_name(part: EmailMessage) -> str | None:
         name = None
     if name is None:
         return None
+    if "\ufffd" in name:
+        name = _raw_filename(part) or name
     if "=?" in name:
         with contextlib.suppress(UnicodeDecodeError, LookupError, ValueError):
             name = str(email.header.make_header(email.header.decode_header(name)))
-    return nfc(_fix_surrogates(name)).strip()
+    # only trailing space is dropped: " ~$x.xlsx" is no Office lock file (safe_filename
+    # removes the leading space and the "~$" when it is saved)
+    return nfc(_fix_surrogates(name)).rstrip()
+
+
+def _raw_filename(part: EmailMessage) -> str | None:
+    """The file name from the header as received: undeclared 8-bit bytes (kept by the
+    parser as surrogates) read as UTF-8, else cp1258, instead of U+FFFD."""
+    for key, value in part.raw_items():
+        if key.lower() not in ("content-disposition", "content-type"):
+            continue
+        fixed = _fix_surrogates(str(value))
+        if fixed == str(value):
+            continue
+        legacy = Message()
+        legacy[key] = fixed
+        try:
+            name = legacy.get_filename()
+        except Exception:
+            name = None
+        if name:
+            return str(name)
+    return None
 
 
 def _zip_member_name(info: zipfile.ZipInfo) -> str:
@@ -168,9 +211,13 @@ def _zip_member_name(info: zipfile.ZipInfo) -> str:
     return nfc(name)
 
 
-def _junk(name: str) -> bool:
-    """Lock files (``~$…``) and macOS resource forks (``._…``, ``__MACOSX/``)."""
+def _junk(name: str, data: bytes | None = None) -> bool:
+    """Lock files (``~$…``) and macOS resource forks (``._…``, ``__MACOSX/``). With
+    ``data``: a ``~$`` name holding a real workbook (zip or OLE file) is no lock file
+    (`` ~$x.xlsx``, ``..\\~$x.xlsx``); it is saved under a name without the ``~$``."""
     base = name.replace("\\", "/").split("/")[-1]
+    if data is not None and base.lstrip(" .").startswith("~$"):
+        return not data.startswith(_WORKBOOK_MAGIC)
     return base.startswith(("~$", "._")) or "__MACOSX/" in name.replace("\\", "/")
 
 
@@ -195,20 +242,25 @@ def _zip_workbooks(name: str, data: bytes, notes: list[str]) -> Iterator[_Found]
         if info.flag_bits & 0x1:
             notes.append(f"{label}: tệp trong tệp nén có mật khẩu, không giải nén được")
             continue
-        if info.file_size > MAX_MEMBER_BYTES:
-            notes.append(f"{label}: lớn hơn {MAX_MEMBER_BYTES // 2**20} MB, không giải nén")
+        cap = min(MAX_MEMBER_BYTES, limits.MAX_FILE_BYTES)
+        if info.file_size > cap:
+            yield _Found(member, b"", label, f"lớn hơn {_mb(cap)} MB, không giải nén")
             continue
         try:
             with archive.open(info) as fh:
-                content = fh.read(MAX_MEMBER_BYTES + 1)
+                content = fh.read(cap + 1)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error, EOFError,
                 OSError, ValueError):
             notes.append(f"{label}: không giải nén được (tệp nén hỏng hoặc kiểu nén lạ)")
             continue
-        if len(content) > MAX_MEMBER_BYTES:
-            notes.append(f"{label}: lớn hơn {MAX_MEMBER_BYTES // 2**20} MB, không giải nén")
+        if len(content) > cap:
+            yield _Found(member, b"", label, f"lớn hơn {_mb(cap)} MB, không giải nén")
             continue
         yield _Found(member, content, label)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:g}"
 
 
 def workbooks(msg: EmailMessage, notes: list[str]) -> Iterator[_Found]:
@@ -223,15 +275,21 @@ def workbooks(msg: EmailMessage, notes: list[str]) -> Iterator[_Found]:
             if mime not in MIME_SUFFIXES:
                 continue
             name = DEFAULT_NAME + MIME_SUFFIXES[mime]
-        suffix = _suffix(name)
-        if _junk(name) or suffix not in (*WORKBOOK_SUFFIXES, *ZIP_SUFFIXES):
+        suffix = _suffix(name.rstrip(" ."))
+        if suffix not in (*WORKBOOK_SUFFIXES, *ZIP_SUFFIXES):
             continue
         try:
             data = part.get_payload(decode=True)
         except Exception:
             data = None
+        if _junk(name, data if isinstance(data, bytes) else b""):
+            continue
         if not isinstance(data, bytes) or not data:
             notes.append(f"tệp đính kèm {name} rỗng hoặc không giải mã được")
+            continue
+        if suffix not in ZIP_SUFFIXES and len(data) > limits.MAX_FILE_BYTES:
+            yield _Found(name, b"", name, f"lớn hơn {_mb(limits.MAX_FILE_BYTES)} MB "
+                                          f"(giới hạn của toolkit consolidate), không lưu")
             continue
         if suffix in ZIP_SUFFIXES:
             yield from _zip_workbooks(name, data, notes)
@@ -261,8 +319,14 @@ class InboxState:
                 rel = nfc(path.relative_to(self.inbox).as_posix())
                 self.by_sha.setdefault(digest, rel)
         self._text = ""
+        self.columns: tuple[str, ...] = ()  # the manifest's header, once there is one
         self.recorded: set[str] = set()
         self.message_ids: set[str] = set()
+        # what was fetched: (Message-ID, sha256 as fetched), never the Message-ID alone (a
+        # second message reusing a Message-ID with other attachments is still saved); lines
+        # written before the sha256 column existed keep the old rule: their Message-ID
+        self.fetched: set[tuple[str, str]] = set()
+        self.legacy_ids: set[str] = set()
         if self.manifest.is_file():
             try:
                 self._text = self.manifest.read_bytes().decode("utf-8-sig")
@@ -270,13 +334,25 @@ class InboxState:
                 raise MailError(f"{self.manifest} không phải UTF-8; không ghi thêm được") from None
             if self._text.strip():
                 header = _manifest_header(self._text)
-                if tuple(header) != MANIFEST_COLUMNS:
+                if tuple(header) not in (MANIFEST_COLUMNS, FETCH_COLUMNS):
                     raise MailError(f"{self.manifest} có các cột {','.join(header)}, cần đúng "
-                                    f"{','.join(MANIFEST_COLUMNS)}; không ghi thêm được")
+                                    f"{','.join(MANIFEST_COLUMNS)} (có thể thêm cột "
+                                    f"{NOTE_COLUMN} ở cuối); không ghi thêm được")
+                self.columns = tuple(header)
                 for row in csv.DictReader(io.StringIO(self._text)):
-                    self.recorded.add(nfc((row.get("file") or "").strip()))
-                    if (row.get("message_id") or "").strip():
-                        self.message_ids.add(row["message_id"].strip())
+                    file = nfc((row.get("file") or "").strip())
+                    self.recorded.add(file)
+                    mid = str(row.get("message_id") or "").strip()
+                    sha = str(row.get(SHA_COLUMN) or "").strip().lower()
+                    note = str(row.get(NOTE_COLUMN) or "").strip()
+                    if mid:
+                        self.message_ids.add(mid)
+                        if sha:
+                            self.fetched.add((mid, sha))
+                        elif not file and note:
+                            self.fetched.add((mid, _refusal_key(note)))
+                        else:
+                            self.legacy_ids.add(mid)
         self._used = {p.name.casefold() for p in self.inbox.iterdir()}
 
     def unique_name(self, name: str) -> str:
@@ -296,19 +372,35 @@ class InboxState:
             return
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\r\n")
+        noted = any(r.note for r in rows)
         if not self._text.strip():
             self._text = ""
-            writer.writerow(MANIFEST_COLUMNS)
-        elif not self._text.endswith(("\n", "\r")):
-            buf.write("\r\n")
+            self.columns = FETCH_COLUMNS
+            writer.writerow(self.columns)
+        else:
+            if noted and self.columns != FETCH_COLUMNS:  # new columns go at the end
+                end = self._text.find("\n")
+                end = len(self._text) if end < 0 else end - (self._text[end - 1] == "\r")
+                self._text = ",".join(FETCH_COLUMNS) + self._text[end:]
+                self.columns = FETCH_COLUMNS
+            if not self._text.endswith(("\n", "\r")):
+                buf.write("\r\n")
         for r in rows:
-            writer.writerow([r.file, _text_cell(r.sender), r.date, _text_cell(r.message_id),
-                             _text_cell(r.subject)])
+            cells = [r.file, _text_cell(r.sender), r.date, _text_cell(r.message_id),
+                     _text_cell(r.subject)]
+            writer.writerow([*cells, r.sha256, _text_cell(r.note)]
+                            if self.columns == FETCH_COLUMNS else cells)
             self.recorded.add(r.file)
             if r.message_id:
                 self.message_ids.add(r.message_id)
         self._text += buf.getvalue()
         _write(self.manifest, ("\ufeff" + self._text).encode("utf-8"))
+
+
+def _refusal_key(note: str) -> str:
+    """What stands for a refused attachment in ``InboxState.fetched`` (no sha256: its
+    content was never kept): the manifest note, which names the attachment."""
+    return "refused:" + note.strip().lstrip("'")
 
 
 def _text_cell(text: str) -> str:
@@ -354,9 +446,12 @@ def _date(msg: EmailMessage, fallback: dt.datetime | None) -> dt.datetime | None
 
 
 def save_message(state: InboxState, raw: bytes, result: FetchResult, *,
-                 received: dt.datetime | None = None, label: str = "") -> None:
+                 received: dt.datetime | None = None, label: str = "",
+                 skip_fetched: bool = False) -> None:
     """Save the workbooks of one raw message into the inbox and record their provenance.
-    Never raises for a bad message: that becomes a note in ``result.problems``."""
+    Never raises for a bad message: that becomes a note in ``result.problems``.
+    ``skip_fetched``: a message whose every workbook is already in the manifest under its
+    Message-ID (same sha256) is only counted in ``result.already_fetched``."""
     result.messages += 1
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
@@ -370,6 +465,21 @@ def save_message(state: InboxState, raw: bytes, result: FetchResult, *,
         result.problems.append(Note(who, "thư hỏng: không có phần đầu thư (người gửi, ngày, "
                                           "Message-ID), bỏ qua"))
         return
+    notes: list[str] = []
+    found: list[tuple[_Found, str]] = []
+    failure = ""
+    try:
+        for item in workbooks(msg, notes):
+            found.append((item, _refusal_key(f"{item.origin}: {item.refusal}") if item.refusal
+                          else hashlib.sha256(item.data).hexdigest()))
+    except Exception as exc:  # anything unexpected in one message: note it, go on
+        failure = f"lỗi khi đọc tệp đính kèm ({exc})"
+    if skip_fetched and message_id and not failure and (
+            message_id in state.legacy_ids  # recorded before sha256 was: Message-ID only
+            or (found and all((message_id, digest) in state.fetched for _, digest in found))):
+        result.messages -= 1
+        result.already_fetched += 1  # this very message was fetched before
+        return
     defects = sorted({type(d).__name__ for p in msg.walk() for d in p.defects
                       if any(k in type(d).__name__ for k in _STRUCTURE_DEFECTS)})
     if defects:
@@ -377,36 +487,47 @@ def save_message(state: InboxState, raw: bytes, result: FetchResult, *,
                                     + "); các tệp lấy được có thể hỏng, hãy kiểm tra"))
     when = _date(msg, received)
     date_text = when.isoformat(timespec="seconds") if when else ""
-    notes: list[str] = []
     rows: list[SavedFile] = []
-    found_any = False
     try:
-        for found in workbooks(msg, notes):
-            found_any = True
-            digest = hashlib.sha256(found.data).hexdigest()
+        for item, digest in found:
+            if item.refusal:  # told to the office, and recorded once in the manifest
+                result.problems.append(Note(who, f"{item.origin}: {item.refusal}"))
+                if not message_id or (message_id, digest) not in state.fetched:
+                    rows.append(SavedFile("", sender, date_text, message_id, subject,
+                                          item.origin, f"{item.origin}: {item.refusal}"))
+                    if message_id:
+                        state.fetched.add((message_id, digest))
+                continue
             existing = state.by_sha.get(digest)
             if existing is not None:
                 if existing not in state.recorded and not any(r.file == existing for r in rows):
                     rows.append(SavedFile(existing, sender, date_text, message_id, subject,
-                                          found.origin))
+                                          item.origin, sha256=digest))
                     result.recorded.append(rows[-1])
+                    if message_id:
+                        state.fetched.add((message_id, digest))
                 else:
-                    result.duplicates.append(Note(who, f"{found.origin}: đã có trong hộp thư "
+                    result.duplicates.append(Note(who, f"{item.origin}: đã có trong hộp thư "
                                                        f"({existing}), không lưu lại"))
                 continue
-            name = state.unique_name(safe_filename(found.name))
-            _write(state.inbox / name, found.data)
+            name = state.unique_name(safe_filename(item.name))
+            _write(state.inbox / name, item.data)
             state.by_sha[digest] = name
-            rows.append(SavedFile(name, sender, date_text, message_id, subject, found.origin))
+            if message_id:
+                state.fetched.add((message_id, digest))
+            rows.append(SavedFile(name, sender, date_text, message_id, subject, item.origin,
+                                  sha256=digest))
             result.saved.append(rows[-1])
     except OutputError:
         raise  # the inbox cannot be written: that stops the run
     except Exception as exc:  # anything unexpected in one message: note it, go on
-        result.problems.append(Note(who, f"lỗi khi đọc tệp đính kèm ({exc})"))
+        failure = f"lỗi khi đọc tệp đính kèm ({exc})"
     finally:
         state.append(rows)
+    if failure:
+        result.problems.append(Note(who, failure))
     result.problems.extend(Note(who, n) for n in notes)
-    if not found_any and not notes:
+    if not found and not notes and not failure:
         result.without_workbook.append(Note(who, "không có tệp Excel/ODS đính kèm"))
 
 
@@ -444,7 +565,7 @@ def _server_text(data: list) -> str:
     """A server response line, readable (Dovecot answers in UTF-8), without timings."""
     text = " ".join(d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d)
                     for d in data or [])
-    return re.sub(r"\s*\(\d[\d.]* \+ [^)]*secs\)\.?", "", text).strip()
+    return printable(re.sub(r"\s*\(\d[\d.]* \+ [^)]*secs\)\.?", "", text).strip())
 
 
 def _imap_text(exc: BaseException) -> str:
@@ -554,22 +675,17 @@ def fetch(settings: ServerSettings, password: str | None, inbox: Path, *,
         uids = [u.decode() for u in (data[0] or b"").split()]
         for uid in uids:
             label = f"thư UID {uid}"
-            typ, head = imap.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-            if typ == "OK":
-                header_bytes, _ = _fetch_parts(head)
-                if header_bytes:
-                    mid = BytesParser(policy=policy.default).parsebytes(header_bytes)
-                    known = _header(mid, "Message-ID")
-                    if known and known in state.message_ids:
-                        result.already_fetched += 1
-                        continue
+            # every message is read: a Message-ID alone proves nothing (a second message can
+            # reuse it with other attachments); save_message skips (Message-ID, sha256) pairs
+            # already in the manifest and counts the message as already fetched
             typ, body = imap.uid("FETCH", uid, "(INTERNALDATE BODY.PEEK[])")
             raw, received = _fetch_parts(body) if typ == "OK" else (None, None)
             if raw is None:
                 result.messages += 1
                 result.problems.append(Note(label, "máy chủ không trả nội dung thư"))
                 continue
-            save_message(state, raw, result, received=received, label=label)
+            save_message(state, raw, result, received=received, label=label,
+                         skip_fetched=True)
     except (OSError, imaplib.IMAP4.abort) as exc:
         raise _imap_error(settings, exc) from None
     except ssl.SSLError as exc:
