@@ -4,7 +4,7 @@ Both are read back with openpyxl and compared sheet by sheet, cell by cell (valu
 font, fill, border, alignment, number format, comment, hyperlink), with sheet order, states,
 selection, merged ranges, panes, column widths, row heights, page setup, print titles and
 properties. A change to the openpyxl rendering in :mod:`toolkit.report.feedback` fails here until
-:mod:`toolkit.report.feedback_xml` draws the same.
+:mod:`toolkit.report.feedback.xml_patch` draws the same.
 """
 
 from __future__ import annotations

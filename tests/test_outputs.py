@@ -303,24 +303,36 @@ def test_failure_midway_leaves_previous_outputs(tmp_path, monkeypatch, where):
 
 def test_a_feedback_workbook_that_cannot_be_made_is_reported_not_fatal(tmp_path, monkeypatch):
     """Feedback is patched from the unit's own (untrusted) file: one that defeats both
-    writers costs only its own feedback workbook, and the clerk is told which."""
+    writers costs only its own feedback workbook, and the clerk is told which, in
+    Vietnamese; a file that defeats only the XML patch still gets openpyxl's workbook."""
     plan = outputs.feedback_plan(result())
-    assert len(plan) >= 2
-    victim = plan[1][1].file
+    assert len(plan) >= 3
+    victim, patch_only = plan[1][1].file, plan[2][1].file
+    feedback = sys.modules["toolkit.report.feedback"]
+    real_slow = feedback.feedback_bytes
 
-    def broken(sub, campaign):
-        if sub.file == victim:
+    def fast(sub, campaign):
+        if sub.file in (victim, patch_only):
             raise ValueError("tệp hỏng")
         return None  # the XML path declines: openpyxl writes the others
 
-    monkeypatch.setattr(sys.modules["toolkit.report.feedback"], "feedback_bytes_fast", broken)
+    def slow(sub, campaign):
+        if sub.file == victim:
+            raise KeyError("xl/styles.xml\x1b[2J")
+        return real_slow(sub, campaign)
+
+    monkeypatch.setattr(feedback, "feedback_bytes_fast", fast)
+    monkeypatch.setattr(feedback, "feedback_bytes", slow)
     paths = write_outputs(result(), frames(), tmp_path)
-    assert paths.feedback_failed == [(victim, "ValueError: tệp hỏng")]
+    why = ("tệp của đơn vị có nội dung không xử lý được nên không tạo được tệp phản hồi; "
+           "danh sách lỗi có trong findings.csv (chi tiết kỹ thuật: KeyError: "
+           "'xl/styles.xml\\x1b[2J')")
+    assert paths.feedback_failed == [(victim, why)]
     assert [p.name for p in paths.feedback] == [name for name, sub in plan if sub.file != victim]
     assert all(p.read_bytes().startswith(b"PK") for p in paths.feedback)
     from toolkit.report.terminal import render_run_summary
 
-    assert f"Không tạo được tệp phản hồi cho {victim}: ValueError: tệp hỏng" in (
+    assert f"Không tạo được tệp phản hồi cho {victim}: {why}" in (
         render_run_summary(result(), paths))
 
 

@@ -9,29 +9,15 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+from toolkit.spec.text import printable
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_SMTP_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 DEFAULT_IMAP_PORTS = {"starttls": 143, "ssl": 993, "none": 143}
 DEFAULT_TIMEOUT = 30.0
-
-
-def printable(text: str) -> str:
-    """Text from outside, safe to print on a terminal: control characters (C0, DEL, C1:
-    ESC, CSI, OSC…), format characters (bidi overrides, zero-width), line and paragraph
-    separators, surrogates and private-use characters are shown as ``\\x1b``/``\\u202e``."""
-    out: list[str] = []
-    for ch in str(text):
-        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else
-                       f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 class MailError(Exception):

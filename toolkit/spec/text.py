@@ -22,6 +22,21 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def printable(text: str) -> str:
+    """Text from outside, safe to print on a terminal: control characters (C0, DEL, C1:
+    ESC, CSI, OSC…), format characters (bidi overrides, zero-width), line and paragraph
+    separators, surrogates and private-use characters are shown as ``\\x1b``/``\\u202e``."""
+    out: list[str] = []
+    for ch in str(text):
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else
+                       f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def clean_text(text: str) -> str:
     """NFC, invisible characters removed, odd spaces made plain, stripped."""
     text = unicodedata.normalize("NFC", text).translate(_INVISIBLE).translate(_SPACES)

@@ -110,6 +110,17 @@ def _neutralise(wb: Workbook, original: bytes, rule: FormulaRule) -> None:
                     cell.value = value
 
 
+def _drop_names_and_links(wb: Workbook) -> None:
+    """Of the unit's defined names only print areas and titles stay (openpyxl keeps those
+    on each sheet, apart from the names); any other name may hold a formula or a reference
+    into another workbook, and external links would make the feedback copy reach out for
+    files: neither is carried into an output."""
+    wb.defined_names.clear()
+    for ws in wb.worksheets:
+        ws.defined_names.clear()
+    wb._external_links = []
+
+
 def _drop_old_comments(wb: Workbook) -> None:
     """A file that already went through feedback once: its old notes would mislead."""
     for ws in wb.worksheets:
@@ -226,6 +237,7 @@ def annotated(submission: Submission, campaign: Campaign, lines: Sequence[Line])
         warnings.simplefilter("ignore")
         wb = openpyxl.load_workbook(io.BytesIO(original), keep_vba=False)
     _neutralise(wb, original, FormulaRule(submission, campaign))
+    _drop_names_and_links(wb)
     _drop_old_comments(wb)
     marked = _mark_cells(wb, lines)
     _list_sheet_openpyxl(wb, heading(submission, campaign, bool(marked)), lines, marked)
