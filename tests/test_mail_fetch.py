@@ -22,7 +22,8 @@ from mailservers import (
 )
 
 from toolkit._infra.atomic import OutputError
-from toolkit.mail import fetch as fetch_module
+from toolkit.mail import attachments as attachments_module
+from toolkit.mail import inbox as inbox_module
 from toolkit.mail.fetch import (
     FetchResult,
     InboxState,
@@ -141,7 +142,7 @@ def test_zip_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run(tmp_path, mail([attachment(crowded, rfc2231("nhiều.zip"), "application/zip")]))
     assert files(tmp_path) == {}
     assert "201 mục (quá 200)" in result.problems[0].text
-    monkeypatch.setattr(fetch_module, "MAX_MEMBER_BYTES", 1000)
+    monkeypatch.setattr(attachments_module, "MAX_MEMBER_BYTES", 1000)
     big = zip_bytes({"lớn.xlsx": b"0" * 5000, "nhỏ.xlsx": b"small"})
     broken = b"PK\x03\x04 this is not really a zip"
     result = run(tmp_path, mail([attachment(big, rfc2231("lớn.zip"), "application/zip"),
@@ -159,7 +160,7 @@ def test_zip_size_is_checked_while_reading(tmp_path: Path, monkeypatch: pytest.M
     # patch the uncompressed size in the central directory (offset 24 of its header)
     central = archive.rfind(b"PK\x01\x02")
     archive[central + 24:central + 28] = (10).to_bytes(4, "little")
-    monkeypatch.setattr(fetch_module, "MAX_MEMBER_BYTES", 1000)
+    monkeypatch.setattr(attachments_module, "MAX_MEMBER_BYTES", 1000)
     result = run(tmp_path, mail([attachment(bytes(archive), rfc2231("giả.zip"),
                                             "application/zip")]))
     assert files(tmp_path) == {}
@@ -253,6 +254,6 @@ def test_a_full_disk_stops_the_fetch(tmp_path: Path, monkeypatch: pytest.MonkeyP
     def full(path, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fetch_module, "write_bytes", full)
+    monkeypatch.setattr(inbox_module, "write_bytes", full)
     with pytest.raises(OutputError, match="No space left on device"):
         run(tmp_path, mail([attachment(b"x", rfc2231("a.xlsx"))]))

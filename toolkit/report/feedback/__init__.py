@@ -1,7 +1,8 @@
 """The feedback workbook for each unit: its own file sent back with every problem marked in
 place and a first sheet "Lỗi cần sửa" listing them. One entry point,
 :func:`feedback_or_reason`, tries the fast path (:mod:`.xml_patch`: the unit's xlsx patched part
-by part, its XML parsed by :mod:`.ooxml`, :mod:`.styles_xml` and :mod:`.sheet_xml`) and falls back to openpyxl (:mod:`.workbook`), then to a standalone list; both paths
+by part, its XML parsed by :mod:`.ooxml`, :mod:`.styles_xml` and :mod:`.sheet_xml`) and
+falls back to openpyxl (:mod:`.workbook`), then to a standalone list; both paths
 share what the workbook says (:mod:`.lines`) and what they may take from the unit's file
 (:mod:`.source`: only a file ingest read completely, guarded again as ingest guards it, and
 no formula the toolkit did not write).
