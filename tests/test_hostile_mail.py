@@ -12,6 +12,11 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
+import random
+import subprocess
+import sys
+import textwrap
 import unicodedata
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -298,3 +303,68 @@ def test_the_real_cap_is_consolidates(tmp_path: Path) -> None:
     assert files(tmp_path) == {}
     assert result.problems[0].text == ("quá lớn.xlsx: lớn hơn 20 MB (giới hạn của toolkit "
                                        "consolidate), không lưu")
+
+
+# --------------------------------------------------------------------------- 17. big messages
+
+
+def _fetch_peak_mb(env: dict[str, str], inbox: Path, folder: str) -> tuple[float, str]:
+    """``toolkit mail fetch`` in a process of its own: its peak memory (MB) and output."""
+    script = textwrap.dedent(f"""
+        import resource, subprocess, sys
+        run = subprocess.run([sys.executable, "-m", "toolkit.cli", "mail", "fetch",
+                              {str(inbox)!r}, "--folder", {folder!r}],
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stdout + run.stderr
+        print(run.stdout)
+        print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=700, env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1]) / 1024, done.stdout
+
+
+def test_big_messages_are_refused_or_streamed_in_bounded_memory(dovecot: Dovecot,
+                                                                tmp_path: Path) -> None:
+    """Three messages over 20 MB: an attachment refused by its size on the server, unread;
+    a quoted-printable one whose size on the server looks small enough, refused while it
+    is streamed; a 8 MB workbook streamed and saved whole. The manifest records both
+    refusals; the fetch peaks at a few MB above a fetch of one small message."""
+    cap = limits.MAX_FILE_BYTES
+    rnd = random.Random("item-17")
+    refused_unread = rnd.randbytes(cap + 4096)
+    refused_streamed = (b"0123456789" * 7 + b"ABCDE\n") * ((cap + 8192) // 76)
+    saved = rnd.randbytes(8 << 20)
+    messages = [
+        mail([xlsx(refused_unread, "quá lớn.xlsx")], message_id="<lon-1@x.example>"),
+        mail([attachment(refused_streamed, rfc2231("văn bản dài.xlsx"),
+                         encoding="quoted-printable")], message_id="<lon-2@x.example>"),
+        mail([xlsx(saved, "TX05 lớn.xlsx")], message_id="<lon-3@x.example>"),
+    ]
+    assert all(len(m) > 10 << 20 for m in messages)
+    for raw in messages:
+        dovecot.append(USER, raw, folder="Thư lớn")
+    dovecot.append(USER, mail([xlsx(b"PK\x03\x04 small", "nhỏ.xlsx")],
+                              message_id="<nho@x.example>"), folder="Thư nhỏ")
+    env = {"TOOLKIT_IMAP_HOST": "127.0.0.1", "TOOLKIT_IMAP_PORT": str(dovecot.imaps_port),
+           "TOOLKIT_IMAP_SECURITY": "ssl", "TOOLKIT_IMAP_USER": USER,
+           "TOOLKIT_IMAP_PASSWORD": PASSWORD, "TOOLKIT_IMAP_CAFILE": str(dovecot.cert)}
+    small_peak, _ = _fetch_peak_mb(env, tmp_path / "nho", "Thư nhỏ")
+    inbox = tmp_path / "lon"
+    big_peak, output = _fetch_peak_mb(env, inbox, "Thư lớn")
+    assert files(inbox) == {"TX05 lớn.xlsx": saved}
+    rows = manifest_rows(inbox)
+    too_large = "lớn hơn 20 MB (giới hạn của toolkit consolidate), không lưu"
+    assert {(r["file"], r["message_id"], r["note"]) for r in rows} == {
+        ("", "<lon-1@x.example>", f"quá lớn.xlsx: {too_large}"),
+        ("", "<lon-2@x.example>", f"văn bản dài.xlsx: {too_large}"),
+        ("TX05 lớn.xlsx", "<lon-3@x.example>", "")}
+    assert next(r for r in rows if r["file"])["sha256"] == hashlib.sha256(saved).hexdigest()
+    assert f"quá lớn.xlsx: {too_large}" in output
+    # the old fetch held each message whole, decoded and parsed: ~15 × its size
+    print(f"peak: {big_peak:.0f} MB, of a small message {small_peak:.0f} MB")
+    assert big_peak - small_peak < 48, f"fetch peaked at {big_peak:.0f} MB ({small_peak:.0f})"
+    _peak, output = _fetch_peak_mb(env, inbox, "Thư lớn")  # nothing new, nothing twice
+    assert "Bỏ qua 3 thư đã tải" in output, output
+    assert len(manifest_rows(inbox)) == 3 and files(inbox) == {"TX05 lớn.xlsx": saved}
