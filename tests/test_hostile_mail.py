@@ -309,7 +309,10 @@ def test_the_real_cap_is_consolidates(tmp_path: Path) -> None:
 
 
 def _fetch_peak_mb(env: dict[str, str], inbox: Path, folder: str) -> tuple[float, str]:
-    """``toolkit mail fetch`` in a process of its own: its peak memory (MB) and output."""
+    """``toolkit mail fetch`` in a process of its own: its peak memory (MB) and output.
+    Measured from a small parent (Linux keeps a process's peak across exec, so the fetch
+    must not be forked from pytest itself), run outside the worktree so that PYTHONPATH
+    alone decides which toolkit runs."""
     script = textwrap.dedent(f"""
         import resource, subprocess, sys
         run = subprocess.run([sys.executable, "-m", "toolkit.cli", "mail", "fetch",
@@ -320,7 +323,7 @@ def _fetch_peak_mb(env: dict[str, str], inbox: Path, folder: str) -> tuple[float
         print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=700, env={**os.environ, **env})
+                          timeout=700, env={**os.environ, **env}, cwd=inbox.parent)
     assert done.returncode == 0, done.stderr
     return int(done.stdout.split()[-1]) / 1024, done.stdout
 
