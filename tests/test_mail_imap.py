@@ -27,6 +27,9 @@ from mailservers import (
 )
 
 from toolkit.cli.mail import mail_group
+from toolkit.mail import fetch as fetch_module
+from toolkit.mail import imap as imap_io
+from toolkit.mail.imap import imap_mailbox
 from toolkit.read.manifest import MANIFEST_NAME, read_manifest
 
 USER = "hopthu@thoxuan.doan.example"
@@ -80,7 +83,17 @@ def folder_files(inbox: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in inbox.iterdir() if p.name != MANIFEST_NAME}
 
 
-def test_fetch_saves_every_workbook_once(server: Dovecot, tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder", ["INBOX", "Từng phần"])
+def test_fetch_saves_every_workbook_once(server: Dovecot, tmp_path: Path, folder: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """In "Từng phần" every message is read as a large one is (never whole: its parts
+    from BODYSTRUCTURE, streamed to disk): the same files, names and manifest."""
+    if folder != "INBOX":
+        monkeypatch.setattr(fetch_module, "MAX_MESSAGE_IN_MEMORY", 0)
+    streamed: list[str] = []
+    read_part = imap_io.read_part
+    monkeypatch.setattr(imap_io, "read_part", lambda imap, uid, section, spool: (
+        streamed.append(section), read_part(imap, uid, section, spool))[1])
     nfd = "Xa\u0303 Xua\u0302n Tru\u031bo\u031b\u0300ng.xlsx"  # macOS Mail decomposes
     cp = "Phụ lục - xã Xuân Giang.xlsx"
     mails = [
@@ -99,18 +112,30 @@ def test_fetch_saves_every_workbook_once(server: Dovecot, tmp_path: Path) -> Non
         reply("TX09", "Đoàn xã Xuân Lai",
               [attachment(workbook("TX09"), b'attachment; filename="'
                           + "Xuân Lai.xlsx".encode() + b'"')], 21),
+        reply("TX11", "Đoàn xã Thọ Lập", [  # forwarded: a message in a message in a message
+            b"Content-Type: message/rfc822\r\n\r\n" + reply("TX12", "Đoàn xã Xuân Tín", [
+                attachment(workbook("TX11"), rfc2231("Thọ Lập.xlsx")),
+                b"Content-Type: message/rfc822\r\n\r\n" + reply("TX13", "Đoàn xã Phú Xuân", [
+                    attachment(workbook("TX13"), rfc2047("Phú Xuân.ods"),
+                               "application/vnd.oasis.opendocument.spreadsheet")], 9)],
+                8)], 20),
         reply("TX10", "Đoàn xã Xuân Lập", [], 19),                      # no attachment
         b"\x01\xff\xfe garbage, not a message \x80\x81\r\n\r\n\xff\r\n",  # malformed
     ]
     for i, raw in enumerate(mails):
-        server.append(USER, raw, when=when(15 + i))
-    server.append(USER, mails[0], when=when(22))  # the same message twice in the mailbox
+        server.append(USER, raw, when=when(15 + i), folder=folder)
+    # the same message twice in the mailbox
+    server.append(USER, mails[0], when=when(22), folder=folder)
     inbox = tmp_path / "inbox"
-    result = CliRunner().invoke(mail_group, ["fetch", str(inbox)], env=imap_env(server))
+    args = ["fetch", str(inbox), "--folder", folder]
+    result = CliRunner().invoke(mail_group, args, env=imap_env(server))
     assert result.exit_code == 0, result.output
-    assert "Đã đọc 8 thư trong INBOX" in result.output
+    assert f"Đã đọc 9 thư trong {folder}" in result.output
+    # parts read one by one: the nested ones by their IMAP section numbers
+    assert set(streamed) == (set() if folder == "INBOX" else
+                             {"2", "2.2", "2.3.2"})
     assert "Bỏ qua 1 thư đã tải (trùng Message-ID)." in result.output
-    assert "Đã lưu 7 tệp mới" in result.output
+    assert "Đã lưu 9 tệp mới" in result.output
     assert "thư hỏng" in result.output and "không có tệp Excel/ODS đính kèm" in result.output
     expected = {
         "Thị trấn Thọ Xuân.xlsx": workbook("TX01"),
@@ -120,6 +145,8 @@ def test_fetch_saves_every_workbook_once(server: Dovecot, tmp_path: Path) -> Non
         "Xuân Sinh.xlsx": workbook("TX07"),
         "Xuân Hưng.ods": workbook("TX08"),
         "Xuân Lai.xlsx": workbook("TX09"),
+        "Thọ Lập.xlsx": workbook("TX11"),
+        "Phú Xuân.ods": workbook("TX13"),
     }
     assert folder_files(inbox) == expected
     arrivals = read_manifest(inbox)
@@ -133,15 +160,15 @@ def test_fetch_saves_every_workbook_once(server: Dovecot, tmp_path: Path) -> Non
     assert not (tmp_path / "Xuân Hưng.ods").exists()
     manifest = (inbox / MANIFEST_NAME).read_bytes()
 
-    again = CliRunner().invoke(mail_group, ["fetch", str(inbox)], env=imap_env(server))
+    again = CliRunner().invoke(mail_group, args, env=imap_env(server))
     assert again.exit_code == 0, again.output
     assert "Đã lưu 0 tệp mới" in again.output
-    assert "Bỏ qua 7 thư đã tải (trùng Message-ID)." in again.output
+    assert "Bỏ qua 8 thư đã tải (trùng Message-ID)." in again.output
     assert (inbox / MANIFEST_NAME).read_bytes() == manifest
     assert folder_files(inbox) == expected
     # read-only: nothing was marked as read on the server
     imap = server.client(USER)
-    imap.select("INBOX")
+    imap.select(imap_mailbox(folder))
     typ, flags = imap.fetch("1:*", "(FLAGS)")
     imap.logout()
     assert typ == "OK" and not any(b"\\Seen" in f for f in flags)
