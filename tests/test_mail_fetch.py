@@ -6,11 +6,16 @@ Each message is raw MIME written the way a real mail program writes it (see
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import quopri
 import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mailservers import (
     attachment,
     cp1258,
@@ -24,6 +29,7 @@ from mailservers import (
 from toolkit._infra.atomic import OutputError
 from toolkit.mail import attachments as attachments_module
 from toolkit.mail import inbox as inbox_module
+from toolkit.mail.attachments import Spool
 from toolkit.mail.fetch import (
     FetchResult,
     InboxState,
@@ -257,3 +263,29 @@ def test_a_full_disk_stops_the_fetch(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(inbox_module, "write_bytes", full)
     with pytest.raises(OutputError, match="No space left on device"):
         run(tmp_path, mail([attachment(b"x", rfc2231("a.xlsx"))]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=5000), encoding=st.sampled_from(["base64", "quoted-printable",
+                                                                 "7bit", "binary"]),
+       cuts=st.lists(st.integers(min_value=1, max_value=700), max_size=30),
+       cap=st.integers(min_value=0, max_value=6000))
+def test_spool_decodes_in_any_pieces_and_stops_at_the_cap(data: bytes, encoding: str,
+                                                          cuts: list[int], cap: int) -> None:
+    """A streamed attachment decodes to the same bytes whatever the pieces the server
+    sends, and is refused once over the cap (never more than a piece kept in memory)."""
+    encoded = {"base64": lambda b: base64.encodebytes(b).replace(b"\n", b"\r\n"),
+               "quoted-printable": lambda b: quopri.encodestring(b).replace(b"\n", b"\r\n"),
+               }.get(encoding, lambda b: b)(data)
+    spool = Spool(encoding, cap)
+    start = 0
+    for cut in [*cuts, len(encoded)]:
+        if not spool.feed(encoded[start:start + cut]):
+            break
+        start += cut
+    else:
+        spool.finish()
+    assert spool.over == (len(data) > cap)
+    if not spool.over:
+        assert spool.read() == data
+        assert spool.digest.hexdigest() == hashlib.sha256(data).hexdigest()
