@@ -38,6 +38,8 @@ from toolkit.mail.fetch import (
     safe_filename,
     save_message,
 )
+from toolkit.mail.imap import parse_parts as imap_parts
+from toolkit.mail.names import attachment_name
 from toolkit.mail.settings import MailError
 from toolkit.read.manifest import MANIFEST_NAME, read_manifest
 
@@ -289,3 +291,24 @@ def test_spool_decodes_in_any_pieces_and_stops_at_the_cap(data: bytes, encoding:
     if not spool.over:
         assert spool.read() == data
         assert spool.digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_bodystructure_with_literals_nil_and_nesting_gives_the_parts() -> None:
+    """A BODYSTRUCTURE as imaplib hands it over: a name sent as a literal (it holds a
+    quote), raw 8-bit UTF-8, NIL fields, a forwarded message; hostile nesting is cut off."""
+    name = 'Báo cáo "cuối".xlsx'.encode()
+    data = [(b'1 (UID 7 BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 20 1'
+             b' NIL NIL NIL NIL)("application" "zip" NIL NIL NIL "base64" 4000 NIL '
+             b'("attachment" ("filename" {' + str(len(name)).encode() + b'}', name),
+            b')) NIL NIL)("message" "rfc822" NIL NIL NIL "7bit" 900 (NIL "s" NIL NIL NIL NIL '
+            b'NIL NIL NIL NIL) ("application" "vnd.ms-excel" ("name" "Th\xe1\xbb\x8d.xls") '
+            b'NIL NIL "base64" 300 NIL NIL NIL NIL) 12 NIL NIL NIL NIL) "mixed" ("boundary" '
+            b'"b") NIL NIL NIL))']
+    parts = {leaf.section: leaf for leaf in imap_parts(data)}
+    assert set(parts) == {"1", "2", "3.1"}
+    assert attachment_name(parts["2"].headers) == 'Báo cáo "cuối".xlsx'
+    assert (parts["2"].encoding, parts["2"].size) == ("base64", 4000)
+    assert attachment_name(parts["3.1"].headers) == "Thọ.xls"
+    assert parts["3.1"].headers.get_content_type() == "application/vnd.ms-excel"
+    deep = b"(" * 5000 + b'"text" "plain" NIL NIL NIL "7bit" 1 1' + b")" * 5000
+    assert imap_parts([b"1 (UID 8 BODYSTRUCTURE " + deep + b")"]) is not None

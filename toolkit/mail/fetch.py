@@ -250,7 +250,12 @@ def _save_large(imap: imaplib.IMAP4, uid: str, size: int, state: InboxState,
     """A message too large to hold in memory: its header, then its parts as the server
     describes them, each refused unread when too large or streamed to disk with a cap."""
     header, received = imap_io.message_header(imap, uid)
-    leaves = imap_io.message_parts(imap, uid) if header else None
+    try:
+        leaves = imap_io.message_parts(imap, uid) if header else None
+    except (imaplib.IMAP4.abort, OSError):
+        raise
+    except Exception:  # a structure nested beyond reason, or one the parser cannot follow
+        leaves = None
     if not header or leaves is None:
         result.messages += 1
         result.problems.append(Note(label, f"thư lớn ({mb(size)} MB) mà máy chủ không cho "

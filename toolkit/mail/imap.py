@@ -201,18 +201,19 @@ def _tokens(data: list) -> list:
                 elif atom:
                     stack[-1].append(None if atom.upper() == b"NIL"
                                      else atom.decode("ascii", "replace"))
+    while len(stack) > 1:  # unbalanced: what was read still counts
+        done = stack.pop()
+        stack[-1].append(done)
     return stack[0]
 
 
 def _find_structure(tokens: list) -> list | None:
+    """The list after ``BODYSTRUCTURE`` in ``* n FETCH (UID u BODYSTRUCTURE (...))``."""
     for item in tokens:
         if isinstance(item, list):
             for key, value in itertools.pairwise(item):
                 if isinstance(key, str) and key.upper() == "BODYSTRUCTURE":
                     return value if isinstance(value, list) else None
-            found = _find_structure(item)
-            if found is not None:
-                return found
     return None
 
 
@@ -282,8 +283,11 @@ def _walk(body: list, section: str, out: list[Leaf], depth: int = 0) -> None:
 def message_parts(imap: imaplib.IMAP4, uid: str) -> list[Leaf] | None:
     """Every leaf part of message ``uid`` from its BODYSTRUCTURE, None if unreadable."""
     typ, data = imap.uid("FETCH", uid, "(BODYSTRUCTURE)")
-    if typ != "OK":
-        return None
+    return parse_parts(data) if typ == "OK" else None
+
+
+def parse_parts(data: list) -> list[Leaf] | None:
+    """The leaf parts of a FETCH BODYSTRUCTURE response as imaplib returns it."""
     structure = _find_structure(_tokens(data))
     if structure is None:
         return None
