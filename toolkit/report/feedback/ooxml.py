@@ -60,10 +60,13 @@ def parse(data: bytes, name: str = "") -> Any:
     return tree.getroot()
 
 
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
 def serialise(root: Any) -> bytes:
-    """A part's bytes: UTF-8, with the XML declaration Office writes."""
-    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8",
-                          standalone=True)
+    """A part's bytes: UTF-8, with the XML declaration exactly as Office writes it."""
+    return _DECLARATION + etree.tostring(root.getroottree(), xml_declaration=False,
+                                         encoding="UTF-8")
 
 
 def child(parent: Any, name: str, ns: str = MAIN) -> Any | None:
