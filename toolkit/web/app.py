@@ -114,8 +114,18 @@ def _state(request: Request) -> _State:
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     guard: Guard = request.app.state.guard
     context.setdefault("error", None)
+    context.setdefault("office_name", _office_name(context.get("ws")))
     return templates.TemplateResponse(request, name, {"csrf": guard.token, **context},
                                       status_code=status)
+
+
+def _office_name(ws: Workspace | None) -> str:
+    if ws is None or not ws.office:
+        return ""
+    try:
+        return ws.load_units().get(ws.office).name
+    except UnitsError:
+        return ws.office
 
 
 async def _form(request: Request) -> Any:
@@ -392,6 +402,13 @@ async def known_error(request: Request, exc: Exception) -> Response:
     return _render(request, "problem.html", 400, ws=None, error=str(exc))
 
 
+async def server_error(request: Request, exc: Exception) -> Response:
+    """A bug, not the clerk's mistake: a Vietnamese page, the details in the terminal."""
+    return _render(request, "problem.html", 500, ws=None,
+                   error="Có lỗi bên trong toolkit. Hãy chép thông báo trong cửa sổ lệnh "
+                         "đang chạy toolkit serve và gửi cho người hỗ trợ.")
+
+
 def create_app(root: Path, *, allow_remote: bool = False, password: str | None = None
                ) -> Starlette:
     """The page over the workspace at ``root`` (which must exist: ``toolkit init``)."""
@@ -415,7 +432,7 @@ def create_app(root: Path, *, allow_remote: bool = False, password: str | None =
         Route("/chien-dich/{cid}/ket-qua/{name:path}", download_result),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    handlers: dict[Any, Any] = {HTTPException: http_error}
+    handlers: dict[Any, Any] = {HTTPException: http_error, Exception: server_error}
     handlers.update(dict.fromkeys(KNOWN, known_error))
     app = Starlette(routes=routes, middleware=[Middleware(GuardMiddleware, guard=guard)],
                     exception_handlers=handlers)

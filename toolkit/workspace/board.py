@@ -99,7 +99,7 @@ class Board:
             return f"Nhắc {missing} đơn vị chưa nộp."
         return "Đủ báo cáo hợp lệ: tải bảng tổng hợp."
 
-    def figures(self, limit: int = 8) -> list[Figures]:
+    def figures(self, limit: int = 12) -> list[Figures]:
         """The office's own figures per form (first ``limit`` numeric columns), formatted as
         the summary shows them: ratios as percentages of summed parts."""
         out = []

@@ -59,3 +59,13 @@ function collect(entry, out) {
     next();
   });
 }
+
+// a chosen file is named beside its button (the browser's own text may not be Vietnamese)
+document.addEventListener("change", (e) => {
+  const input = e.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== "file") return;
+  const out = input.form && input.form.querySelector("[data-chosen]");
+  if (!out) return;
+  const n = [...input.form.querySelectorAll("input[type=file]")].reduce((s, i) => s + i.files.length, 0);
+  out.textContent = n === 0 ? "" : n === 1 ? `Đã chọn: ${input.files[0] ? input.files[0].name : "1 tệp"}` : `Đã chọn ${n} tệp`;
+});
