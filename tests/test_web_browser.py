@@ -80,9 +80,9 @@ def page():
         browser.close()
 
 
-def _shot(page, name: str, *, full: bool = False) -> None:
+def _shot(page, name: str) -> None:
     if os.environ.get("TOOLKIT_SCREENSHOTS") == "1":
-        page.screenshot(path=str(DOCS / f"web-{name}.png"), full_page=full)
+        page.screenshot(path=str(DOCS / f"web-{name}.png"))
 
 
 def _download(page, selector: str, into: Path) -> Path:
@@ -198,7 +198,6 @@ def test_the_clerks_whole_loop(server, page, tmp_path):
                          ("TX04", "missing")):
         assert page.get_attribute(f"#bang-don-vi tr[data-unit={code}]", "data-status") == status
     _shot(page, "campaign")
-    _shot(page, "campaign-full", full=True)
 
     # the home page shows the same counts
     page.click("nav >> text=Chiến dịch")
