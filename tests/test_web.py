@@ -94,12 +94,12 @@ def test_a_request_from_another_computer_is_refused_by_default(app, ws):
 
 def test_a_foreign_host_name_is_refused_even_from_this_computer(app):
     # a site whose DNS name points to 127.0.0.1 must not reach the page (DNS rebinding)
-    for host in ("evil.example", "evil.example:8000", "127.0.0.1.evil.example", "0.0.0.0"):
-        c = TestClient(_as_peer(app, "127.0.0.1"), base_url=f"http://{host}")
-        assert c.get("/").status_code == 403, host
-    for host in ("127.0.0.1:8123", "localhost:8000", "[::1]:8000"):
-        c = TestClient(_as_peer(app, "127.0.0.1"), base_url=f"http://{host}")
-        assert c.get("/").status_code == 200, host
+    c = TestClient(_as_peer(app, "127.0.0.1"), base_url="http://127.0.0.1:8000")
+    for host in ("evil.example", "evil.example:8000", "127.0.0.1.evil.example", "0.0.0.0",
+                 "localhost.evil.example:80", "[::2]:8000", ""):
+        assert c.get("/", headers={"host": host}).status_code == 403, host
+    for host in ("127.0.0.1:8123", "localhost:8000", "[::1]:8000", "127.0.0.1"):
+        assert c.get("/", headers={"host": host}).status_code == 200, host
 
 
 def test_other_computers_only_with_the_password(ws):
@@ -350,3 +350,23 @@ def test_a_broken_settings_file_is_one_vietnamese_line(tmp_path, monkeypatch):
     out = CliRunner().invoke(cli, ["serve", str(tmp_path), "--no-browser"])
     assert out.exit_code == 1 and "Không đọc được" in out.output
     assert "Traceback" not in out.output
+
+
+def test_a_units_page_shows_what_changed_between_its_files(app, client, ws):
+    campaign = load_campaign(CID)
+    units = ws.load_units()
+    values = sample_values(campaign, random.Random("versions"))
+    template = template_bytes(campaign, units.get("TX04"), units.get("TX"))
+    first = fill_workbook(template, values, modified=dt.datetime(2021, 1, 10, 8, 0))
+    key = ("PL4", "2018", "co_so_so_lop")
+    changed = dict(values)
+    changed[key] = int(values.get(key) or 0) + 7
+    second = fill_workbook(template, changed, modified=dt.datetime(2021, 1, 12, 8, 0))
+    for name, data in (("TX04 lần 1.xlsx", first), ("TX04 lần 2.xlsx", second)):
+        client.post(f"/chien-dich/{CID}/nop", data={"csrf": _token(app)},
+                    files={"files": (name, data)}, follow_redirects=False)
+    page = client.get(f"/chien-dich/{CID}/don-vi/TX04").text
+    assert "Thay đổi giữa các lần nộp" in page
+    assert "1 ô thay đổi" in page
+    before, after = str(values.get(key) or ""), str(changed[key])
+    assert f"<td>{before}</td><td>{after}</td>" in page

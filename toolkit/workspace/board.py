@@ -11,6 +11,7 @@ against the campaign's deadline for the unit's level.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,53 @@ class UnitLine:
     @property
     def label(self) -> str:
         return STATUS_LABELS[self.status]
+
+    def versions(self, campaign: Campaign) -> list[tuple[Submission, Submission, list[Change]]]:
+        """Each file of the unit against the one it replaced (oldest first)."""
+        files = sorted((s for s in self.files if s.cells),
+                       key=lambda s: (s.received_at is None, s.received_at, s.file))
+        return [(a, b, changes(campaign, a, b)) for a, b in itertools.pairwise(files)]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One value that differs between two files of a unit (as typed, before checking)."""
+
+    where: str  # ``PL2!E9``
+    column: str  # the column's label
+    before: str
+    after: str
+
+
+def changes(campaign: Campaign, older: Submission, newer: Submission) -> list[Change]:
+    """What the unit changed from ``older`` to ``newer``, cell by cell, in form order."""
+    def values(sub: Submission) -> dict[tuple[str, str, str], tuple[str, Any]]:
+        return {(c.form, c.row, c.column): (c.cell, c.raw) for c in sub.cells}
+
+    old, new = values(older), values(newer)
+    order = {f.id: i for i, f in enumerate(campaign.forms)}
+    out = []
+    for key in sorted(old.keys() | new.keys(), key=lambda k: (order.get(k[0], 99), k)):
+        before, after = old.get(key, ("", None)), new.get(key, ("", None))
+        if _text(before[1]) == _text(after[1]):
+            continue
+        try:
+            label = campaign.form(key[0]).column(key[2]).label
+        except (KeyError, ValueError):
+            label = key[2]
+        out.append(Change(f"{key[0]}!{after[0] or before[0]}", label, _text(before[1]),
+                          _text(after[1])))
+    return out
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,20 @@ def _candidates(name: str) -> list[str]:
     return [name, *(f"{stem} ({i}){suffix}" for i in range(2, MAX_TRIES))]
 
 
+def _place(tmp: str, target: Path) -> None:
+    """Give ``tmp`` the name ``target`` unless that name is taken (FileExistsError). A hard
+    link never replaces a file; where the disk has no hard links (a FAT USB stick) Windows'
+    rename, which refuses an existing name too, does the same."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        if os.name != "nt":
+            raise
+        os.rename(tmp, target)  # pragma: no cover - Windows without hard links
+
+
 def _land(inbox: Path, name: str, data: bytes) -> str:
     """Write ``data`` under a name free in ``inbox`` (never replacing a file); the name."""
     inbox.mkdir(parents=True, exist_ok=True)
@@ -84,7 +98,7 @@ def _land(inbox: Path, name: str, data: bytes) -> str:
             os.fsync(fh.fileno())
         for candidate in _candidates(name):
             try:
-                os.link(tmp, inbox / candidate)  # fails if the name is taken: no overwrite
+                _place(tmp, inbox / candidate)
             except FileExistsError:
                 continue
             return candidate
