@@ -370,3 +370,38 @@ def test_a_units_page_shows_what_changed_between_its_files(app, client, ws):
     assert "1 ô thay đổi" in page
     before, after = str(values.get(key) or ""), str(changed[key])
     assert f"<td>{before}</td><td>{after}</td>" in page
+
+
+def test_a_new_campaign_from_the_plan_then_its_workbook(app, client, ws):
+    from tests.plan_builders import build_docx, plan_161
+
+    r = client.post("/ke-hoach", data={"csrf": _token(app)},
+                    files={"plan": ("Kế hoạch 161.docx", build_docx(plan_161()))})
+    assert r.status_code == 200 and str(r.url).endswith("/ke-hoach/ke-hoach-161")
+    page = r.text
+    assert "161-KH/ĐTN" in page
+    for form_id in ("PL1", "PL2", "PL3", "PL4", "PL5", "PL6"):
+        assert f'data-form="{form_id}"' in page
+    assert "Thạc sỹ" in page or "Thạc sĩ" in page  # a header cell of PL2 in the preview
+    workbook = client.get("/ke-hoach/ke-hoach-161/khai-bao.xlsx")
+    assert workbook.status_code == 200
+    assert "Câu hỏi" in load_workbook(io.BytesIO(workbook.content)).sheetnames
+    assert client.get("/ke-hoach/ke-hoach-161/..%2Ftoolkit-workspace.yaml").status_code in (
+        400, 404)
+    r = client.post("/chien-dich", data={"csrf": _token(app)},
+                    files={"workbook": ("khai-bao.xlsx", workbook.content)})
+    assert r.status_code == 200 and "Nhận bài nộp" in r.text  # the new campaign's board
+    added = set(open_workspace(ws.root).campaigns) - {CID}
+    assert len(added) == 1 and str(r.url).endswith(f"/chien-dich/{added.pop()}")
+    spec = ws.root / "chien-dich"
+    assert any(spec.glob("*/mau/campaign.yaml"))
+
+
+def test_a_file_that_is_no_plan_is_one_vietnamese_line(app, client, ws):
+    r = client.post("/ke-hoach", data={"csrf": _token(app)},
+                    files={"plan": ("kế hoạch.docx", b"not a docx")})
+    assert r.status_code == 400 and "kế hoạch.docx" in r.text
+    r = client.post("/ke-hoach", data={"csrf": _token(app)},
+                    files={"plan": ("ảnh.png", b"\x89PNG")})
+    assert r.status_code == 400 and ".docx" in r.text
+    assert not (ws.root / "ke-hoach").exists()

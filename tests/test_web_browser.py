@@ -155,7 +155,17 @@ def test_the_clerks_whole_loop(server, page, tmp_path):
     assert page.locator("#chon-van-phong").input_value() == "TX"
     _shot(page, "units")
 
-    # 2. a built-in campaign
+    # 2. the plan read and previewed (a new campaign); then, for the loop, the built-in one
+    from tests.plan_builders import build_docx, plan_161
+
+    plan = work / "Kế hoạch 161.docx"
+    plan.write_bytes(build_docx(plan_161()))
+    page.click("nav >> text=Chiến dịch")
+    page.set_input_files("#tep-ke-hoach", str(plan))
+    page.click("button:has-text('Đọc kế hoạch')")
+    page.wait_for_url(re.compile(r"/ke-hoach/"))
+    assert page.locator("details.preview").count() == len(CAMPAIGN.forms)
+    _shot(page, "plan")
     page.click("nav >> text=Chiến dịch")
     page.select_option("#chon-chien-dich", "nq02-2020")
     page.click("button:has-text('Thêm chiến dịch')")

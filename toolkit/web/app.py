@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from toolkit._infra.atomic import OutputError
+from toolkit.author.plan import PlanError
 from toolkit.author.workbook_vocab import WorkbookError
 from toolkit.read import limits
 from toolkit.report.outputs import FEEDBACK_DIR
@@ -30,14 +31,14 @@ from toolkit.spec.load import list_builtin_campaigns, load_campaign
 from toolkit.spec.models import STATUS_LABELS
 from toolkit.spec.units import LEVEL_NAMES, UnitsError
 from toolkit.web.security import Guard, GuardMiddleware
-from toolkit.workspace import Workspace, WorkspaceError, downloads, open_workspace
+from toolkit.workspace import Workspace, WorkspaceError, downloads, drafts, open_workspace
 from toolkit.workspace.board import Board, consolidate_campaign, inbox_state
 from toolkit.workspace.uploads import Landed, store_upload
 from toolkit.write.allocation import AllocationError
 
 HERE = Path(__file__).resolve().parent
 KNOWN = (SpecError, UnitsError, OutputError, InboxError, AllocationError, WorkbookError,
-         WorkspaceError)
+         WorkspaceError, PlanError)
 MAX_FILES = 2000  # files in one drop
 REPORTS_KEPT = 50
 
@@ -111,11 +112,11 @@ def _state(request: Request) -> _State:
     return state
 
 
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+def _render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     guard: Guard = request.app.state.guard
     context.setdefault("error", None)
     context.setdefault("office_name", _office_name(context.get("ws")))
-    return templates.TemplateResponse(request, name, {"csrf": guard.token, **context},
+    return templates.TemplateResponse(request, template, {"csrf": guard.token, **context},
                                       status_code=status)
 
 
@@ -199,6 +200,37 @@ async def add_campaign(request: Request) -> Response:
         return _render(request, "home.html", 400, ws=ws, boards=[], problems={},
                        office=None, builtins=_builtins(ws), error=str(exc))
     return _redirect(f"/chien-dich/{urllib.parse.quote(campaign.id)}")
+
+
+# --------------------------------------------------------------------------- plan
+
+
+async def upload_plan(request: Request) -> Response:
+    form = await _form(request)
+    ws = _state(request).workspace()
+    upload = form.get("plan")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise WorkspaceError("Hãy chọn tệp kế hoạch (.docx hoặc .xlsx)")
+        name, _draft = drafts.save_plan(ws, await upload.read(), upload.filename)
+    except KNOWN as exc:
+        return _render(request, "home.html", 400, ws=ws, boards=[], problems={},
+                       office=None, builtins=_builtins(ws), error=str(exc))
+    return _redirect(f"/ke-hoach/{urllib.parse.quote(name)}")
+
+
+async def plan_page(request: Request) -> Response:
+    ws = _state(request).workspace()
+    name = request.path_params["name"]
+    draft = drafts.open_plan(ws, name)
+    return _render(request, "plan.html", ws=ws, plan=name, draft=draft,
+                   headers={f.id: drafts.header_rows(f) for f in draft.campaign.forms})
+
+
+async def plan_download(request: Request) -> Response:
+    ws = _state(request).workspace()
+    path = drafts.plan_file(ws, request.path_params["name"], request.path_params["file"])
+    return _download(f"{request.path_params['name']}_{path.name}", path.read_bytes(), XLSX)
 
 
 # --------------------------------------------------------------------------- units
@@ -419,6 +451,9 @@ def create_app(root: Path, *, allow_remote: bool = False, password: str | None =
     routes = [
         Route("/", home),
         Route("/chien-dich", add_campaign, methods=["POST"]),
+        Route("/ke-hoach", upload_plan, methods=["POST"]),
+        Route("/ke-hoach/{name}", plan_page),
+        Route("/ke-hoach/{name}/{file}", plan_download),
         Route("/don-vi", units_page),
         Route("/don-vi", upload_units, methods=["POST"]),
         Route("/van-phong", choose_office, methods=["POST"]),
