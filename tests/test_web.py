@@ -373,7 +373,7 @@ def test_a_units_page_shows_what_changed_between_its_files(app, client, ws):
 
 
 def test_a_new_campaign_from_the_plan_then_its_workbook(app, client, ws):
-    from tests.plan_builders import build_docx, plan_161
+    from plan_builders import build_docx, plan_161
 
     r = client.post("/ke-hoach", data={"csrf": _token(app)},
                     files={"plan": ("Kế hoạch 161.docx", build_docx(plan_161()))})
@@ -405,3 +405,38 @@ def test_a_file_that_is_no_plan_is_one_vietnamese_line(app, client, ws):
                     files={"plan": ("ảnh.png", b"\x89PNG")})
     assert r.status_code == 400 and ".docx" in r.text
     assert not (ws.root / "ke-hoach").exists()
+
+
+def test_mail_shows_the_messages_then_sends_them_once(app, client, ws, tmp_path):
+    from mailservers import SmtpServer, make_certificate
+
+    (ws.inbox(CID) / "TX01.xlsx").write_bytes(_workbook(ws, "TX01"))
+    cert, key = make_certificate(tmp_path / "tls")
+    with SmtpServer(cert, key, security="none") as server:
+        settings = {"csrf": _token(app), "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
+                    "security": "none", "user": server.user, "sender": server.user,
+                    "loai": "remind"}
+        r = client.post(f"/chien-dich/{CID}/thu/cau-hinh", data=settings)
+        assert r.status_code == 200
+        saved = (ws.root / SETTINGS_FILE).read_text(encoding="utf-8")
+        assert "127.0.0.1" in saved and server.password not in saved
+        children = ws.load_units().children("TX")
+        # one reminder per unit still missing, each shown before anything is sent
+        assert f"Nhắc nộp: {len(children) - 1} thư" in r.text
+        assert r.text.count('<details class="mail"') == len(children) - 1
+        assert "Đoàn thị trấn Lam Sơn" in r.text and server.received == []
+        r = client.post(f"/chien-dich/{CID}/thu?loai=remind",
+                        data={"csrf": _token(app), "loai": "remind", "password": "sai"})
+        assert r.status_code == 400 and server.received == []
+        r = client.post(f"/chien-dich/{CID}/thu?loai=remind",
+                        data={"csrf": _token(app), "loai": "remind",
+                              "password": server.password})
+        assert r.status_code == 200, r.text
+        assert f"Đã gửi {len(children) - 1} thư" in r.text
+        got = sorted(str(m["To"]) for m in server.messages())
+        assert got == sorted(u.email for u in children if u.code != "TX01")
+        r = client.post(f"/chien-dich/{CID}/thu?loai=remind",
+                        data={"csrf": _token(app), "loai": "remind",
+                              "password": server.password})
+        assert "Đã gửi 0 thư" in r.text and len(server.received) == len(children) - 1
+    assert server.password not in (ws.root / SETTINGS_FILE).read_text(encoding="utf-8")

@@ -156,7 +156,7 @@ def test_the_clerks_whole_loop(server, page, tmp_path):
     _shot(page, "units")
 
     # 2. the plan read and previewed (a new campaign); then, for the loop, the built-in one
-    from tests.plan_builders import build_docx, plan_161
+    from plan_builders import build_docx, plan_161
 
     plan = work / "Kế hoạch 161.docx"
     plan.write_bytes(build_docx(plan_161()))
@@ -241,6 +241,15 @@ def test_the_clerks_whole_loop(server, page, tmp_path):
     assert len(expected) > 50
     for key, value in expected.items():
         assert _same(actual.get(key), value), f"{key}: {actual.get(key)!r} != {value!r}"
+
+    # 7. reminders to the units still missing or rejected, shown before anything is sent
+    page.click("#thu")
+    page.fill("input[name=smtp_host]", "smtp.thoxuan.doan.example")
+    page.fill("input[name=sender]", "vanphong@thoxuan.doan.example")
+    page.click("button:has-text('Lưu')")
+    assert page.locator("details.mail").count() == len(children) - 2  # all but TX01, TX02
+    assert f"Gửi {len(children) - 2} thư" in page.inner_text("#nut-gui")
+    _shot(page, "mail")
 
     # the files landed as sent, and nothing else was written into the inbox
     inbox = folder / "chien-dich" / "nq02-2020" / "hop-thu"

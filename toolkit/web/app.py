@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 from toolkit._infra.atomic import OutputError
 from toolkit.author.plan import PlanError
 from toolkit.author.workbook_vocab import WorkbookError
+from toolkit.mail.settings import MailError
 from toolkit.read import limits
 from toolkit.report.outputs import FEEDBACK_DIR
 from toolkit.spec.errors import InboxError, SpecError
@@ -31,8 +32,9 @@ from toolkit.spec.load import list_builtin_campaigns, load_campaign
 from toolkit.spec.models import STATUS_LABELS
 from toolkit.spec.units import LEVEL_NAMES, UnitsError
 from toolkit.web.security import Guard, GuardMiddleware
-from toolkit.workspace import Workspace, WorkspaceError, downloads, drafts, open_workspace
+from toolkit.workspace import Workspace, WorkspaceError, downloads, drafts, mailing, open_workspace
 from toolkit.workspace.board import Board, consolidate_campaign, inbox_state
+from toolkit.workspace.settings import MAIL_KEYS
 from toolkit.workspace.uploads import Landed, store_upload
 from toolkit.write.allocation import AllocationError
 
@@ -419,6 +421,51 @@ async def download_result(request: Request) -> Response:
     return FileResponse(path, media_type=media, filename=path.name)
 
 
+# --------------------------------------------------------------------------- mail
+
+
+async def mail_page(request: Request, report: Any = None, status: int = 200,
+                    error: str | None = None) -> Response:
+    ws = _state(request).workspace()
+    campaign_id = _campaign_id(request, ws)
+    board = _state(request).board(ws, campaign_id)  # results up to date before planning
+    kind = request.query_params.get("loai", "remind")
+    kind = kind if kind in mailing.KINDS else "remind"
+    plan, problem = None, None
+    if ws.mail.get("sender") or ws.mail.get("user"):
+        try:
+            plan = mailing.mail_plan(ws, campaign_id, kind)
+        except (MailError, *KNOWN) as exc:
+            problem = str(exc)
+    return _render(request, "mail.html", status, ws=ws, board=board, kind=kind,
+                   kinds=mailing.KINDS, plan=plan,
+                   previews=mailing.previews(plan) if plan else [], problem=problem,
+                   report=report, error=error)
+
+
+async def mail_settings(request: Request) -> Response:
+    form = await _form(request)
+    ws = _state(request).workspace()
+    campaign_id = _campaign_id(request, ws)
+    ws.mail = {k: str(form.get(k) or "").strip() for k in MAIL_KEYS if form.get(k)}
+    ws.save()
+    kind = str(form.get("loai") or "remind")
+    return _redirect(f"/chien-dich/{urllib.parse.quote(campaign_id)}/thu?loai="
+                     f"{urllib.parse.quote(kind)}")
+
+
+async def mail_send(request: Request) -> Response:
+    form = await _form(request)
+    ws = _state(request).workspace()
+    campaign_id = _campaign_id(request, ws)
+    kind = str(form.get("loai") or "")
+    try:
+        report = mailing.send(ws, campaign_id, kind, str(form.get("password") or ""))
+    except (MailError, *KNOWN) as exc:
+        return await mail_page(request, status=400, error=str(exc))
+    return await mail_page(request, report=report)
+
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -464,6 +511,9 @@ def create_app(root: Path, *, allow_remote: bool = False, password: str | None =
         Route("/chien-dich/{cid}/phan-bo.xlsx", download_allocation),
         Route("/chien-dich/{cid}/phan-bo", upload_allocation, methods=["POST"]),
         Route("/chien-dich/{cid}/don-vi/{code}", unit_page),
+        Route("/chien-dich/{cid}/thu", mail_page),
+        Route("/chien-dich/{cid}/thu", mail_send, methods=["POST"]),
+        Route("/chien-dich/{cid}/thu/cau-hinh", mail_settings, methods=["POST"]),
         Route("/chien-dich/{cid}/ket-qua/{name:path}", download_result),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -32,7 +32,8 @@ RESULTS_DIR = "ket-qua"
 SPEC_DIR = "mau"
 UNITS_STEM = "don-vi"
 UNITS_SUFFIXES = (".csv", ".xlsx")
-MAIL_KEYS = ("smtp_host", "smtp_port", "imap_host", "imap_port", "security", "user", "sender")
+MAIL_KEYS = ("smtp_host", "smtp_port", "security", "user", "sender", "reply_to", "cafile",
+             "imap_host", "imap_port")
 
 
 class WorkspaceError(Exception):
