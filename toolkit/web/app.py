@@ -443,6 +443,18 @@ async def mail_page(request: Request, report: Any = None, status: int = 200,
                    report=report, error=error)
 
 
+async def mail_fetch(request: Request) -> Response:
+    form = await _form(request)
+    ws = _state(request).workspace()
+    campaign_id = _campaign_id(request, ws)
+    try:
+        landed = mailing.fetch_mail(ws, campaign_id, str(form.get("password") or ""))
+    except (MailError, *KNOWN) as exc:
+        landed = [Landed("", problem=str(exc))]
+    key = _state(request).keep_report(landed)
+    return _redirect(f"/chien-dich/{urllib.parse.quote(campaign_id)}?lan={key}")
+
+
 async def mail_settings(request: Request) -> Response:
     form = await _form(request)
     ws = _state(request).workspace()
@@ -514,6 +526,7 @@ def create_app(root: Path, *, allow_remote: bool = False, password: str | None =
         Route("/chien-dich/{cid}/thu", mail_page),
         Route("/chien-dich/{cid}/thu", mail_send, methods=["POST"]),
         Route("/chien-dich/{cid}/thu/cau-hinh", mail_settings, methods=["POST"]),
+        Route("/chien-dich/{cid}/lay-thu", mail_fetch, methods=["POST"]),
         Route("/chien-dich/{cid}/ket-qua/{name:path}", download_result),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from toolkit._infra.atomic import write_bytes
 from toolkit.mail.compose import sender_address, today_in_vietnam
+from toolkit.mail.fetch import fetch
 from toolkit.mail.send import (
     Plan,
     SendReport,
@@ -21,6 +22,7 @@ from toolkit.mail.send import (
 )
 from toolkit.mail.settings import MailError, make_settings
 from toolkit.workspace.settings import Workspace
+from toolkit.workspace.uploads import Landed
 from toolkit.write.templates import make_templates
 
 KINDS = {"templates": "Gửi biểu mẫu", "feedback": "Gửi phản hồi", "remind": "Nhắc nộp"}
@@ -112,3 +114,22 @@ def send(ws: Workspace, campaign_id: str, kind: str, password: str, *,
     plan = mail_plan(ws, campaign_id, kind, today=today)
     return deliver(plan, ws.campaign_dir(campaign_id) / MAIL_DIR, settings=settings,
                    password=lambda: password or None)
+
+
+def fetch_mail(ws: Workspace, campaign_id: str, password: str) -> list[Landed]:
+    """Save the workbooks mailed to the office's mailbox into the campaign's inbox (the
+    fetcher's own rules: read-only, repeats skipped, provenance in the inbox's manifest)."""
+    mail = ws.mail
+    port = int(mail["imap_port"]) if mail.get("imap_port", "").isdigit() else None
+    settings = make_settings("imap", mail.get("imap_host"), port,
+                             mail.get("security") or "ssl", mail.get("user"),
+                             mail.get("cafile") or None)
+    result = fetch(settings, password or None, ws.inbox(campaign_id))
+    landed = [Landed(f.origin, stored=f.file) for f in result.saved]
+    landed += [Landed(f.origin, problem=f.note) for f in result.recorded if f.note]
+    landed += [Landed(n.message, problem=n.text)
+               for n in (*result.problems, *result.without_workbook)]
+    if not landed:
+        landed.append(Landed("", problem=f"không có thư mới ({result.messages} thư đã xem, "
+                                         f"{result.already_fetched} thư đã lấy trước đây)"))
+    return landed
