@@ -471,3 +471,38 @@ def test_fetch_from_the_mailbox_lands_the_attachments_in_the_inbox(app, client, 
         r = client.post(f"/chien-dich/{CID}/lay-thu", data={"csrf": _token(app),
                                                              "password": password})
         assert "không có thư mới" in r.text
+
+
+def test_init_asks_for_the_office_among_units_with_subordinates(tmp_path, monkeypatch):
+    import toolkit.cli.workspace as cli_workspace
+
+    monkeypatch.setattr(cli_workspace, "_interactive", lambda: True)
+    out = CliRunner().invoke(cli, ["init", str(tmp_path / "w"), "--units", str(UNITS_CSV)],
+                             input="2\n")
+    assert out.exit_code == 0, out.output
+    assert "1. Tỉnh đoàn Thanh Hóa (TDTH)" in out.output
+    assert "2. Huyện đoàn Thọ Xuân (TX)" in out.output
+    assert "Đoàn thị trấn Thọ Xuân" not in out.output  # no subordinates: not an office
+    assert open_workspace(tmp_path / "w").office == "TX"
+
+
+def test_a_targets_campaign_takes_its_allocation_back(app, client, ws):
+    targets_id = "nq01-hoc-tap-2018"  # its sample allocation is Thọ Xuân's
+    r = client.post("/chien-dich", data={"csrf": _token(app), "builtin": targets_id})
+    assert r.status_code == 200 and "Phân bổ chỉ tiêu" in r.text
+    blank = client.get(f"/chien-dich/{targets_id}/phan-bo.xlsx")
+    assert blank.status_code == 200
+    assert load_workbook(io.BytesIO(blank.content)).sheetnames
+    r = client.post(f"/chien-dich/{targets_id}/phan-bo", data={"csrf": _token(app)},
+                    files={"allocation": ("phan-bo.xlsx", _workbook(ws, "TX01"))})
+    assert r.status_code == 400 and "phân bổ" in r.text  # a template is no allocation
+    filled = (samples_dir() / targets_id / "allocation.xlsx").read_bytes()
+    r = client.post(f"/chien-dich/{targets_id}/phan-bo", data={"csrf": _token(app)},
+                    files={"allocation": ("phan-bo.xlsx", filled)})
+    assert r.status_code == 200 and "đã có tệp phân bổ" in r.text
+    assert "✓ phan-bo.xlsx" in r.text
+    assert "KQ!I16 — chỉ tiêu «Tin, bài tuyên truyền" in r.text  # its warnings, by cell
+    one = client.get(f"/chien-dich/{targets_id}/bieu-mau/TX01")
+    assert one.status_code == 200
+    assert zipfile.ZipFile(io.BytesIO(client.get(
+        f"/chien-dich/{targets_id}/bieu-mau.zip").content)).namelist()

@@ -24,7 +24,7 @@ def init_cmd(folder: Path, units_path: Path | None, office_code: str | None) -> 
     Creates a workspace: settings file, the office's units file and office; inside it the
     other commands need no --units/--office, and `toolkit serve` opens its page.
     """
-    if units_path is not None and office_code is None and sys.stdin.isatty():
+    if units_path is not None and office_code is None and _interactive():
         from toolkit.spec.units import load_units
 
         registry = load_units(units_path)
@@ -39,6 +39,10 @@ def init_cmd(folder: Path, units_path: Path | None, office_code: str | None) -> 
     if ws.office:
         click.echo(f"Văn phòng: {ws.office}; tệp đơn vị: {ws.units_file}")
     click.echo(f"Mở trang làm việc: toolkit serve {folder}")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
 
 
 @click.command("serve")

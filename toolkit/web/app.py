@@ -390,15 +390,20 @@ async def upload_allocation(request: Request) -> Response:
     ws = _state(request).workspace()
     campaign_id = _campaign_id(request, ws)
     upload = form.get("allocation")
+    suffix = ""
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read()
         try:
             if len(data) > limits.MAX_FILE_BYTES:
                 raise AllocationError("Tệp phân bổ quá lớn")
-            downloads.save_allocation(ws, campaign_id, data)
+            read = downloads.save_allocation(ws, campaign_id, data)
         except KNOWN as exc:
             return _render(request, "problem.html", 400, ws=ws, error=str(exc))
-    return _redirect(f"/chien-dich/{urllib.parse.quote(campaign_id)}")
+        name = upload.filename
+        landed = [Landed(name, stored=downloads.ALLOCATION_FILE)]
+        landed += [Landed(name, problem=f.message) for f in read.findings]
+        suffix = f"?lan={_state(request).keep_report(landed)}"
+    return _redirect(f"/chien-dich/{urllib.parse.quote(campaign_id)}{suffix}")
 
 
 async def download_result(request: Request) -> Response:
