@@ -506,3 +506,15 @@ def test_a_targets_campaign_takes_its_allocation_back(app, client, ws):
     assert one.status_code == 200
     assert zipfile.ZipFile(io.BytesIO(client.get(
         f"/chien-dich/{targets_id}/bieu-mau.zip").content)).namelist()
+
+
+def test_serve_on_a_taken_port_is_one_vietnamese_line(ws):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        out = CliRunner().invoke(cli, ["serve", str(ws.root), "--port", str(port),
+                                       "--no-browser"])
+    assert out.exit_code == 1 and f"127.0.0.1:{port}" in out.output and "--port" in out.output

@@ -74,5 +74,9 @@ def serve_cmd(folder: Path, port: int, host: str, no_browser: bool) -> None:
         click.echo(f"Trang làm việc: {url}  (nhấn Ctrl-C để dừng)")
         sys.stdout.flush()
 
-    serve(folder, host=host, port=port, password=password, open_browser=not no_browser,
-          announce=announce)
+    try:
+        serve(folder, host=host, port=port, password=password, open_browser=not no_browser,
+              announce=announce)
+    except OSError as exc:  # the port is taken, or the address is not this computer's
+        raise click.ClickException(f"Không mở được trang tại {host}:{port}: "
+                                   f"{exc.strerror or exc}. Hãy chọn --port khác") from None
