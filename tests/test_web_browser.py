@@ -261,3 +261,47 @@ def test_the_clerks_whole_loop(server, page, tmp_path):
 
 def _name(rows: list[dict[str, str]], code: str) -> str:
     return next(r["name"] for r in rows if r["code"] == code)
+
+
+def test_files_dropped_on_the_page_land_in_the_inbox(tmp_path, page):
+    import base64
+
+    from toolkit.spec.units import load_units
+    from toolkit.workspace import init_workspace
+    from toolkit.write.templates import template_bytes
+
+    ws = init_workspace(tmp_path / "ws", units=samples_dir() / "units.csv", office="TX")
+    ws.add_campaign("nq02-2020")
+    units = load_units(samples_dir() / "units.csv")
+    books = {code: fill_workbook(template_bytes(CAMPAIGN, units.get(code), units.get("TX")),
+                                 sample_values(CAMPAIGN, random.Random(f"drop-{code}")))
+             for code in ("TX05", "TX06")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "toolkit.cli", "serve", str(ws.root), "--no-browser"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+    try:
+        assert proc.stdout is not None
+        url = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline()).group(0)
+        page.goto(url + "chien-dich/nq02-2020")
+        files = [{"name": f"{code} gửi lại.xlsx", "b64": base64.b64encode(data).decode()}
+                 for code, data in books.items()]
+        page.evaluate("""(files) => {
+            const dt = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+                dt.items.add(new File([bytes], f.name));
+            }
+            const zone = document.querySelector("[data-drop]");
+            zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: dt, bubbles: true}));
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true}));
+        }""", files)
+        assert "Đã chọn 2 tệp kéo thả" in page.inner_text("[data-drop]")
+        page.click("#nut-nop")
+        page.wait_for_url(re.compile(r"\?lan="))
+        assert page.inner_text("#so-lieu [data-count=accepted]") == "2"
+        inbox = ws.inbox("nq02-2020")
+        for code, data in books.items():
+            assert (inbox / f"{code} gửi lại.xlsx").read_bytes() == data
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
