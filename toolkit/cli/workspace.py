@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.workspace import SETTINGS_FILE, init_workspace, open_workspace
+from toolkit.workspace import SETTINGS_FILE, find_workspace, init_workspace, open_workspace
 
 
 @click.command("init")
@@ -46,17 +46,18 @@ def _interactive() -> bool:
 
 
 @click.command("serve")
-@click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
+@click.argument("folder", type=click.Path(path_type=Path), required=False)
 @click.option("--port", type=int, default=0, help="Cổng; mặc định một cổng trống bất kỳ.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Địa chỉ lắng nghe. Khác 127.0.0.1 (cho máy khác vào) thì phải có mật khẩu "
                    "(biến môi trường TOOLKIT_PASSWORD).")
 @click.option("--no-browser", is_flag=True, help="Không tự mở trình duyệt.")
-def serve_cmd(folder: Path, port: int, host: str, no_browser: bool) -> None:
+def serve_cmd(folder: Path | None, port: int, host: str, no_browser: bool) -> None:
     """Mở trang làm việc của văn phòng trong trình duyệt (Ctrl-C để dừng).
 
-    Starts the local web page over the workspace FOLDER (created if it is empty) on this
-    computer and opens the browser. Serving other computers takes --host and a password.
+    Starts the local web page over the workspace FOLDER (created if it is empty; default:
+    the workspace the current folder is in, else the current folder) on this computer and
+    opens the browser. Serving other computers takes --host and a password.
     """
     from toolkit.web.security import is_loopback
     from toolkit.web.serve import serve
@@ -66,6 +67,9 @@ def serve_cmd(folder: Path, port: int, host: str, no_browser: bool) -> None:
         raise click.ClickException(
             "Cho máy khác vào trang cần mật khẩu: đặt biến môi trường TOOLKIT_PASSWORD "
             "rồi chạy lại (hoặc bỏ --host để chỉ dùng trên máy này)")
+    if folder is None:
+        here = find_workspace(Path.cwd())
+        folder = here.root if here is not None else Path(".")
     if not (folder / SETTINGS_FILE).exists():
         init_workspace(folder)
     open_workspace(folder)
