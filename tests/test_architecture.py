@@ -22,6 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"report", "author"}),
     frozenset({"mail"}),
     frozenset({"pipeline", "testing"}),
+    frozenset({"workspace"}),
     frozenset({"web"}),
     frozenset({"api", "cli"}),
 )

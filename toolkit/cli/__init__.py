@@ -18,6 +18,7 @@ import click
 from toolkit.cli.campaign import campaign_group
 from toolkit.cli.common import ToolkitGroup, campaign_options
 from toolkit.cli.mail import mail_group
+from toolkit.cli.workspace import init_cmd, serve_cmd
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.errors import SpecError
 from toolkit.spec.load import load_campaign
@@ -67,12 +68,13 @@ def make_templates_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
 
 
 @cli.command("consolidate")
-@click.argument("inbox", type=click.Path(path_type=Path))
+@click.argument("inbox", type=click.Path(path_type=Path), required=False)
 @campaign_options
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
-              show_default=True, help="Thư mục ghi bảng tổng hợp, phản hồi và các tệp CSV.")
-def consolidate_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any,
-                    out_dir: Path) -> None:
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Thư mục ghi bảng tổng hợp, phản hồi và các tệp CSV; mặc định out, hoặc "
+                   "thư mục kết quả của chiến dịch trong không gian làm việc.")
+def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry, office: Any,
+                    out_dir: Path | None) -> None:
     """Đọc, kiểm tra và tổng hợp mọi tệp trong thư mục INBOX.
 
     Reads every workbook under INBOX, validates it, writes the summary workbook, one
@@ -81,7 +83,14 @@ def consolidate_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office
     from toolkit.pipeline import consolidate
     from toolkit.report.outputs import write_outputs
     from toolkit.report.terminal import render_run_summary
+    from toolkit.workspace import defaults_for
 
+    here = defaults_for(Path.cwd())  # inside a workspace: the campaign's inbox and results
+    if inbox is None:
+        if here is None or here.inbox is None or here.out is None:
+            raise click.UsageError("Thiếu thư mục hộp thư INBOX")
+        inbox, out_dir = here.inbox, out_dir or here.out
+    out_dir = out_dir or Path("out")
     _out_outside_inbox(inbox, out_dir)
     with _progress(inbox) as advance:
         result = consolidate(inbox, campaign, units, office, progress=advance)
@@ -143,6 +152,8 @@ def campaigns_cmd() -> None:
 
 cli.add_command(mail_group)  # toolkit mail send-templates|send-feedback|remind|fetch
 cli.add_command(campaign_group)  # toolkit campaign export|load
+cli.add_command(init_cmd)  # toolkit init [DIR]
+cli.add_command(serve_cmd)  # toolkit serve [DIR]
 
 
 class _NullBar:

@@ -18,11 +18,12 @@ from toolkit.mail.settings import MailError
 from toolkit.spec.errors import InboxError, SpecError
 from toolkit.spec.load import load_campaign
 from toolkit.spec.units import UnitsError, load_units
+from toolkit.workspace import WorkspaceError, defaults_for
 from toolkit.write.allocation import AllocationError
 
 KNOWN_ERRORS: tuple[type[Exception], ...] = (
     SpecError, UnitsError, OutputError, InboxError, AllocationError, MailError, WorkbookError,
-    PlanError,
+    PlanError, WorkspaceError,
 )
 
 
@@ -47,18 +48,24 @@ def default_units() -> Path:
 def campaign_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--campaign, --units, --office: shared by every command working on a campaign."""
 
-    @click.option("--campaign", "campaign_ref", default="nq02-2020", show_default=True,
+    @click.option("--campaign", "campaign_ref", default=None,
                   help="Mã chiến dịch có sẵn hoặc đường dẫn tới campaign.yaml "
-                       "(built-in campaign id or path).")
+                       "(built-in campaign id or path); mặc định nq02-2020, hoặc chiến dịch "
+                       "của không gian làm việc.")
     @click.option("--units", "units_path", type=click.Path(path_type=Path), default=None,
                   help="Tệp danh sách đơn vị CSV/XLSX (code,name,level,parent,email); "
                        "mặc định samples/units.csv.")
     @click.option("--office", "office_code", default=None,
                   help="Mã đơn vị (văn phòng) ra kế hoạch; mặc định: đơn vị gốc của tệp đơn vị.")
     @functools.wraps(func)
-    def wrapper(*args: Any, campaign_ref: str, units_path: Path | None,
+    def wrapper(*args: Any, campaign_ref: str | None, units_path: Path | None,
                 office_code: str | None, **kwargs: Any) -> Any:
-        campaign = load_campaign(campaign_ref)
+        here = defaults_for(Path.cwd())  # inside a workspace: its settings fill the gaps
+        if here is not None:
+            campaign_ref = campaign_ref or here.campaign
+            units_path = units_path or here.units
+            office_code = office_code or here.office
+        campaign = load_campaign(campaign_ref or "nq02-2020")
         units = load_units(units_path or default_units())
         office = units.office(office_code)
         return func(*args, campaign=campaign, units=units, office=office, **kwargs)

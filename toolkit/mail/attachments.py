@@ -121,7 +121,7 @@ class Found:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def _zip_workbooks(name: str, data: bytes | IO[bytes], notes: list[str]) -> Iterator[Found]:
+def zip_workbooks(name: str, data: bytes | IO[bytes], notes: list[str]) -> Iterator[Found]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
@@ -194,7 +194,7 @@ def workbooks(msg: EmailMessage, notes: list[str]) -> Iterator[Found]:
             yield Found(name, b"", name, TOO_LARGE.format(mb=mb(limits.MAX_FILE_BYTES)))
             continue
         if suffix in ZIP_SUFFIXES:
-            yield from _zip_workbooks(name, data, notes)
+            yield from zip_workbooks(name, data, notes)
         else:
             yield Found(name, data, name)
 
@@ -251,6 +251,6 @@ def streamed_workbooks(leaves: list[Leaf], read: Callable[[str, Spool], None],
         if not spool.size:
             notes.append(f"tệp đính kèm {name} rỗng hoặc không giải mã được")
         elif is_zip:
-            yield from _zip_workbooks(name, spool.file, notes)
+            yield from zip_workbooks(name, spool.file, notes)
         else:
             yield Found(name, b"", name, spool=spool)

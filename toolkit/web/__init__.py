@@ -1,7 +1,8 @@
-"""The office's page in the browser (room for the web work): routes, templates and static
-files over the same library the CLI calls, with no logic of its own. Empty until that work
-lands.
+"""The office's page in the browser: routes (:mod:`.app`), guards (:mod:`.security`),
+Jinja2 templates and static files (``templates/``, ``static/``, served from the package:
+no CDN, works offline), and the server (:mod:`.serve`, uvicorn on 127.0.0.1). It only
+parses requests, calls the workspace and the library, and renders; no logic of its own.
 
-May import: every stage, :mod:`toolkit.pipeline` and :mod:`toolkit.mail`; nothing imports
-it but the CLI's ``serve`` command.
+May import: every stage, :mod:`toolkit.pipeline`, :mod:`toolkit.mail` and
+:mod:`toolkit.workspace`; nothing imports it but the CLI's ``serve`` command.
 """
