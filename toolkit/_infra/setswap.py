@@ -116,8 +116,10 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(a), None, str(b))
 
 
-def _prune(folder: Path, keep_in: Path, leftovers: Path) -> None:
-    """Delete an old set folder, keeping what may be the clerk's (see the module text)."""
+def _prune(folder: Path, keep_in: tuple[Path, ...], leftovers: Path) -> None:
+    """Delete an old set folder, keeping what may be the clerk's (see the module text): a
+    file goes when the folder's manifest lists it unchanged, when it is an office lock
+    file, or when one of the ``keep_in`` sets holds a copy of it."""
     manifest = read_manifest(folder)
     listed = manifest.files if manifest is not None else {}
     copies = _Copies(keep_in)
@@ -126,7 +128,7 @@ def _prune(folder: Path, keep_in: Path, leftovers: Path) -> None:
         if rel == MANIFEST:
             continue
         if ((rel in listed and _sha256(path) == listed[rel]) or _is_lock(path)
-                or copies.has(path)):
+                or copies.has(path, rel)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
     for dirpath, _dirs, _names in sorted(os.walk(folder), reverse=True):
@@ -224,7 +226,7 @@ def publish(out: Path, name: str, staging: Path, identity: dict[str, str]) -> Pu
     _fsync_dir(out)
     _fsync_dir(previous.parent)
     if trash is not None:
-        _prune(trash, keep_in=current, leftovers=previous)
+        _prune(trash, keep_in=(current, previous), leftovers=previous)
     return Published(current, previous if previous.is_dir() else None, carried)
 
 
@@ -237,8 +239,6 @@ def recover(out: Path, name: str) -> None:
     deleted."""
     out = Path(out)
     current, previous = out / name, out / PREVIOUS / name
-    for trash in sorted(out.glob(f".xoa-{glob.escape(name)}-*")):
-        _prune(trash, keep_in=current, leftovers=previous)
     for stale in sorted(out.glob(f".tmp-{glob.escape(name)}-*")):
         if not stale.is_dir():
             continue
@@ -255,7 +255,9 @@ def recover(out: Path, name: str) -> None:
             ensure_dir(previous.parent)
             _rename(stale, previous)
         else:
-            _prune(stale, keep_in=current, leftovers=previous)
+            _prune(stale, keep_in=(current, previous), leftovers=previous)
+    for trash in sorted(out.glob(f".xoa-{glob.escape(name)}-*")):
+        _prune(trash, keep_in=(current, previous), leftovers=previous)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -346,35 +348,34 @@ def _carry(current: Path, staging: Path, manifest: Manifest | None) -> dict[str,
 
 
 class _Copies:
-    """Does the current set hold the same file (same inode, or same size and content)?"""
+    """Does a kept set hold this file? The same inode (a carried hard link), or the same
+    content at the same relative path or where that set's manifest says it was carried
+    (a copy, where links are not possible)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folders: tuple[Path, ...]) -> None:
         self._inodes: set[tuple[int, int]] = set()
-        self._by_size: dict[int, list[Path]] = {}
-        self._sums: dict[Path, str] = {}
-        if folder.is_dir():
+        self._folders = [f for f in folders if f.is_dir()]
+        self._carried = {f: (m.carried if (m := read_manifest(f)) else {})
+                         for f in self._folders}
+        for folder in self._folders:
             for path in _files(folder):
                 with contextlib.suppress(OSError):
                     st = path.lstat()
                     self._inodes.add((st.st_dev, st.st_ino))
-                    self._by_size.setdefault(st.st_size, []).append(path)
 
-    def has(self, path: Path) -> bool:
+    def has(self, path: Path, rel: str) -> bool:
         try:
             st = path.lstat()
         except OSError:
             return False
         if (st.st_dev, st.st_ino) in self._inodes:
             return True
-        same_size = self._by_size.get(st.st_size, [])
-        if not same_size:
-            return False
         digest = _sha256(path)
-        for other in same_size:
-            if other not in self._sums:
-                self._sums[other] = _sha256(other)
-            if self._sums[other] == digest:
-                return True
+        for folder in self._folders:
+            for where in {rel, self._carried[folder].get(rel, rel)}:
+                other = folder / where
+                if other.is_file() and not other.is_symlink() and _sha256(other) == digest:
+                    return True
         return False
 
 
