@@ -376,6 +376,27 @@ def test_a_failure_before_the_switch_changes_nothing(tmp_path, monkeypatch):
     assert files(out) == before
 
 
+def test_a_run_never_clears_what_another_run_is_still_writing(tmp_path):
+    """Two runs at once (the web page and the command line): the second one's clean-up
+    leaves the first one's staging folder alone, and a set whose name starts like another's
+    (``c_o`` and ``c_o-2``) never takes the other's leftovers for its own."""
+    out, identity = tmp_path / "out", {"campaign": "c", "office": "o", "office_name": "O"}
+    first = setswap.start(out, "c_o", identity)
+    (first / "a.csv").write_bytes(b"first")
+    other = setswap.start(out, "c_o-2", identity)
+    second = setswap.start(out, "c_o", identity)  # runs recover(): first is busy
+    assert first.is_dir() and other.is_dir()
+    (second / "a.csv").write_bytes(b"second")
+    setswap.publish(out, "c_o", first, identity)
+    done = setswap.publish(out, "c_o", second, identity)
+    assert (done.folder / "a.csv").read_bytes() == b"second"
+    assert (done.previous / "a.csv").read_bytes() == b"first"
+    assert other.is_dir()  # c_o-2's run is still writing
+    setswap.discard(other)
+    setswap.recover(out, "c_o")
+    assert sorted(p.name for p in out.iterdir()) == [".truoc", "c_o"]
+
+
 class _Any:
     def __eq__(self, other: object) -> bool:
         return True

@@ -7,9 +7,16 @@ Layout inside an output folder ``OUT`` for a set named ``NAME``:
 - ``OUT/NAME/`` — the current set, what readers open, with :data:`MANIFEST` saying what the
   toolkit wrote in it (relative path and sha256 of each file) and for whom (``identity``);
 - ``OUT/.truoc/NAME/`` — the previous set, kept until the next run ("trước": before);
-- ``OUT/.tmp-NAME-*`` — a set being built; ``OUT/.xoa-NAME-*`` — the set before the previous
+- ``OUT/.tmp-NAME+*`` — a set being built; ``OUT/.xoa-NAME+*`` — the set before the previous
   one, being deleted. Only a killed run leaves either behind; the next run clears them
-  (:func:`recover`).
+  (:func:`recover`). ``+`` never occurs in a set name, so one set's leftovers are never
+  taken for another's.
+
+**Runs at the same time.** Building holds a lock on its staging folder (``flock``, released
+by the kernel when the process dies), so a second run never clears a folder that is still
+being written; switching and clearing hold a lock on ``OUT`` itself, so two switches into
+the same output folder take turns. Where ``flock`` does not exist (Windows) there is no
+such lock: two runs into the same folder at once are not supported there.
 
 **The switch.** On Linux (and macOS) the new folder and the current one trade places in
 one system call (``renameat2(RENAME_EXCHANGE)``, ``renamex_np(RENAME_SWAP)``), so at every
@@ -46,17 +53,23 @@ import secrets
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from toolkit._infra.atomic import ensure_dir
 
+if sys.platform != "win32":
+    import fcntl
+
 MANIFEST = ".toolkit-ket-qua.json"
 PREVIOUS = ".truoc"
 KEPT = "_giu-lai"
 _BUILDING, _COMPLETE = "building", "complete"
 _LOCK_PREFIXES = ("~$", ".~lock.")  # Excel's and LibreOffice's lock files: not the clerk's
+_SEP = "+"  # between a set name and the random part of a hidden folder: never in a name
+_held: dict[str, int] = {}  # staging folder → the descriptor holding its lock
 _NOT_SUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV}
 
 
@@ -167,8 +180,12 @@ def start(out: Path, name: str, identity: dict[str, str]) -> Path:
     """Clear what a killed run left for ``name`` and make a fresh, empty staging folder
     beside the set (same file system, so the switch is a rename)."""
     out = ensure_dir(Path(out))
-    recover(out, name)
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=out))
+    with _locked(out):
+        recover(out, name)
+        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{name}{_SEP}", dir=out))
+        fd = _lock(staging, wait=False)
+        if fd is not None:
+            _held[str(staging)] = fd
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700; an output folder is ordinary
@@ -179,6 +196,7 @@ def start(out: Path, name: str, identity: dict[str, str]) -> Path:
 def discard(staging: Path) -> None:
     """Remove a staging folder that will not be published (everything in it is ours)."""
     shutil.rmtree(staging, ignore_errors=True)
+    _release(staging)
 
 
 def publish(out: Path, name: str, staging: Path, identity: dict[str, str]) -> Published:
@@ -186,21 +204,31 @@ def publish(out: Path, name: str, staging: Path, identity: dict[str, str]) -> Pu
     ``out/.truoc/name``, the one there before is deleted (:func:`_prune`). On a failure
     before the switch the staging folder is removed and the current set stays."""
     out = Path(out)
+    try:
+        with _locked(out):
+            return _publish(out, name, staging, identity)
+    finally:
+        _release(staging)
+
+
+def _publish(out: Path, name: str, staging: Path, identity: dict[str, str]) -> Published:
     current, previous = out / name, out / PREVIOUS / name
     trash: Path | None = None
     try:
         old = read_manifest(current) if current.is_dir() else None
         carried = _carry(current, staging, old)
+        theirs = {MANIFEST, *carried.values()}
         files = {rel: _sha256(staging / rel) for rel in
                  (p.relative_to(staging).as_posix() for p in _files(staging))
-                 if rel != MANIFEST and rel not in set(carried.values())}
+                 if rel not in theirs}
         generation = (old.generation if old is not None else 0) + 1
         _write_manifest(staging, Manifest(_COMPLETE, generation, dict(identity), files,
                                           carried))
         _fsync_tree(staging)
-        ensure_dir(previous.parent)
+        if current.exists():
+            ensure_dir(previous.parent)
         if previous.exists():
-            trash = out / f".xoa-{name}-{secrets.token_hex(4)}"
+            trash = out / f".xoa-{name}{_SEP}{secrets.token_hex(4)}"
             _rename(previous, trash)
         if not current.exists():
             _rename(staging, current)
@@ -224,7 +252,8 @@ def publish(out: Path, name: str, staging: Path, identity: dict[str, str]) -> Pu
                 _rename(trash, previous)
         raise
     _fsync_dir(out)
-    _fsync_dir(previous.parent)
+    if previous.parent.is_dir():
+        _fsync_dir(previous.parent)
     if trash is not None:
         _prune(trash, keep_in=(current, previous), leftovers=previous)
     return Published(current, previous if previous.is_dir() else None, carried)
@@ -236,11 +265,11 @@ def recover(out: Path, name: str) -> None:
     set's); a complete one becomes the current set when that is missing (killed between the
     two renames of the fallback switch), the previous set when it is older than the current
     one and no previous set is kept, and is deleted otherwise; a half-deleted old set is
-    deleted."""
+    deleted. A staging folder another run is still writing is left alone."""
     out = Path(out)
     current, previous = out / name, out / PREVIOUS / name
-    for stale in sorted(out.glob(f".tmp-{glob.escape(name)}-*")):
-        if not stale.is_dir():
+    for stale in sorted(out.glob(f".tmp-{glob.escape(name)}{_SEP}*")):
+        if not stale.is_dir() or _busy(stale):
             continue
         manifest = read_manifest(stale)
         if manifest is not None and manifest.state == _BUILDING:
@@ -256,11 +285,55 @@ def recover(out: Path, name: str) -> None:
             _rename(stale, previous)
         else:
             _prune(stale, keep_in=(current, previous), leftovers=previous)
-    for trash in sorted(out.glob(f".xoa-{glob.escape(name)}-*")):
+    for trash in sorted(out.glob(f".xoa-{glob.escape(name)}{_SEP}*")):
         _prune(trash, keep_in=(current, previous), leftovers=previous)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _lock(path: Path, *, wait: bool) -> int | None:
+    """An exclusive ``flock`` on ``path`` (a folder), as an open descriptor; None where
+    there is no ``flock``. Raises :class:`BlockingIOError` when ``wait`` is False and
+    another process holds it."""
+    if sys.platform == "win32":
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    fd = _lock(folder, wait=True)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _release(staging: Path) -> None:
+    fd = _held.pop(str(staging), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _busy(folder: Path) -> bool:
+    """Is another process still writing this staging folder?"""
+    try:
+        fd = _lock(folder, wait=False)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    if fd is not None:
+        os.close(fd)
+    return False
 
 
 def _libc() -> Any:
