@@ -318,6 +318,23 @@ def test_a_folder_of_another_office_with_the_same_name_is_refused(tmp_path):
     assert files(out) == before
 
 
+def test_out_that_is_itself_a_set_folder_is_refused(tmp_path):
+    """A clerk used to the flat layout gives the set folder as --out: refused with the
+    folder to use, instead of a set nested inside a set."""
+    from toolkit.cli import cli
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    args = ["consolidate", str(inbox), "--office", "TX", "--out"]
+    assert CliRunner().invoke(cli, [*args, str(out)]).exit_code == 0
+    before = files(out)
+    result = CliRunner().invoke(cli, [*args, str(out / SET)])
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and f"--out {out}" in line
+    assert files(out) == before
+
+
 # --------------------------------------------------------------------------- the switch alone
 
 

@@ -354,7 +354,12 @@ def _identity(result: ConsolidationResult) -> dict[str, str]:
 
 
 def _check_owner(folder: Path, identity: dict[str, str]) -> None:
-    """Refuse a set folder that belongs to another office or campaign (see module text)."""
+    """Refuse a set folder that belongs to another office or campaign (see module text),
+    and an ``--out`` that is itself a set folder (the set would nest inside a set)."""
+    if setswap.read_manifest(folder.parent) is not None:
+        raise OutputError(f"{folder.parent} là thư mục kết quả của một lần tổng hợp; hãy dùng "
+                          f"--out {folder.parent.parent} (kết quả được ghi vào thư mục con "
+                          "theo chiến dịch và văn phòng)")
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} là một tệp, không phải thư mục kết quả: hãy đổi tên tệp "
                           "đó hoặc chọn thư mục --out khác")
