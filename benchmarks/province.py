@@ -349,7 +349,11 @@ def _same(actual: Any, expected: Any) -> bool:
 
 
 def check_outputs(workdir: Path, out: Path) -> list[str]:
-    """Everything wrong with the toolkit's outputs in ``out``; empty when all is right."""
+    """Everything wrong with the toolkit's outputs in ``out`` (consolidate --out: the set
+    is ``out/<campaign>_<office>/``); empty when all is right."""
+    from toolkit.report.outputs import find_results
+
+    out = find_results(out, CAMPAIGN_ID, OFFICE)
     campaign = load_campaign(CAMPAIGN_ID)
     exp = json.loads((workdir / "expected.json").read_text())
     units = {u.code: u for u in load_units(workdir / "units.csv").units.values()}

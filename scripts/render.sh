@@ -16,8 +16,8 @@
 # private profile, via tests/lo_driver.py) and each PDF page to PNG
 # (`pdftoppm -png -r $DPI`). Pages land in DEST with the workbook's relative path:
 #   DEST/templates/nq02-2020_TX01_doan-thi-tran-tho-xuan-1.png
-#   DEST/tong-hop_nq02-2020_TX-3.png
-#   DEST/feedback/TX05_nq02-2020_phan-hoi-1.png
+#   DEST/nq02-2020_TX/tong-hop_nq02-2020_TX-3.png
+#   DEST/nq02-2020_TX/feedback/TX05_nq02-2020_phan-hoi-1.png
 # The PDFs are kept beside the PNGs.
 #
 # Environment:
@@ -95,7 +95,8 @@ while IFS= read -r -d '' dir; do
     echo "${rel:+$rel/}$(basename "$f"): $pages page(s)"
     count=$((count + 1))
   done
-done < <(find "$SRC" -type d -print0 | sort -z)
+done < <(find "$SRC" -path "$SRC/*/.*" -prune -o -path "$SRC/.*" -prune -o -type d -print0 |
+         sort -z)  # hidden folders (the previous run in .truoc/) are not rendered
 
 [ "$count" -gt 0 ] || { echo "render.sh: no workbook under $SRC" >&2; exit 1; }
 echo "Rendered $count workbook(s) to $DEST"

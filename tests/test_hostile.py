@@ -33,6 +33,7 @@ from toolkit.spec.load import load_campaign
 from toolkit.spec.units import load_units
 
 CAMPAIGN = load_campaign("nq02-2020")
+SET = "nq02-2020_TX"  # consolidate --out OUT writes OUT/<campaign>_<office>/
 UNITS = load_units(samples_dir() / "units.csv")
 TX = UNITS.get("TX")
 REPO = Path(__file__).resolve().parents[1]
@@ -265,8 +266,8 @@ def test_every_file_of_a_messy_inbox_gets_an_answer_and_the_inbox_is_unchanged(t
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stdout + run.stderr
     assert hashes(inbox) == before
-    subs = {r["file"]: r for r in read_csv(out / "submissions.csv") if r["file"]}
-    findings = read_csv(out / "findings.csv")
+    subs = {r["file"]: r for r in read_csv(out / SET / "submissions.csv") if r["file"]}
+    findings = read_csv(out / SET / "findings.csv")
     by_file: dict[str, set[str]] = {}
     for f in findings:
         by_file.setdefault(f["file"], set()).add(f["code"])
@@ -295,17 +296,17 @@ def test_every_file_of_a_messy_inbox_gets_an_answer_and_the_inbox_is_unchanged(t
 _KILL_HARNESS = """
 import os, sys, time
 import toolkit.report.outputs as outputs
-real, staged = outputs._stage, []
+real, staged = outputs._put, []
 
-def slow(stack, target, data):
+def slow(target, data):
     staged.append(target)
-    path = real(stack, target, data)
-    if len(staged) == 3:  # the three CSVs staged (summary still being made), none renamed
+    path = real(target, data)
+    if len(staged) == 3:  # the three CSVs written (summary still being made), none switched
         open(os.environ["KILL_MARK"], "w").close()
         time.sleep(600)
     return path
 
-outputs._stage = slow
+outputs._put = slow
 from toolkit.cli import main
 sys.argv = ["toolkit", "consolidate", sys.argv[1], "--out", sys.argv[2], "--office", "TX"]
 main()
@@ -323,7 +324,8 @@ def test_a_run_killed_while_writing_leaves_the_previous_outputs(tmp_path):
     (inbox / "rỗng.xlsx").write_bytes(b"")
     _consolidate(inbox, out)
     before = hashes(out)
-    assert "findings.csv" in before and any(k.startswith("feedback/") for k in before)
+    assert f"{SET}/findings.csv" in before
+    assert any(k.startswith(f"{SET}/feedback/") for k in before)
     write_workbook(inbox / "TX02.xlsx", CAMPAIGN, unit_code="TX02")  # the next run differs
     mark = tmp_path / "staged"
     harness = tmp_path / "harness.py"
@@ -342,11 +344,12 @@ def test_a_run_killed_while_writing_leaves_the_previous_outputs(tmp_path):
         proc.kill()
         proc.wait()
     after = hashes(out)
-    leftovers = {k for k in after if Path(k).name.startswith(".tmp-")}
+    leftovers = {k for k in after if k.startswith(".tmp-")}
     assert leftovers, "the kill came while temporary files were being written"
     assert {k: v for k, v in after.items() if k not in leftovers} == before
     _consolidate(inbox, out)  # the next complete run replaces everything
-    assert read_csv(out / "submissions.csv") != []
+    assert read_csv(out / SET / "submissions.csv") != []
+    assert not [k for k in hashes(out) if k.startswith(".tmp-")]  # the next run cleared it
 
 
 def test_rerun_on_the_same_inbox_gives_identical_outputs(tmp_path):
@@ -358,7 +361,7 @@ def test_rerun_on_the_same_inbox_gives_identical_outputs(tmp_path):
     a, b = hashes(tmp_path / "a"), hashes(tmp_path / "b")
     assert set(a) == set(b)
     for name in a:
-        if name.endswith(".csv") or name.startswith("feedback/"):
+        if name.endswith(".csv") or name.startswith(f"{SET}/feedback/"):
             assert a[name] == b[name], name
 
     def cells(path: Path) -> dict[str, list]:
@@ -366,7 +369,7 @@ def test_rerun_on_the_same_inbox_gives_identical_outputs(tmp_path):
         return {n: book.get_sheet_by_name(n).to_python() for n in book.sheet_names
                 if n != "_meta"}
 
-    (summary,) = [n for n in a if n.startswith("tong-hop")]
+    (summary,) = [n for n in a if n.startswith(f"{SET}/tong-hop")]
     assert cells(tmp_path / "a" / summary) == cells(tmp_path / "b" / summary)
 
 

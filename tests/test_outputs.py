@@ -238,40 +238,60 @@ def test_late_without_deadline_for_level_is_unknown(tmp_path):
 
 def test_summary_and_feedback_files(tmp_path):
     paths = write_outputs(result(), frames(), tmp_path)
-    assert paths.summary == tmp_path / f"tong-hop_{CAMPAIGN.id}_TX.xlsx"
+    folder = tmp_path / f"{CAMPAIGN.id}_TX"  # one folder per campaign and office
+    assert paths.folder == folder
+    assert paths.summary == folder / f"tong-hop_{CAMPAIGN.id}_TX.xlsx"
+    assert (paths.values_csv, paths.findings_csv, paths.submissions_csv) == (
+        folder / "values.csv", folder / "findings.csv", folder / "submissions.csv")
     assert paths.summary.read_bytes() == f"SUMMARY {CAMPAIGN.id} 5".encode()
     names = [p.name for p in paths.feedback]
     # accepted with warnings and rejected get one; superseded none; unidentified by file name
     assert names == [f"TX01_{CAMPAIGN.id}_phan-hoi.xlsx", f"TX02_{CAMPAIGN.id}_phan-hoi.xlsx",
                      f"khong-ro_lạ_{CAMPAIGN.id}_phan-hoi.xlsx"]
-    assert all(p.parent == tmp_path / "feedback" for p in paths.feedback)
+    assert all(p.parent == folder / "feedback" for p in paths.feedback)
     wb = openpyxl.load_workbook(paths.feedback[1])
     listed = [row[6] for row in wb["Lỗi cần sửa"].iter_rows(values_only=True)]
     assert INJECTION in listed and "Thiếu số lượng" not in listed
 
 
 def test_stale_feedback_removed_nothing_else(tmp_path):
-    folder = tmp_path / "feedback"
-    folder.mkdir()
-    stale = folder / f"TX09_{CAMPAIGN.id}_phan-hoi.xlsx"
-    other_campaign = folder / "TX09_khac-2022_phan-hoi.xlsx"
-    notes = folder / "ghi-chu.txt"
-    for p in (stale, other_campaign, notes):
-        p.write_bytes(b"old")
-    paths = write_outputs(result(), frames(), tmp_path)
-    assert not stale.exists()
-    assert other_campaign.read_bytes() == b"old"
-    assert notes.read_bytes() == b"old"
-    assert sorted(folder.iterdir()) == sorted([*paths.feedback, other_campaign, notes])
+    """A feedback file of the run before whose unit has nothing to fix now is gone from the
+    set (kept under .truoc/ for one run); the clerk's own files, in the set folder or
+    beside it, stay; a feedback file the clerk edited is kept under another name, so that
+    mail send-feedback never sends it."""
+    first = write_outputs(result(), frames(), tmp_path)
+    folder = first.folder
+    feedback = folder / "feedback"
+    notes, beside = feedback / "ghi-chu.txt", tmp_path / "feedback" / "cua-toi.txt"
+    beside.parent.mkdir()
+    for p in (notes, beside):
+        p.write_bytes(b"mine")
+    edited = first.feedback[2]  # the unidentified file's feedback, edited by the clerk
+    edited.write_bytes(b"edited")
+    before = all_files(folder)
+    fewer = result()
+    fewer.submissions = [s for s in fewer.submissions if s.status != "unidentified"]
+    paths = write_outputs(fewer, frames(), tmp_path)
+    assert paths.folder == folder and not edited.exists()
+    kept = edited.with_name(edited.stem + "_giu-lai" + edited.suffix)
+    assert kept.read_bytes() == b"edited"
+    assert notes.read_bytes() == b"mine" and beside.read_bytes() == b"mine"
+    assert sorted(feedback.iterdir()) == sorted([*paths.feedback, notes, kept])
+    assert paths.previous == tmp_path / ".truoc" / folder.name
+    assert all_files(paths.previous) == before  # the first run, as the clerk left it
 
 
 def test_rerun_gives_identical_bytes(tmp_path):
     write_outputs(result(), frames(), tmp_path / "a")
     write_outputs(result(), frames(), tmp_path / "b")
     first = all_files(tmp_path / "a")
-    write_outputs(result(), frames(), tmp_path / "a")
-    assert all_files(tmp_path / "a") == first
     assert all_files(tmp_path / "b") == first
+    again = write_outputs(result(), frames(), tmp_path / "a")
+    # the set is the same but for the manifest, which counts the runs
+    manifest = f"{again.folder.name}/.toolkit-ket-qua.json"
+    assert {k: v for k, v in all_files(tmp_path / "a").items()
+            if not k.startswith(".truoc/") and k != manifest} == {
+        k: v for k, v in first.items() if k != manifest}
 
 
 @pytest.mark.parametrize("where", ["summary", "feedback"])
@@ -286,15 +306,15 @@ def test_failure_midway_leaves_previous_outputs(tmp_path, monkeypatch, where):
             raise RuntimeError("summary failed")
         monkeypatch.setattr(sys.modules["toolkit.report.summary"], "summary_bytes", boom)
     else:  # the disk fills up while the second feedback workbook is written
-        real, calls = outputs._stage, []
+        real, calls = outputs._put, []
 
-        def boom(stack, target, data):
+        def boom(target, data):
             if target.parent.name == outputs.FEEDBACK_DIR:
                 calls.append(target)
                 if len(calls) == 2:
                     raise OSError(28, "No space left on device")
-            return real(stack, target, data)
-        monkeypatch.setattr(outputs, "_stage", boom)
+            return real(target, data)
+        monkeypatch.setattr(outputs, "_put", boom)
     with pytest.raises((RuntimeError, OSError)):
         write_outputs(changed, frames(), tmp_path)
     assert all_files(tmp_path) == before

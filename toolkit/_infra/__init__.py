@@ -1,4 +1,5 @@
-"""Infrastructure with no knowledge of campaigns: atomic writes (:mod:`.atomic`), the zip
+"""Infrastructure with no knowledge of campaigns: atomic writes (:mod:`.atomic`), a folder
+of outputs switched into place as one set (:mod:`.setswap`), the zip
 guard that inflates a mailed archive within limits (:mod:`.zipguard`), worker processes with
 a time limit (:mod:`.workers`), where the bundled data lives (:mod:`.paths`).
 

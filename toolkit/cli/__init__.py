@@ -91,19 +91,21 @@ def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry,
             raise click.UsageError("Thiếu thư mục hộp thư INBOX")
         inbox, out_dir = here.inbox, out_dir or here.out
     out_dir = out_dir or Path("out")
-    _out_outside_inbox(inbox, out_dir)
+    _out_outside_inbox(inbox, out_dir, campaign, office)
     with _progress(inbox) as advance:
         result = consolidate(inbox, campaign, units, office, progress=advance)
     paths = write_outputs(result, result.frames, out_dir)
     click.echo(render_run_summary(result, paths))
 
 
-def _out_outside_inbox(inbox: Path, out_dir: Path) -> None:
-    """Outputs written into the inbox would be read back as submissions by the next run."""
-    from toolkit.report.outputs import FEEDBACK_DIR
+def _out_outside_inbox(inbox: Path, out_dir: Path, campaign: Campaign, office: Any) -> None:
+    """Outputs written into the inbox would be read back as submissions by the next run (and
+    an inbox inside the run's set folder would be switched away with the set)."""
+    from toolkit.report.outputs import FEEDBACK_DIR, results_folder
 
     box = inbox.resolve()
-    for folder in (out_dir, out_dir / FEEDBACK_DIR):
+    feedback = results_folder(out_dir, campaign.id, office.code) / FEEDBACK_DIR
+    for folder in (out_dir, feedback):
         where = folder.resolve()
         if where == box or box in where.parents:
             raise click.ClickException(

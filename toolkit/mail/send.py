@@ -154,8 +154,9 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise MailError(f"Không tìm thấy {path}: hãy chạy toolkit consolidate --out "
-                        f"{path.parent} trước") from None
+        raise MailError(f"Không tìm thấy {path}: hãy chạy toolkit consolidate (với --out "
+                        "là thư mục --results này, cùng chiến dịch và văn phòng) trước"
+                        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MailError(f"Không đọc được {path}: {exc}") from None
     return list(csv.DictReader(io.StringIO(text)))
@@ -195,17 +196,28 @@ def read_results(results_dir: Path) -> dict[str, UnitResult]:
 
 
 def feedback_file(campaign: Campaign, unit: Unit, results_dir: Path) -> Path:
-    """``RESULTS/feedback/{unit_code}_{campaign_id}_phan-hoi.xlsx`` as written by consolidate."""
+    """``FOLDER/feedback/{unit_code}_{campaign_id}_phan-hoi.xlsx`` as written by consolidate,
+    ``FOLDER`` being the run's set folder (:func:`results_of`)."""
     from toolkit.report.outputs import FEEDBACK_DIR, FEEDBACK_SUFFIX, safe_name
 
     name = f"{safe_name(unit.code)}_{safe_name(campaign.id)}{FEEDBACK_SUFFIX}"
     return Path(results_dir) / FEEDBACK_DIR / name
 
 
+def results_of(campaign: Campaign, office: Unit, results_dir: Path) -> Path:
+    """The set folder of ``office``'s run of ``campaign`` under ``--results`` (consolidate
+    writes ``OUT/<campaign>_<office>/``; a folder holding ``submissions.csv`` itself is
+    taken as is)."""
+    from toolkit.report.outputs import find_results
+
+    return find_results(results_dir, campaign.id, office.code)
+
+
 def plan_feedback(campaign: Campaign, units: UnitRegistry, office: Unit, results_dir: Path,
                   sender: Address, *, today: dt.date, only: Iterable[str] | None = None,
                   reply_to: str | None = None, now: dt.datetime | None = None) -> Plan:
     """One message per child unit that has a feedback workbook, the workbook attached."""
+    results_dir = results_of(campaign, office, results_dir)
     results = read_results(results_dir)
     plan = Plan("feedback")
     for unit in _targets(units, office, only):
@@ -231,6 +243,7 @@ def plan_reminders(campaign: Campaign, units: UnitRegistry, office: Unit, result
     """One reminder per child unit still ``missing`` or ``rejected`` (at most one a day).
     A rejected unit gets its feedback workbook again; a missing one its template when
     ``templates_dir`` is given."""
+    results_dir = results_of(campaign, office, results_dir)
     results = read_results(results_dir)
     plan = Plan("remind")
     for unit in _targets(units, office, only):

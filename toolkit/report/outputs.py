@@ -3,9 +3,18 @@
 Thin wrapper that touches paths; everything it writes is derived from the
 :class:`~toolkit.spec.models.ConsolidationResult` and the typed frames.
 
-- **All or nothing.** Every file is first written to a temporary file beside its target
-  (:mod:`toolkit._infra.atomic`); only when all of them are written are they renamed into place. A
-  failure or crash midway leaves the previous outputs intact and removes the temporary files.
+- **One set per office and campaign.** A run writes into ``OUT/<campaign>_<office>/``
+  (:func:`results_folder`): the summary, ``values.csv``, ``findings.csv``,
+  ``submissions.csv`` and ``feedback/``. Runs of other offices or campaigns into the same
+  ``--out`` get folders of their own beside it, so none deletes another's feedback; a
+  folder whose manifest names another office or campaign (two codes that make the same
+  folder name) is refused, never overwritten. Readers find the set with
+  :func:`find_results`.
+- **All or nothing.** The whole set is built in a hidden folder and switched into place
+  whole (:mod:`toolkit._infra.setswap`): a failure or a kill at any moment leaves either the
+  complete previous set or the complete new one; the previous set is kept in
+  ``OUT/.truoc/<campaign>_<office>/``, and files the clerk put into the set folder are
+  carried over, never deleted.
 - **Reproducible.** No wall-clock time goes into the CSVs and rows are sorted
   deterministically, so re-running on the same inbox gives byte-identical CSVs.
 - **CSV for Excel and for machines.** UTF-8 with BOM, ``\\r\\n`` line ends, csv-module quoting.
@@ -25,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import glob
 import hashlib
 import io
 import math
@@ -36,8 +44,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from toolkit._infra import atomic
-from toolkit._infra.atomic import OutputError, atomic_path, ensure_dir, output_error
+from toolkit._infra import atomic, setswap
+from toolkit._infra.atomic import OutputError, ensure_dir, output_error
 from toolkit._infra.workers import Background
 from toolkit.check.values import clean_value
 from toolkit.report.feedback import feedback_or_reason
@@ -71,6 +79,8 @@ class OutputPaths:
     submissions_csv: Path
     feedback: list[Path]
     feedback_failed: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+    folder: Path | None = None  # the set: OUT/<campaign>_<office>
+    previous: Path | None = None  # the previous run's set, OUT/.truoc/<campaign>_<office>
 
 
 # --------------------------------------------------------------------------- cells
@@ -289,6 +299,27 @@ def summary_name(result: ConsolidationResult) -> str:
                     ".xlsx")
 
 
+def set_name(campaign_id: str, office_code: str) -> str:
+    """``<campaign>_<office>``: the folder of one office's run of one campaign under --out."""
+    return fit_name(f"{safe_name(campaign_id)}_{safe_name(office_code)}", "")
+
+
+def results_folder(out_dir: Path | str, campaign_id: str, office_code: str) -> Path:
+    """Where :func:`write_outputs` puts the set of ``office_code`` for ``campaign_id``."""
+    return Path(out_dir) / set_name(campaign_id, office_code)
+
+
+def find_results(results_dir: Path | str, campaign_id: str, office_code: str) -> Path:
+    """The folder holding a run's CSVs and ``feedback/`` for readers such as ``mail
+    send-feedback``: ``RESULTS/<campaign>_<office>/`` as consolidate writes it; ``RESULTS``
+    itself when that set folder does not exist but ``RESULTS`` holds ``submissions.csv``
+    (the set folder given directly, or outputs of a version that wrote them flat)."""
+    folder = results_folder(results_dir, campaign_id, office_code)
+    if folder.is_dir() or not (Path(results_dir) / "submissions.csv").is_file():
+        return folder
+    return Path(results_dir)
+
+
 def feedback_plan(result: ConsolidationResult) -> list[tuple[str, Submission]]:
     """(file name, submission) of each feedback workbook to write.
 
@@ -317,66 +348,100 @@ def feedback_plan(result: ConsolidationResult) -> list[tuple[str, Submission]]:
     return plan
 
 
-def _remove_stale_feedback(folder: Path, campaign_id: str, keep: set[Path]) -> None:
-    """Delete feedback files of this campaign left by an earlier run (nothing else)."""
-    if not folder.is_dir():
+def _identity(result: ConsolidationResult) -> dict[str, str]:
+    return {"campaign": result.campaign.id, "office": result.office.code,
+            "office_name": result.office.name}
+
+
+def _check_owner(folder: Path, identity: dict[str, str]) -> None:
+    """Refuse a set folder that belongs to another office or campaign (see module text),
+    and an ``--out`` that is itself a set folder (the set would nest inside a set)."""
+    if setswap.read_manifest(folder.parent) is not None:
+        raise OutputError(f"{folder.parent} là thư mục kết quả của một lần tổng hợp; hãy dùng "
+                          f"--out {folder.parent.parent} (kết quả được ghi vào thư mục con "
+                          "theo chiến dịch và văn phòng)")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} là một tệp, không phải thư mục kết quả: hãy đổi tên tệp "
+                          "đó hoặc chọn thư mục --out khác")
+    there = setswap.read_manifest(folder)
+    if there is None:
         return
-    pattern = f"*_{glob.escape(safe_name(campaign_id))}{FEEDBACK_SUFFIX}"
-    for path in sorted(folder.glob(pattern)):
-        if path not in keep and path.is_file() and not path.name.startswith("."):
-            with contextlib.suppress(OSError):
-                path.unlink()
-
-
-def _stage(stack: contextlib.ExitStack, target: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file now; it is renamed onto ``target`` when ``stack``
-    closes without an error and removed when it closes with one."""
-    tmp = stack.enter_context(atomic_path(target))
-    atomic.write_file(tmp, data)  # looked up here: a test fills the disk through it
-    return target
+    theirs = (there.identity.get("campaign"), there.identity.get("office"))
+    if theirs != (identity["campaign"], identity["office"]):
+        raise OutputError(
+            f"Thư mục {folder} đang chứa kết quả của chiến dịch {theirs[0]}, văn phòng "
+            f"{there.identity.get('office_name', '')} ({theirs[1]}); lần chạy này là chiến "
+            f"dịch {identity['campaign']}, văn phòng {identity['office_name']} "
+            f"({identity['office']}). Không ghi đè kết quả của đơn vị khác: hãy chọn thư mục "
+            "--out khác")
 
 
 def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
                   out_dir: Path) -> OutputPaths:
-    """Write the summary workbook, the three CSVs and the feedback workbooks into
-    ``out_dir``, all or nothing; then remove feedback files an earlier run left behind.
-    A feedback workbook that cannot be made (the unit's file defeats both writers) is left
-    out and listed in ``feedback_failed``; it does not stop the run. An OS failure while
-    writing (a full disk) is an
-    :class:`~toolkit._infra.atomic.OutputWriteError`, one Vietnamese line, with the previous
-    outputs left in place."""
+    """Write the summary workbook, the three CSVs and the feedback workbooks as one set into
+    ``out_dir/<campaign>_<office>/``, all or nothing (module text). A feedback workbook
+    that cannot be made (the unit's file defeats both writers) is left out and listed in
+    ``feedback_failed``; it does not stop the run. An OS failure while writing (a full
+    disk) is an :class:`~toolkit._infra.atomic.OutputWriteError`, one Vietnamese line, with
+    the previous outputs left in place."""
     out_dir = ensure_dir(Path(out_dir))
+    name = set_name(result.campaign.id, result.office.code)
+    identity = _identity(result)
+    _check_owner(out_dir / name, identity)
     try:
-        return _write_all(result, result.frames if frames is None else frames, out_dir)
+        staging = setswap.start(out_dir, name, identity)
+        try:
+            paths = _write_all(result, result.frames if frames is None else frames, staging)
+        except BaseException:
+            setswap.discard(staging)
+            raise
+        published = setswap.publish(out_dir, name, staging, identity)
     except OutputError:
         raise
-    except OSError as exc:  # disk full while writing: nothing was renamed into place
+    except OSError as exc:  # disk full while writing: nothing was switched into place
         raise output_error(exc, out_dir) from None
+    folder = published.folder
+
+    def moved(path: Path) -> Path:
+        return folder / path.relative_to(staging)
+
+    return OutputPaths(summary=moved(paths.summary), values_csv=moved(paths.values_csv),
+                       findings_csv=moved(paths.findings_csv),
+                       submissions_csv=moved(paths.submissions_csv),
+                       feedback=[moved(p) for p in paths.feedback],
+                       feedback_failed=paths.feedback_failed, folder=folder,
+                       previous=published.previous)
 
 
-def _write_all(result: ConsolidationResult, frames: FormFrames, out_dir: Path) -> OutputPaths:
+def _put(target: Path, data: bytes) -> Path:
+    """Write one file of the set into the staging folder."""
+    atomic.write_file(target, data)  # looked up here: a test fills the disk through it
+    return target
+
+
+def _write_all(result: ConsolidationResult, frames: FormFrames, folder: Path) -> OutputPaths:
     from toolkit.report.summary import summary_bytes  # written by another module; imported late
 
     campaign = result.campaign
-    feedback_dir = out_dir / FEEDBACK_DIR
+    feedback_dir = folder / FEEDBACK_DIR
+    feedback_dir.mkdir()
     feedback: list[Path] = []
     failed: list[tuple[str, str]] = []
     with contextlib.ExitStack() as stack:
         # the summary, the longest piece, is made by a helper process beside the rest
         summary_job = stack.enter_context(Background(lambda: summary_bytes(result)))
-        values_path = _stage(stack, out_dir / "values.csv", values_csv(result, frames))
-        findings_csv = _stage(stack, out_dir / "findings.csv",
-                              csv_bytes(FINDINGS_HEADER, findings_rows(result)))
-        submissions_path = _stage(stack, out_dir / "submissions.csv",
-                                  csv_bytes(SUBMISSIONS_HEADER, submissions_rows(result)))
+        values_path = _put(folder / "values.csv", values_csv(result, frames))
+        findings_csv = _put(folder / "findings.csv",
+                            csv_bytes(FINDINGS_HEADER, findings_rows(result)))
+        submissions_path = _put(folder / "submissions.csv",
+                                csv_bytes(SUBMISSIONS_HEADER, submissions_rows(result)))
         for name, sub in feedback_plan(result):
             data = feedback_or_reason(sub, campaign)
             if isinstance(data, bytes):
-                feedback.append(_stage(stack, feedback_dir / name, data))
+                feedback.append(_put(feedback_dir / name, data))
             else:
                 failed.append((sub.file, data))
-        summary = _stage(stack, out_dir / summary_name(result), summary_job.result())
-    _remove_stale_feedback(feedback_dir, campaign.id, set(feedback))
+        summary = _put(folder / summary_name(result), summary_job.result())
     return OutputPaths(summary=summary, values_csv=values_path, findings_csv=findings_csv,
                        submissions_csv=submissions_path, feedback=feedback,
                        feedback_failed=failed)

@@ -65,7 +65,8 @@ def render_run_summary(result: ConsolidationResult, paths: Any) -> str:
         lines.append(f"Bỏ qua {len(result.skipped)} tệp:")
         lines.extend(f"  {file}: {why}" for file, why in result.skipped)
     lines.append("")
-    lines.append("Kết quả:")
+    folder = getattr(paths, "folder", None)
+    lines.append(f"Kết quả (trong {folder}):" if folder is not None else "Kết quả:")
     for name in ("summary", "values_csv", "findings_csv", "submissions_csv"):
         path = getattr(paths, name, None)
         if path is not None:
@@ -75,4 +76,7 @@ def render_run_summary(result: ConsolidationResult, paths: Any) -> str:
         lines.append(f"  {len(feedback)} tệp phản hồi trong {feedback[0].parent}")
     for file, why in getattr(paths, "feedback_failed", None) or []:
         lines.append(f"  Không tạo được tệp phản hồi cho {file}: {why}")
+    previous = getattr(paths, "previous", None)
+    if previous is not None:
+        lines.append(f"Kết quả lần chạy trước được giữ trong {previous}")
     return "\n".join(lines)
