@@ -97,7 +97,7 @@ def test_consolidate_sample_inbox(tmp_path):
     result = run("consolidate", str(inbox), "--office", "TX", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(
-        (tmp_path / "nq02-2020_TX" / "submissions.csv").read_bytes().decode("utf-8-sig"))))
+        (tmp_path / "submissions.csv").read_bytes().decode("utf-8-sig"))))
     status = {r["unit_code"]: r["status"] for r in rows if r["status"] != "superseded"}
     assert status["TX32"] == "missing"
     assert status["TX07"] == "rejected"  # breakdown larger than Số lượng

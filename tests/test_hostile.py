@@ -33,7 +33,6 @@ from toolkit.spec.load import load_campaign
 from toolkit.spec.units import load_units
 
 CAMPAIGN = load_campaign("nq02-2020")
-SET = "nq02-2020_TX"  # consolidate --out OUT writes OUT/<campaign>_<office>/
 UNITS = load_units(samples_dir() / "units.csv")
 TX = UNITS.get("TX")
 REPO = Path(__file__).resolve().parents[1]
@@ -266,8 +265,8 @@ def test_every_file_of_a_messy_inbox_gets_an_answer_and_the_inbox_is_unchanged(t
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stdout + run.stderr
     assert hashes(inbox) == before
-    subs = {r["file"]: r for r in read_csv(out / SET / "submissions.csv") if r["file"]}
-    findings = read_csv(out / SET / "findings.csv")
+    subs = {r["file"]: r for r in read_csv(out / "submissions.csv") if r["file"]}
+    findings = read_csv(out / "findings.csv")
     by_file: dict[str, set[str]] = {}
     for f in findings:
         by_file.setdefault(f["file"], set()).add(f["code"])
@@ -319,13 +318,14 @@ def _consolidate(inbox: Path, out: Path) -> None:
 
 
 def test_a_run_killed_while_writing_leaves_the_previous_outputs(tmp_path):
-    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    base = tmp_path / "results"  # the set is built beside --out, in its parent
+    inbox, out = tmp_path / "inbox", base / "out"
     write_workbook(inbox / "TX01.xlsx", CAMPAIGN, values=clean_values())
     (inbox / "rỗng.xlsx").write_bytes(b"")
     _consolidate(inbox, out)
-    before = hashes(out)
-    assert f"{SET}/findings.csv" in before
-    assert any(k.startswith(f"{SET}/feedback/") for k in before)
+    before = hashes(base)
+    assert "out/findings.csv" in before
+    assert any(k.startswith("out/feedback/") for k in before)
     write_workbook(inbox / "TX02.xlsx", CAMPAIGN, unit_code="TX02")  # the next run differs
     mark = tmp_path / "staged"
     harness = tmp_path / "harness.py"
@@ -343,13 +343,13 @@ def test_a_run_killed_while_writing_leaves_the_previous_outputs(tmp_path):
     finally:
         proc.kill()
         proc.wait()
-    after = hashes(out)
+    after = hashes(base)
     leftovers = {k for k in after if k.startswith(".tmp-")}
     assert leftovers, "the kill came while temporary files were being written"
     assert {k: v for k, v in after.items() if k not in leftovers} == before
     _consolidate(inbox, out)  # the next complete run replaces everything
-    assert read_csv(out / SET / "submissions.csv") != []
-    assert not [k for k in hashes(out) if k.startswith(".tmp-")]  # the next run cleared it
+    assert read_csv(out / "submissions.csv") != []
+    assert not [k for k in hashes(base) if k.startswith(".tmp-")]  # the next run cleared it
 
 
 def test_rerun_on_the_same_inbox_gives_identical_outputs(tmp_path):
@@ -361,7 +361,7 @@ def test_rerun_on_the_same_inbox_gives_identical_outputs(tmp_path):
     a, b = hashes(tmp_path / "a"), hashes(tmp_path / "b")
     assert set(a) == set(b)
     for name in a:
-        if name.endswith(".csv") or name.startswith(f"{SET}/feedback/"):
+        if name.endswith(".csv") or name.startswith("feedback/"):
             assert a[name] == b[name], name
 
     def cells(path: Path) -> dict[str, list]:
@@ -369,7 +369,7 @@ def test_rerun_on_the_same_inbox_gives_identical_outputs(tmp_path):
         return {n: book.get_sheet_by_name(n).to_python() for n in book.sheet_names
                 if n != "_meta"}
 
-    (summary,) = [n for n in a if n.startswith(f"{SET}/tong-hop")]
+    (summary,) = [n for n in a if n.startswith("tong-hop")]
     assert cells(tmp_path / "a" / summary) == cells(tmp_path / "b" / summary)
 
 

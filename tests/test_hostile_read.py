@@ -33,7 +33,6 @@ from toolkit.spec.load import load_campaign
 from toolkit.spec.units import load_units
 
 CAMPAIGN = load_campaign("nq02-2020")
-SET = "nq02-2020_TX"  # consolidate --out OUT writes OUT/<campaign>_<office>/
 UNITS = load_units(samples_dir() / "units.csv")
 TX = UNITS.get("TX")
 VIETNAMESE = re.compile(r"[ăâđêôơưàáạảãèéẹẻẽìíịỉĩòóọỏõùúụủũỳýỵỷỹ]", re.IGNORECASE)
@@ -77,9 +76,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def outputs(out: Path) -> tuple[dict[str, dict[str, str]], dict[str, list[dict[str, str]]]]:
     """submissions.csv by file, findings.csv rows by file."""
-    subs = {r["file"]: r for r in read_csv(out / SET / "submissions.csv") if r["file"]}
+    subs = {r["file"]: r for r in read_csv(out / "submissions.csv") if r["file"]}
     found: dict[str, list[dict[str, str]]] = {}
-    for row in read_csv(out / SET / "findings.csv"):
+    for row in read_csv(out / "findings.csv"):
         found.setdefault(row["file"], []).append(row)
     return subs, found
 
@@ -154,7 +153,7 @@ def test_names_that_are_not_utf8_are_read_and_named(tmp_path):
     assert subs["TX05.xlsx"]["status"] == "accepted" and "TX05.xlsx" not in found
     for path in out.rglob("*"):
         path.name.encode("utf-8")  # every output name is writable as UTF-8
-    values = read_csv(out / SET / "values.csv")
+    values = read_csv(out / "values.csv")
     assert {r["unit_code"] for r in values} >= {"TX01", "TX02", "TX03", "TX04"}
 
 
@@ -235,7 +234,7 @@ def test_extreme_core_dates_are_ignored_and_the_file_is_read(tmp_path):
         sub = by_file[f"TX0{i}.xlsx"]
         assert sub.status == "accepted" and sub.findings == [], sub.findings
         assert sub.modified_at is None
-    values = read_csv(out / SET / "values.csv")
+    values = read_csv(out / "values.csv")
     assert {r["unit_code"] for r in values} == {f"TX0{i}" for i in range(1, 6)}
 
 
@@ -380,14 +379,14 @@ def test_names_differing_only_in_unicode_form_are_two_files(tmp_path, name):
     before = tree(inbox)
     cli(inbox, out)
     assert tree(inbox) == before
-    rows = [r for r in read_csv(out / SET / "submissions.csv") if r["file"]]
+    rows = [r for r in read_csv(out / "submissions.csv") if r["file"]]
     # the CSV shows every text NFC, so both files carry the name as every program shows it
     same = sorted((r["unit_code"], r["status"]) for r in rows if r["file"] == nfc)
     assert same == [("TX01", "accepted"), ("TX02", "accepted")]
-    notes = [f for f in read_csv(out / SET / "findings.csv") if f["code"] == "same_name_other_form"]
+    notes = [f for f in read_csv(out / "findings.csv") if f["code"] == "same_name_other_form"]
     assert [n["unit_code"] for n in notes] == ["TX02"]  # said on the Mac copy only
     assert_vietnamese(notes[0]["message"])
-    counts = {(r["unit_code"], r["value"]) for r in read_csv(out / SET / "values.csv")
+    counts = {(r["unit_code"], r["value"]) for r in read_csv(out / "values.csv")
               if r["form"] == "PL2" and r["column"] == "bch_so_luong"}
     assert counts == {("TX01", "21"), ("TX02", "22"), ("TX03", "23")}
 
@@ -455,7 +454,7 @@ def test_ods_from_other_programs_is_read_and_unreadable_values_reject_the_known_
         assert {f["code"] for f in found.get(name, [])} == codes, found.get(name)
         for f in found.get(name, []):
             assert_vietnamese(f["message"])
-    values = read_csv(out / SET / "values.csv")
+    values = read_csv(out / "values.csv")
     by_unit: dict[str, set[tuple[str, str, str, str]]] = {}
     for r in values:
         by_unit.setdefault(r["unit_code"], set()).add(
@@ -486,7 +485,7 @@ def test_a_sane_manifest_date_keeps_the_senders_own_offset(tmp_path, offset):
                           "--office", "TX", "--out", str(out)], capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr
-    with open(out / SET / "submissions.csv", encoding="utf-8-sig", newline="") as f:
+    with open(out / "submissions.csv", encoding="utf-8-sig", newline="") as f:
         got = {r["file"]: r["received_at"] for r in csv.DictReader(f) if r["file"]}
     shown = {name: got[name] for name in expected if name in got}
     assert shown and shown == {name: expected[name] for name in shown}

@@ -33,7 +33,6 @@ from toolkit.testing import fill_workbook, sample_values
 from toolkit.write.templates import make_templates
 
 CAMPAIGN = load_campaign("nq02-2020")  # cơ sở deadline: 20/01/2021
-SET = "nq02-2020_TX"  # consolidate --out OUT writes OUT/<campaign>_<office>/
 VN = dt.timezone(dt.timedelta(hours=7))
 UNITS_CSV = """code,name,level,parent,email
 TX,Huyện đoàn Thọ Xuân,huyen,,vanphong@thoxuan.doan.example
@@ -129,7 +128,7 @@ def test_full_mail_cycle(tmp_path: Path, tmp_path_factory) -> None:
         # 4. consolidate: lateness from the message dates, not from file times
         run = consolidate(inbox, CAMPAIGN, units, office)
         write_outputs(run, run.frames, out)
-        table = {r["unit_code"]: r for r in rows(out / SET / "submissions.csv")}
+        table = {r["unit_code"]: r for r in rows(out / "submissions.csv")}
         assert {c: table[c]["status"] for c in table} == {
             "TX01": "accepted", "TX02": "accepted", "TX04": "rejected", "TX05": "accepted",
             "TX32": "missing"}
@@ -147,7 +146,7 @@ def test_full_mail_cycle(tmp_path: Path, tmp_path_factory) -> None:
         result = runner.invoke(mail_group, ["send-feedback", "--results", str(out),
                                             "--today", "2021-01-21", *common], env=env)
         assert result.exit_code == 0, result.output
-        feedback_files = {p.name.split("_")[0]: p for p in (out / SET / "feedback").iterdir()}
+        feedback_files = {p.name.split("_")[0]: p for p in (out / "feedback").iterdir()}
         got = {r.rcpt_tos[0]: r.message for r in smtp.received}
         assert set(got) == {units.get(code).email for code in feedback_files}
         assert units.get("TX04").email in got

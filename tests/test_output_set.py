@@ -36,11 +36,11 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 
 CAMPAIGN = load_campaign("nq02-2020")
 UNITS = load_units(samples_dir() / "units.csv")
-SET = "nq02-2020_TX"  # consolidate --out OUT writes OUT/<campaign>_<office>/
+SET = "ket-qua"  # consolidate --out ROOT/ket-qua: the set; ROOT/.truoc/ket-qua the previous one
 MANIFEST = ".toolkit-ket-qua.json"
 # run r: TX01 reports bch_so_luong = 20 + r (accepted), BAD[r] sends a negative count
 BAD = {1: "TX02", 2: "TX03", 3: "TX04"}
-CLERK = {  # the clerk's own files: beside the set, inside it, inside its feedback folder
+CLERK = {  # the clerk's own files: beside --out, inside it, inside its feedback folder
     "ghi-chu.txt": b"ghi chu cua van phong",
     "mail/sent-log.jsonl": b'{"key": "x"}\n',
     f"{SET}/cua-toi.txt": "bản của tôi".encode(),
@@ -89,8 +89,9 @@ def make_inbox(folder: Path, run: int) -> Path:
 
 
 def consolidate(inbox: Path, out: Path, office: str = "TX") -> subprocess.CompletedProcess:
+    """consolidate --out out/SET: ``out`` is the folder that holds the set and .truoc/."""
     done = subprocess.run([sys.executable, "-m", "toolkit.cli", "consolidate", str(inbox),
-                           "--out", str(out), "--office", office], capture_output=True,
+                           "--out", str(out / SET), "--office", office], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
@@ -174,7 +175,7 @@ def killed_run(base: Path, inbox: Path, work: Path, kill_at: int, exchange: bool
     env = {**os.environ, "KILL_AT": str(kill_at), "STEP_LOG": str(log)}
     if not exchange:
         env["NO_EXCHANGE"] = "1"
-    done = subprocess.run([sys.executable, str(harness), str(inbox), str(out)], env=env,
+    done = subprocess.run([sys.executable, str(harness), str(inbox), str(out / SET)], env=env,
                           capture_output=True, text=True, timeout=300)
     steps = log.read_text().split() if log.exists() else []
     return out, steps, done.returncode
@@ -263,76 +264,36 @@ def ts_inbox(folder: Path) -> Path:
     return folder
 
 
-def test_a_second_office_into_the_same_out_keeps_the_first_offices_feedback(tmp_path):
+def test_a_second_office_into_the_same_out_is_refused_and_changes_nothing(tmp_path):
+    """--out is one office's set of one campaign (the contract's place for the CSVs): another
+    office's run into it is refused with a line naming both offices, nothing is changed;
+    into a folder of its own it runs, and mail send-feedback finds each office's feedback."""
+    from toolkit.cli import cli
+
     out = tmp_path / "out"
     consolidate(make_inbox(tmp_path / "tx", 1), out)
-    tx_before = files(out / SET)
-    consolidate(ts_inbox(tmp_path / "ts"), out, office="TS")
-    assert files(out / SET) == tx_before  # Thọ Xuân's run untouched
-    ts = out / "nq02-2020_TS"
+    before = files(out)
+    result = CliRunner().invoke(cli, ["consolidate", str(ts_inbox(tmp_path / "ts")), "--out",
+                                      str(out / SET), "--office", "TS"])
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and "(TX)" in line and "(TS)" in line and "--out" in line
+    assert files(out) == before  # Thọ Xuân's run untouched
+    ts_root = tmp_path / "trieu-son"
+    consolidate(tmp_path / "ts", ts_root, office="TS")
+    ts = ts_root / SET
     assert sorted(p.name for p in (ts / "feedback").iterdir()) == ["TS02_nq02-2020_phan-hoi.xlsx"]
     assert {r["unit_code"]: r["status"] for r in read_csv(ts / "submissions.csv")
             if r["status"] != "missing"} == {"TS01": "accepted", "TS02": "rejected"}
-    assert not (out / ".truoc").exists() or not list((out / ".truoc").iterdir())
-    # mail send-feedback finds each office's own feedback under the same --results
-    from toolkit.cli import cli
-
     env = {"TOOLKIT_MAIL_FROM": "vanphong@example.vn"}
-    for office, unit in (("TX", "TX02"), ("TS", "TS02")):
+    for office, unit, root in (("TX", "TX02", out), ("TS", "TS02", ts_root)):
         mail = tmp_path / f"mail-{office}"
         result = CliRunner().invoke(cli, ["mail", "send-feedback", "--office", office,
-                                          "--results", str(out), "--dry-run", "--out",
+                                          "--results", str(root / SET), "--dry-run", "--out",
                                           str(mail), "--today", "2021-01-21"], env=env)
         assert result.exit_code == 0, result.output
         (eml,) = list(mail.rglob("*.eml"))
         assert f"{unit}_nq02-2020_phan-hoi.xlsx" in eml.read_text(encoding="utf-8")
-
-
-def test_a_folder_of_another_office_with_the_same_name_is_refused(tmp_path):
-    """Two office codes that make the same folder name (``HD 1`` and ``HD_1``): the second
-    run is refused with a line naming the office already there, nothing is changed."""
-    units = tmp_path / "units.csv"
-    units.write_text(
-        "code,name,level,parent,email\n"
-        "T,Tỉnh đoàn,tinh,,t@example.vn\n"
-        "HD 1,Huyện đoàn Một,huyen,T,a@example.vn\n"
-        "HD_1,Huyện đoàn Một Gạch,huyen,T,b@example.vn\n"
-        "X1,Đoàn xã Một,co_so,HD 1,x1@example.vn\n"
-        "X2,Đoàn xã Hai,co_so,HD_1,x2@example.vn\n", encoding="utf-8")
-    inbox, out = tmp_path / "inbox", tmp_path / "out"
-    inbox.mkdir()
-    from toolkit.cli import cli
-
-    def run(office: str):
-        return CliRunner().invoke(cli, ["consolidate", str(inbox), "--units", str(units),
-                                        "--office", office, "--out", str(out)])
-
-    assert run("HD 1").exit_code == 0
-    before = files(out)
-    assert (out / "nq02-2020_HD_1").is_dir()
-    result = run("HD_1")
-    assert result.exit_code == 1, result.output
-    (line,) = result.output.strip().splitlines()
-    assert line.startswith("Error: ") and "Huyện đoàn Một (HD 1)" in line
-    assert "Huyện đoàn Một Gạch (HD_1)" in line and "--out" in line
-    assert files(out) == before
-
-
-def test_out_that_is_itself_a_set_folder_is_refused(tmp_path):
-    """A clerk used to the flat layout gives the set folder as --out: refused with the
-    folder to use, instead of a set nested inside a set."""
-    from toolkit.cli import cli
-
-    inbox, out = tmp_path / "inbox", tmp_path / "out"
-    inbox.mkdir()
-    args = ["consolidate", str(inbox), "--office", "TX", "--out"]
-    assert CliRunner().invoke(cli, [*args, str(out)]).exit_code == 0
-    before = files(out)
-    result = CliRunner().invoke(cli, [*args, str(out / SET)])
-    assert result.exit_code == 1, result.output
-    (line,) = result.output.strip().splitlines()
-    assert line.startswith("Error: ") and f"--out {out}" in line
-    assert files(out) == before
 
 
 # --------------------------------------------------------------------------- the switch alone

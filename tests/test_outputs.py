@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import sys
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 import toolkit.report.outputs as outputs
+from toolkit._infra.atomic import OutputError
 from toolkit.report.aggregate import aggregate
 from toolkit.report.outputs import csv_cell, csv_number, write_outputs
 from toolkit.spec.load import load_campaign
@@ -237,8 +239,8 @@ def test_late_without_deadline_for_level_is_unknown(tmp_path):
 
 
 def test_summary_and_feedback_files(tmp_path):
-    paths = write_outputs(result(), frames(), tmp_path)
-    folder = tmp_path / f"{CAMPAIGN.id}_TX"  # one folder per campaign and office
+    folder = tmp_path / "ket-qua"  # --out itself holds the set (the contract)
+    paths = write_outputs(result(), frames(), folder)
     assert paths.folder == folder
     assert paths.summary == folder / f"tong-hop_{CAMPAIGN.id}_TX.xlsx"
     assert (paths.values_csv, paths.findings_csv, paths.submissions_csv) == (
@@ -259,10 +261,11 @@ def test_stale_feedback_removed_nothing_else(tmp_path):
     set (kept under .truoc/ for one run); the clerk's own files, in the set folder or
     beside it, stay; a feedback file the clerk edited is kept under another name, so that
     mail send-feedback never sends it."""
-    first = write_outputs(result(), frames(), tmp_path)
-    folder = first.folder
+    folder = tmp_path / "ket-qua"
+    first = write_outputs(result(), frames(), folder)
+    assert first.folder == folder
     feedback = folder / "feedback"
-    notes, beside = feedback / "ghi-chu.txt", tmp_path / "feedback" / "cua-toi.txt"
+    notes, beside = feedback / "ghi-chu.txt", folder / "cua-toi" / "cua-toi.txt"
     beside.parent.mkdir()
     for p in (notes, beside):
         p.write_bytes(b"mine")
@@ -271,7 +274,7 @@ def test_stale_feedback_removed_nothing_else(tmp_path):
     before = all_files(folder)
     fewer = result()
     fewer.submissions = [s for s in fewer.submissions if s.status != "unidentified"]
-    paths = write_outputs(fewer, frames(), tmp_path)
+    paths = write_outputs(fewer, frames(), folder)
     assert paths.folder == folder and not edited.exists()
     kept = edited.with_name(edited.stem + "_giu-lai" + edited.suffix)
     assert kept.read_bytes() == b"edited"
@@ -279,6 +282,11 @@ def test_stale_feedback_removed_nothing_else(tmp_path):
     assert sorted(feedback.iterdir()) == sorted([*paths.feedback, notes, kept])
     assert paths.previous == tmp_path / ".truoc" / folder.name
     assert all_files(paths.previous) == before  # the first run, as the clerk left it
+    other = result()
+    other.office = dataclasses.replace(other.office, code="TS", name="Huyện đoàn Triệu Sơn")
+    with pytest.raises(OutputError, match="Huyện đoàn Triệu Sơn"):
+        write_outputs(other, frames(), folder)  # another office's run: refused, not mixed
+    assert all_files(folder) == all_files(paths.folder)
 
 
 def test_rerun_gives_identical_bytes(tmp_path):
@@ -288,9 +296,10 @@ def test_rerun_gives_identical_bytes(tmp_path):
     assert all_files(tmp_path / "b") == first
     again = write_outputs(result(), frames(), tmp_path / "a")
     # the set is the same but for the manifest, which counts the runs
-    manifest = f"{again.folder.name}/.toolkit-ket-qua.json"
+    manifest = ".toolkit-ket-qua.json"
+    assert again.folder == tmp_path / "a"
     assert {k: v for k, v in all_files(tmp_path / "a").items()
-            if not k.startswith(".truoc/") and k != manifest} == {
+            if k != manifest} == {
         k: v for k, v in first.items() if k != manifest}
 
 

@@ -2,15 +2,16 @@
 whole, so that a reader of the output folder never sees half of one run beside half of
 another, even when the run is killed (SIGKILL, power cut) at any moment.
 
-Layout inside an output folder ``OUT`` for a set named ``NAME``:
+Layout inside a folder ``OUT`` for a set named ``NAME`` (consolidate's ``--out DIR`` is the
+set: ``OUT`` is its parent and ``NAME`` its name, see :mod:`toolkit.report.outputs`):
 
 - ``OUT/NAME/`` — the current set, what readers open, with :data:`MANIFEST` saying what the
   toolkit wrote in it (relative path and sha256 of each file) and for whom (``identity``);
 - ``OUT/.truoc/NAME/`` — the previous set, kept until the next run ("trước": before);
 - ``OUT/.tmp-NAME+*`` — a set being built; ``OUT/.xoa-NAME+*`` — the set before the previous
   one, being deleted. Only a killed run leaves either behind; the next run clears them
-  (:func:`recover`). ``+`` never occurs in a set name, so one set's leftovers are never
-  taken for another's.
+  (:func:`recover`). In these hidden names the set's name is escaped (:func:`_tag`) so that
+  ``+`` never occurs in it: one set's leftovers are never taken for another's.
 
 **Runs at the same time.** Building holds a lock on its staging folder (``flock``, released
 by the kernel when the process dies), so a second run never clears a folder that is still
@@ -182,7 +183,7 @@ def start(out: Path, name: str, identity: dict[str, str]) -> Path:
     out = ensure_dir(Path(out))
     with _locked(out):
         recover(out, name)
-        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{name}{_SEP}", dir=out))
+        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{_tag(name)}{_SEP}", dir=out))
         fd = _lock(staging, wait=False)
         if fd is not None:
             _held[str(staging)] = fd
@@ -228,7 +229,7 @@ def _publish(out: Path, name: str, staging: Path, identity: dict[str, str]) -> P
         if current.exists():
             ensure_dir(previous.parent)
         if previous.exists():
-            trash = out / f".xoa-{name}{_SEP}{secrets.token_hex(4)}"
+            trash = out / f".xoa-{_tag(name)}{_SEP}{secrets.token_hex(4)}"
             _rename(previous, trash)
         if not current.exists():
             _rename(staging, current)
@@ -268,7 +269,7 @@ def recover(out: Path, name: str) -> None:
     deleted. A staging folder another run is still writing is left alone."""
     out = Path(out)
     current, previous = out / name, out / PREVIOUS / name
-    for stale in sorted(out.glob(f".tmp-{glob.escape(name)}{_SEP}*")):
+    for stale in sorted(out.glob(f".tmp-{glob.escape(_tag(name))}{_SEP}*")):
         if not stale.is_dir() or _busy(stale):
             continue
         manifest = read_manifest(stale)
@@ -285,11 +286,16 @@ def recover(out: Path, name: str) -> None:
             _rename(stale, previous)
         else:
             _prune(stale, keep_in=(current, previous), leftovers=previous)
-    for trash in sorted(out.glob(f".xoa-{glob.escape(name)}{_SEP}*")):
+    for trash in sorted(out.glob(f".xoa-{glob.escape(_tag(name))}{_SEP}*")):
         _prune(trash, keep_in=(current, previous), leftovers=previous)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _tag(name: str) -> str:
+    """``name`` with ``%`` and ``+`` escaped, for the hidden folders' names."""
+    return name.replace("%", "%25").replace(_SEP, "%2B")
 
 
 def _lock(path: Path, *, wait: bool) -> int | None:

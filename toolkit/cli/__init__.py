@@ -99,18 +99,18 @@ def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry,
 
 
 def _out_outside_inbox(inbox: Path, out_dir: Path, campaign: Campaign, office: Any) -> None:
-    """Outputs written into the inbox would be read back as submissions by the next run (and
-    an inbox inside the run's set folder would be switched away with the set)."""
-    from toolkit.report.outputs import FEEDBACK_DIR, results_folder
-
-    box = inbox.resolve()
-    feedback = results_folder(out_dir, campaign.id, office.code) / FEEDBACK_DIR
-    for folder in (out_dir, feedback):
-        where = folder.resolve()
-        if where == box or box in where.parents:
-            raise click.ClickException(
-                f"Thư mục kết quả {out_dir} nằm trong hộp thư {inbox}: lần chạy sau sẽ đọc "
-                "lại chính các tệp kết quả. Hãy chọn --out ở ngoài hộp thư")
+    """Outputs written into the inbox would be read back as submissions by the next run, and
+    an inbox inside ``--out`` (the run's set, switched away whole by the next run) would go
+    with the set."""
+    box, where = inbox.resolve(), out_dir.resolve()
+    if where == box or box in where.parents:
+        raise click.ClickException(
+            f"Thư mục kết quả {out_dir} nằm trong hộp thư {inbox}: lần chạy sau sẽ đọc "
+            "lại chính các tệp kết quả. Hãy chọn --out ở ngoài hộp thư")
+    if where in box.parents:
+        raise click.ClickException(
+            f"Hộp thư {inbox} nằm trong thư mục kết quả {out_dir}: mỗi lần tổng hợp thay cả "
+            "thư mục kết quả. Hãy để hộp thư ở ngoài thư mục --out")
 
 
 @cli.command("make-allocation")

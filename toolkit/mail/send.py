@@ -205,9 +205,8 @@ def feedback_file(campaign: Campaign, unit: Unit, results_dir: Path) -> Path:
 
 
 def results_of(campaign: Campaign, office: Unit, results_dir: Path) -> Path:
-    """The set folder of ``office``'s run of ``campaign`` under ``--results`` (consolidate
-    writes ``OUT/<campaign>_<office>/``; a folder holding ``submissions.csv`` itself is
-    taken as is)."""
+    """The set folder of ``office``'s run of ``campaign``: ``--results`` itself, where
+    consolidate's ``--out`` put it."""
     from toolkit.report.outputs import find_results
 
     return find_results(results_dir, campaign.id, office.code)

@@ -3,18 +3,16 @@
 Thin wrapper that touches paths; everything it writes is derived from the
 :class:`~toolkit.spec.models.ConsolidationResult` and the typed frames.
 
-- **One set per office and campaign.** A run writes into ``OUT/<campaign>_<office>/``
-  (:func:`results_folder`): the summary, ``values.csv``, ``findings.csv``,
-  ``submissions.csv`` and ``feedback/``. Runs of other offices or campaigns into the same
-  ``--out`` get folders of their own beside it, so none deletes another's feedback; a
-  folder whose manifest names another office or campaign (two codes that make the same
-  folder name) is refused, never overwritten. Readers find the set with
-  :func:`find_results`.
-- **All or nothing.** The whole set is built in a hidden folder and switched into place
-  whole (:mod:`toolkit._infra.setswap`): a failure or a kill at any moment leaves either the
-  complete previous set or the complete new one; the previous set is kept in
-  ``OUT/.truoc/<campaign>_<office>/``, and files the clerk put into the set folder are
-  carried over, never deleted.
+- **The contract's place.** ``--out DIR`` itself holds the run's set, as DESIGN.md's contract
+  says: the summary, ``values.csv``, ``findings.csv``, ``submissions.csv`` and
+  ``feedback/``. A folder that holds another office's or campaign's set is refused with a
+  Vietnamese line naming both, never overwritten (a second office picks its own ``--out``).
+- **All or nothing.** The whole set is built in a hidden folder beside ``DIR`` and switched
+  into place whole (:mod:`toolkit._infra.setswap`, with ``DIR``'s parent as its ``OUT`` and
+  ``DIR``'s name as the set's name): a failure or a kill at any moment leaves either the
+  complete previous set or the complete new one; the previous set is kept beside it in
+  ``.truoc/<DIR name>/``, and files the clerk put into ``DIR`` are carried over, never
+  deleted.
 - **Reproducible.** No wall-clock time goes into the CSVs and rows are sorted
   deterministically, so re-running on the same inbox gives byte-identical CSVs.
 - **CSV for Excel and for machines.** UTF-8 with BOM, ``\\r\\n`` line ends, csv-module quoting.
@@ -37,6 +35,7 @@ import datetime as dt
 import hashlib
 import io
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -79,8 +78,8 @@ class OutputPaths:
     submissions_csv: Path
     feedback: list[Path]
     feedback_failed: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
-    folder: Path | None = None  # the set: OUT/<campaign>_<office>
-    previous: Path | None = None  # the previous run's set, OUT/.truoc/<campaign>_<office>
+    folder: Path | None = None  # the set: --out itself, absolute
+    previous: Path | None = None  # the previous run's set, .truoc/<name of --out> beside it
 
 
 # --------------------------------------------------------------------------- cells
@@ -299,25 +298,17 @@ def summary_name(result: ConsolidationResult) -> str:
                     ".xlsx")
 
 
-def set_name(campaign_id: str, office_code: str) -> str:
-    """``<campaign>_<office>``: the folder of one office's run of one campaign under --out."""
-    return fit_name(f"{safe_name(campaign_id)}_{safe_name(office_code)}", "")
-
-
 def results_folder(out_dir: Path | str, campaign_id: str, office_code: str) -> Path:
-    """Where :func:`write_outputs` puts the set of ``office_code`` for ``campaign_id``."""
-    return Path(out_dir) / set_name(campaign_id, office_code)
+    """Where :func:`write_outputs` puts the set of ``office_code`` for ``campaign_id``:
+    ``out_dir`` itself (the contract), as an absolute path."""
+    del campaign_id, office_code  # one set per folder; the owner is checked, not encoded
+    return Path(os.path.abspath(out_dir))
 
 
 def find_results(results_dir: Path | str, campaign_id: str, office_code: str) -> Path:
     """The folder holding a run's CSVs and ``feedback/`` for readers such as ``mail
-    send-feedback``: ``RESULTS/<campaign>_<office>/`` as consolidate writes it; ``RESULTS``
-    itself when that set folder does not exist but ``RESULTS`` holds ``submissions.csv``
-    (the set folder given directly, or outputs of a version that wrote them flat)."""
-    folder = results_folder(results_dir, campaign_id, office_code)
-    if folder.is_dir() or not (Path(results_dir) / "submissions.csv").is_file():
-        return folder
-    return Path(results_dir)
+    send-feedback``."""
+    return results_folder(results_dir, campaign_id, office_code)
 
 
 def feedback_plan(result: ConsolidationResult) -> list[tuple[str, Submission]]:
@@ -354,12 +345,7 @@ def _identity(result: ConsolidationResult) -> dict[str, str]:
 
 
 def _check_owner(folder: Path, identity: dict[str, str]) -> None:
-    """Refuse a set folder that belongs to another office or campaign (see module text),
-    and an ``--out`` that is itself a set folder (the set would nest inside a set)."""
-    if setswap.read_manifest(folder.parent) is not None:
-        raise OutputError(f"{folder.parent} là thư mục kết quả của một lần tổng hợp; hãy dùng "
-                          f"--out {folder.parent.parent} (kết quả được ghi vào thư mục con "
-                          "theo chiến dịch và văn phòng)")
+    """Refuse a set folder that belongs to another office or campaign (see module text)."""
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} là một tệp, không phải thư mục kết quả: hãy đổi tên tệp "
                           "đó hoặc chọn thư mục --out khác")
@@ -379,27 +365,30 @@ def _check_owner(folder: Path, identity: dict[str, str]) -> None:
 def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
                   out_dir: Path) -> OutputPaths:
     """Write the summary workbook, the three CSVs and the feedback workbooks as one set into
-    ``out_dir/<campaign>_<office>/``, all or nothing (module text). A feedback workbook
+    ``out_dir``, all or nothing (module text). A feedback workbook
     that cannot be made (the unit's file defeats both writers) is left out and listed in
     ``feedback_failed``; it does not stop the run. An OS failure while writing (a full
     disk) is an :class:`~toolkit._infra.atomic.OutputWriteError`, one Vietnamese line, with
     the previous outputs left in place."""
-    out_dir = ensure_dir(Path(out_dir))
-    name = set_name(result.campaign.id, result.office.code)
+    folder = results_folder(out_dir, result.campaign.id, result.office.code)
+    if folder.parent == folder:
+        raise OutputError(f"Không ghi kết quả vào thư mục gốc {folder}: hãy chọn một thư mục "
+                          "--out riêng")
+    parent, name = ensure_dir(folder.parent), folder.name
     identity = _identity(result)
-    _check_owner(out_dir / name, identity)
+    _check_owner(folder, identity)
     try:
-        staging = setswap.start(out_dir, name, identity)
+        staging = setswap.start(parent, name, identity)
         try:
             paths = _write_all(result, result.frames if frames is None else frames, staging)
         except BaseException:
             setswap.discard(staging)
             raise
-        published = setswap.publish(out_dir, name, staging, identity)
+        published = setswap.publish(parent, name, staging, identity)
     except OutputError:
         raise
     except OSError as exc:  # disk full while writing: nothing was switched into place
-        raise output_error(exc, out_dir) from None
+        raise output_error(exc, folder) from None
     folder = published.folder
 
     def moved(path: Path) -> Path:
