@@ -40,11 +40,11 @@ from toolkit.spec.units import Unit
 from toolkit.write.styles import (
     WORKBOOK_OPTIONS,
     Styles,
+    row_height,
     set_properties,
     setup_print,
     setup_sheet,
     source_line,
-    text_lines,
     write_header,
     write_heading,
     write_text,
@@ -66,6 +66,11 @@ FINDING_COLUMNS: tuple[tuple[str, float], ...] = (
     ("Tệp", 30), ("Đơn vị", 26), ("Phụ lục", 8), ("Ô", 7), ("Cột", 30), ("Mức độ", 9),
     ("Mã", 18), ("Nội dung", 60), ("Giá trị", 18),
 )
+
+
+def _status_height(values: Sequence[str], start: int = 0) -> float:
+    """Height of a status row whose cells from column ``start`` hold ``values``."""
+    return row_height((v, STATUS_COLUMNS[col][1]) for col, v in enumerate(values, start=start))
 
 
 def timeliness(received_at: dt.datetime | None, deadline: dt.date | None) -> str:
@@ -151,6 +156,7 @@ class _SummaryWriter:
             values = ["", "", "Bỏ qua", file, "", "", "", "", "", why]
             for col, value in enumerate(values, start=1):
                 ws.write_string(row, col, value, st.label())
+            ws.set_row(row, _status_height(values, start=1))
             row += 1
         if row > top + 1:
             ws.autofilter(top, 0, row - 1, last_col)
@@ -219,6 +225,7 @@ class _SummaryWriter:
         for col, text in texts.items():
             bold = col == 7 and text == LATE
             ws.write_string(row, col, text, st.label(bold=bold))
+        ws.set_row(row, row_height((text, STATUS_COLUMNS[col][1]) for col, text in texts.items()))
         if received is not None:
             ws.write_datetime(row, 5, received, st.get(border=1, num_format=DATETIME_FORMAT,
                                                        align="center"))
@@ -254,10 +261,11 @@ class _SummaryWriter:
         write_header(ws, st, layout)
         for row, data in zip(layout.rows, fs.rows, strict=True):
             bold = row.kind == "total" or (row.kind == "office" and form.kind == "single_row")
+            extra: dict[str, str] = {}
             if form.kind == "list":
                 ws.write_string(row.row, 0, data.label, st.label(align="center"))
-                ws.write_string(row.row, layout.extra_columns["unit"],
-                                data.unit_name or self.names.get(data.unit_code, ""),
+                extra["unit"] = data.unit_name or self.names.get(data.unit_code, "")
+                ws.write_string(row.row, layout.extra_columns["unit"], extra["unit"],
                                 st.label())
             else:
                 align = "left" if form.kind == "single_row" else "center"
@@ -265,7 +273,7 @@ class _SummaryWriter:
             for col in form.columns:
                 self._value(ws, row.row, layout.columns[col.key], col,
                             data.values.get(col.key), bold)
-            self._fit_row(ws, layout, row.row, data.label, data.values)
+            self._fit_row(ws, layout, row.row, data.label, data.values, extra)
         last = layout.last_row
         if form.kind == "list":
             last = self._choice_tables(ws, layout, fs)
@@ -280,17 +288,16 @@ class _SummaryWriter:
 
     @staticmethod
     def _fit_row(ws: Worksheet, layout: FormLayout, row: int, label: str,
-                 values: dict[str, Any]) -> None:
+                 values: dict[str, Any], extra: dict[str, str] | None = None) -> None:
         """Tall enough for wrapped text (concatenated notes can be long); Excel caps 409."""
-        lines = text_lines(label, layout.widths.get(0, 10.0))
+        cells = [(label, layout.widths.get(0, 10.0))]
         for col in layout.form.columns:
             value = values.get(col.key)
             if isinstance(value, str) and col.type in ("text", "choice"):
-                # regular Times New Roman fits ~1.25 characters per width unit
-                width = 1.25 * layout.widths[layout.columns[col.key]]
-                lines = max(lines, text_lines(value, width))
-        if lines > 1:
-            ws.set_row(row, min(409.0, 15.0 * lines + 3))
+                cells.append((value, layout.widths[layout.columns[col.key]]))
+        for key, text in (extra or {}).items():
+            cells.append((text, layout.widths[layout.extra_columns[key]]))
+        ws.set_row(row, row_height(cells, minimum=18.0))
 
     def _value(self, ws: Worksheet, row: int, col_index: int, col: Column, value: Any,
                bold: bool) -> None:
@@ -385,7 +392,8 @@ class _SummaryWriter:
             for col, value in enumerate(values):
                 bold = col == 5 and f.severity == "error"
                 ws.write_string(i, col, value, st.label(bold=bold))
-            ws.set_row(i, 15 * max(1, text_lines(values[7], FINDING_COLUMNS[7][1])) + 3)
+            ws.set_row(i, row_height(zip(values, (w for _label, w in FINDING_COLUMNS),
+                                         strict=True)))
         last = top + len(findings)
         ws.autofilter(top, 0, last, last_col)
         if not findings:

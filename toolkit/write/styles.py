@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from xlsxwriter.format import Format
@@ -159,14 +161,81 @@ def source_line(campaign: Campaign) -> str:
             f"của {campaign.issuer})")
 
 
+# Advance widths of Times New Roman in thousandths of an em (its AFM metrics); a letter with
+# Vietnamese marks is as wide as its base letter. LibreOffice prints it as Liberation Serif,
+# which has the same metrics.
+_LOWER = dict(zip("abcdefghijklmnopqrstuvwxyz",
+                  (444, 500, 444, 500, 444, 333, 500, 500, 278, 278, 500, 278, 778, 500, 500,
+                   500, 500, 333, 389, 278, 500, 500, 722, 500, 500, 444), strict=True))
+_UPPER = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                  (722, 667, 667, 722, 611, 556, 722, 722, 333, 389, 722, 611, 889, 722, 722,
+                   556, 722, 667, 556, 611, 722, 722, 944, 722, 722, 611), strict=True))
+_OTHER = {" ": 250, ",": 250, ".": 250, ":": 278, ";": 278, "/": 278, "(": 333, ")": 333,
+          "-": 333, "%": 833, "…": 1000, "–": 500, "—": 1000, "›": 333, "\'": 180, '"': 408}
+PX_PER_UNIT = 7.0  # a column width unit is one digit of the workbook's default font (7 px)
+CELL_PADDING_PX = 8.0  # what a cell's margins and border take from its width
+LINE_PT = 15.0 / 11.0  # a printed line is about 1.36 × the font size
+
+
+def char_em(ch: str) -> float:
+    """Advance of one character in ems (1000 units)."""
+    base = unicodedata.normalize("NFD", ch)[:1] or ch
+    base = {"đ": "d", "Đ": "D"}.get(base, base)
+    if base in _LOWER:
+        return _LOWER[base] / 1000
+    if base in _UPPER:
+        return _UPPER[base] / 1000
+    if base.isdigit():
+        return 0.5
+    return _OTHER.get(base, 560) / 1000
+
+
+def text_px(text: str, *, size: float = FONT_SIZE, bold: bool = False) -> float:
+    """Printed width of ``text`` in pixels (96 dpi); bold Times is about 7 % wider."""
+    em = sum(char_em(ch) for ch in text)
+    return em * size * 96 / 72 * (1.07 if bold else 1.0)
+
+
 def text_lines(text: str, width: float, *, bold: bool = False) -> int:
-    """Rough number of wrapped lines ``text`` needs in ``width`` character units."""
+    """Rough number of wrapped lines ``text`` needs in ``width`` *characters* (one character
+    per width unit). Kept for the campaign workbook (:mod:`toolkit.author.workbook`, which
+    scales the width itself); sheets a clerk prints use :func:`wrapped_lines`."""
     usable = max(width - 1.0, 1.0)
     factor = 1.12 if bold else 1.0
+    return sum(max(1, math.ceil(len(part) * factor / usable)) for part in text.split("\n"))
+
+
+def wrapped_lines(text: str, width: float, *, bold: bool = False,
+                  size: float = FONT_SIZE) -> int:
+    """Lines ``text`` takes when wrapped by words in a column (or merged span) ``width`` units
+    wide — the one estimate behind every row height the toolkit sets (LibreOffice and Excel
+    keep a stored height and do not grow a row when they open the file)."""
+    usable = max(width * PX_PER_UNIT - CELL_PADDING_PX, 10.0)
+    space = text_px(" ", size=size, bold=bold)
     lines = 0
-    for part in text.split("\n"):
-        lines += max(1, math.ceil(len(part) * factor / usable))
-    return lines
+    for part in str(text).split("\n"):
+        lines += 1
+        used = 0.0
+        for word in part.split():
+            need = text_px(word, size=size, bold=bold)
+            if used and used + space + need <= usable:
+                used += space + need
+                continue
+            if used:
+                lines += 1
+            while need > usable:  # a word longer than the column breaks anywhere
+                lines += 1
+                need -= usable
+            used = need
+    return max(lines, 1)
+
+
+def row_height(cells: Iterable[tuple[str, float]], *, bold: bool = False,
+               size: float = FONT_SIZE, minimum: float = 0.0, padding: float = 3.0) -> float:
+    """Height (points) of a row holding wrapped ``(text, width)`` cells: the tallest cell's
+    lines × the line height, at least ``minimum``; Excel's limit is 409."""
+    lines = max((wrapped_lines(t, w, bold=bold, size=size) for t, w in cells if t), default=1)
+    return min(409.0, max(minimum, LINE_PT * size * lines + padding))
 
 
 def span_width(layout_widths: dict[int, float], first: int, last: int) -> float:
@@ -221,15 +290,15 @@ def write_heading(
                    styles.heading(bold=True, underline=True))
         write_text(ws, UNIT_ROW, split + 1, UNIT_ROW, last, place_date,
                    styles.heading(italic=True))
-    ws.set_row(ORG_ROW, 17 * text_lines(org.upper(), left_w))
-    ws.set_row(UNIT_ROW, 17 * text_lines(unit.upper(), left_w, bold=True))
+    ws.set_row(ORG_ROW, row_height([(org.upper(), left_w)], size=12, minimum=17))
+    ws.set_row(UNIT_ROW, row_height([(unit.upper(), left_w)], bold=True, size=12, minimum=17))
     full = span_width(widths, 0, last)
     write_text(ws, NUMBER_TITLE_ROW, 0, NUMBER_TITLE_ROW, last, number.upper(),
                styles.heading(bold=True))
     write_text(ws, TITLE_ROW, 0, TITLE_ROW, last, title, styles.title())
-    ws.set_row(TITLE_ROW, 19 * text_lines(title, full, bold=True))
+    ws.set_row(TITLE_ROW, row_height([(title, full)], bold=True, size=13, minimum=19))
     write_text(ws, SOURCE_ROW, 0, SOURCE_ROW, last, source, styles.heading(italic=True, size=11))
-    ws.set_row(SOURCE_ROW, 16 * text_lines(source, full))
+    ws.set_row(SOURCE_ROW, row_height([(source, full)], minimum=16))
 
 
 def write_header(ws: Worksheet, styles: Styles, layout: FormLayout) -> None:
@@ -241,7 +310,7 @@ def write_header(ws: Worksheet, styles: Styles, layout: FormLayout) -> None:
         write_text(ws, cell.first_row, cell.first_col, cell.last_row, cell.last_col,
                    cell.label, fmt)
         width = span_width(layout.widths, cell.first_col, cell.last_col)
-        spans.append((cell, 15.0 * text_lines(cell.label, width, bold=True) + 4))
+        spans.append((cell, row_height([(cell.label, width)], bold=True, padding=4)))
     # Single-row cells set their row's height; a cell spanning rows grows its last row.
     for cell, need in spans:
         if cell.first_row == cell.last_row:

@@ -34,7 +34,14 @@ from toolkit.spec.targets import (
     target_state,
     targets_layout,
 )
-from toolkit.write.styles import Styles, setup_print, text_lines, write_header, write_text
+from toolkit.write.styles import (
+    Styles,
+    row_height,
+    setup_print,
+    wrapped_lines,
+    write_header,
+    write_text,
+)
 
 GREY = "#D9D9D9"  # a cell that does not apply to this row
 EXTRA_COLUMNS = (("Đánh giá (đạt / chưa đạt / vượt)", 11.0), ("Đơn vị chưa đạt chỉ tiêu", 30.0))
@@ -46,8 +53,11 @@ def rate_formula(layout: FormLayout, row: int) -> str:
     return f'=IF(ISNUMBER({den}),IF({den}>0,{num}/{den},""),"")'
 
 
-def _row_height(ws: Worksheet, layout: FormLayout, row: int, label: str) -> None:
-    ws.set_row(row, max(26.0, 15.0 * text_lines(label, layout.widths.get(0, 40.0)) + 4))
+def _row_height(ws: Worksheet, layout: FormLayout, row: int, label: str,
+                more: Sequence[tuple[str, float]] = ()) -> None:
+    """The indicator's name (bold in a summary) and any other wrapped text of the row."""
+    ws.set_row(row, max(row_height([(label, layout.widths.get(0, 40.0))], bold=True,
+                                   minimum=26.0), row_height(more)))
 
 
 def write_template_rows(ws: Worksheet, st: Styles, layout: FormLayout,
@@ -137,7 +147,9 @@ def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary
         c = layout.columns
         ws.write_string(r.row, 0, ind.name, st.label(bold=True))
         ws.write_string(r.row, layout.extra_columns["dvt"], ind.unit, st.label(align="center"))
-        _row_height(ws, layout, r.row, ind.name)
+        behind = "; ".join(v.get("behind") or [])
+        _row_height(ws, layout, r.row, ind.name, [
+            (behind, widths[extra[1]]), (str(v.get(NOTE) or ""), widths[c[NOTE]])])
         for key in (TARGET, RESULT, EXPECTED):
             # a rate's target over several units is a weighted mean (74.4166…): shown as a
             # percent with one decimal, kept exact in the cell
@@ -153,7 +165,7 @@ def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary
         _number(ws, r.row, c[NOTE], v.get(NOTE), st.value("text"))
         ws.write_string(r.row, extra[0], str(v.get("status") or ""),
                         st.label(bold=True, align="center"))
-        ws.write_string(r.row, extra[1], "; ".join(v.get("behind") or []), st.label())
+        ws.write_string(r.row, extra[1], behind, st.label())
     last = _matrix(wb, st, ws, form, layout, units, widths)
     setup_print(ws, widths, last_row=last, last_col=last_col,
                 repeat=(HEADER_TOP, layout.number_row), freeze=(layout.first_data_row, 1))
@@ -173,7 +185,7 @@ def _matrix(wb: Workbook, st: Styles, ws: Worksheet, form: Form, layout: FormLay
     tallest = 1
     for j, ind in enumerate(inds, start=1):
         ws.write_string(head, j, ind.name, st.header())
-        tallest = max(tallest, text_lines(ind.name, widths.get(j, 10.0), bold=True))
+        tallest = max(tallest, wrapped_lines(ind.name, widths.get(j, 10.0), bold=True))
     ws.set_row(head, min(409.0, 15.0 * tallest + 4))
     values = {(r.unit_name, r.key): r.values for r in units}
     for i, name in enumerate(names, start=head + 1):

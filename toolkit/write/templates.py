@@ -40,7 +40,7 @@ from toolkit.write.styles import (
     setup_guide_print,
     setup_sheet,
     source_line,
-    text_lines,
+    wrapped_lines,
     write_header,
     write_heading,
     write_text,
@@ -265,7 +265,7 @@ class _Writer:
         else:
             ws.write_string(r.row, 0, r.label, st.label(bold=total))
             width = layout.widths.get(0, 30.0)
-            ws.set_row(r.row, max(26.0, 15.0 * text_lines(r.label, width) + 4))
+            ws.set_row(r.row, max(26.0, 15.0 * wrapped_lines(r.label, width) + 4))
         for col in form.columns:
             c = layout.columns[col.key]
             if not col.is_input:
@@ -307,12 +307,12 @@ class _Writer:
                    st.text(bold=True, size=14, align="center"))
         ws.set_row(0, 24)
         write_text(ws, 1, 0, 1, 1, c.title, st.text(italic=True, align="center"))
-        ws.set_row(1, 16 * text_lines(c.title, sum(widths)))
+        ws.set_row(1, 16 * wrapped_lines(c.title, sum(widths)))
         row = 3
         for label, value in self._guide_facts():
             ws.write_string(row, 0, label, st.text(bold=True, border=1))
             ws.write_string(row, 1, value, st.text(border=1))
-            ws.set_row(row, 16 * text_lines(value, widths[1]))
+            ws.set_row(row, 16 * wrapped_lines(value, widths[1]))
             row += 1
         row += 1
         ws.write_string(row, 0, "Cách điền", st.text(bold=True, size=12, wrap=False))
@@ -323,7 +323,7 @@ class _Writer:
         for i, line in enumerate(lines, start=1):
             text = f"{i}. {line}"
             write_text(ws, row, 0, row, 1, text, st.text())
-            ws.set_row(row, 16 * text_lines(text, sum(widths)))
+            ws.set_row(row, 16 * wrapped_lines(text, sum(widths)))
             row += 1
         row += 1
         ws.write_string(row, 0, "Các biểu trong tệp", st.text(bold=True, size=12, wrap=False))
@@ -335,7 +335,7 @@ class _Writer:
             text = f"{form.number}: {form.title}"
             ws.write_string(row, 0, form.sheet, st.label(align="center"))
             ws.write_string(row, 1, text, st.label())
-            ws.set_row(row, 16 * text_lines(text, widths[1]))
+            ws.set_row(row, 16 * wrapped_lines(text, widths[1]))
             row += 1
         setup_guide_print(ws, row - 1)
         ws.protect("", _protect_options())

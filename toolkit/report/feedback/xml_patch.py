@@ -35,8 +35,10 @@ from xml.sax.saxutils import escape, quoteattr
 
 from toolkit.report.feedback.lines import (
     AUTHOR,
+    BODY_SIZE,
     ERROR_FILL,
     FEEDBACK_SHEET,
+    FONT_NAME,
     HEADERS,
     HEADING_ROWS,
     WARNING_FILL,
@@ -192,7 +194,8 @@ class _Styles:
     def font(self, *, bold: bool = False, size: int | None = None, color: str | None = None,
              underline: bool = False) -> int:
         parts = ['<b val="1"/>' if bold else "", f'<color rgb="00{color}"/>' if color else "",
-                 f'<sz val="{size}"/>' if size else "", '<u val="single"/>' if underline else ""]
+                 f'<sz val="{size or BODY_SIZE}"/>', '<u val="single"/>' if underline else "",
+                 f'<name val="{FONT_NAME}"/>']
         return self._add("fonts", f"<font>{''.join(parts)}</font>")
 
     def border(self) -> int:
@@ -380,7 +383,7 @@ def _list_sheet(styles: _Styles, heading: Sequence[str], lines: Sequence[Line],
     wrap = 'vertical="top" wrapText="1"'
     header = styles.xf(font=styles.font(bold=True), fill=styles.fill("D9E1F2"), border=border,
                        align='horizontal="center" vertical="center" wrapText="1"')
-    body = styles.xf(border=border, align=wrap)
+    body = styles.xf(font=styles.font(), border=border, align=wrap)
     link = styles.xf(font=styles.font(color="0563C1", underline=True), border=border,
                      align=wrap)
     error = styles.xf(font=styles.font(bold=True, color="C00000"), border=border, align=wrap)
