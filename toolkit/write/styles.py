@@ -21,6 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.layout import (
+    DOTS,
     HEADER_TOP,
     NUMBER_TITLE_ROW,
     ORG_ROW,
@@ -47,6 +48,19 @@ NUM_FORMATS = {
 }
 NATIONAL = "ĐOÀN TNCS HỒ CHÍ MINH"
 PLACE_DATE = "……, ngày … tháng … năm ……"
+PLACE_BLANK = "……"
+SIGNERS = ("NGƯỜI LẬP BIỂU", ("TM. BAN THƯỜNG VỤ", "BÍ THƯ"))
+SIGNATURE_SPACE = 3  # blank rows for the signature and seal
+SIGNATURE_ROWS = 2 + SIGNATURE_SPACE + 1  # titles, space, the name line
+# Printed width: A4 landscape unless the table would print below MIN_SCALE (≈ 9 pt), then A3.
+PAPER_A4, PAPER_A3 = 9, 8
+SIDE_MARGIN = 0.25  # inches, left and right
+PRINTABLE_PX = {PAPER_A4: (11.69 - 2 * SIDE_MARGIN) * 96, PAPER_A3: (16.54 - 2 * SIDE_MARGIN) * 96}
+MIN_SCALE = 0.82
+# LibreOffice lays a column of width w out as (w + 0.71) × 7.4 px (the stored width includes
+# xlsxwriter's padding; Carlito's digit is wider than Excel's 7 px): the wider of the two
+# decides the paper, so neither prints below 9 pt.
+PRINT_PX_PER_UNIT, STORED_PADDING = 7.4, 0.71
 # Options for every workbook: text is always text (formula injection, "0123" codes, URLs).
 WORKBOOK_OPTIONS: dict[str, Any] = {
     "in_memory": True,
@@ -154,11 +168,25 @@ def document_kind(document_number: str) -> str:
     return DOCUMENT_KINDS.get(code, "Văn bản")
 
 
-def source_line(campaign: Campaign) -> str:
-    """``(Kèm theo Kế hoạch số 161-KH/ĐTN ngày 06/01/2021 của BTV Huyện đoàn Thọ Xuân)``."""
-    return (f"(Kèm theo {document_kind(campaign.document_number)} số "
-            f"{campaign.document_number} ngày {fmt_date(campaign.document_date)} "
-            f"của {campaign.issuer})")
+def source_line(campaign: Campaign, office: str | None = None) -> str:
+    """``(Kèm theo Kế hoạch số 161-KH/ĐTN ngày 06/01/2021 của BTV Huyện đoàn Thọ Xuân)``.
+
+    ``office`` is the office whose summary this is: at a level above the issuer (the
+    province rolling up a district's plan) the line says whose summary it is and whose
+    plan it follows, not "kèm theo" another office's plan."""
+    plan = (f"{document_kind(campaign.document_number)} số {campaign.document_number} ngày "
+            f"{fmt_date(campaign.document_date)} của {campaign.issuer}")
+    if office and office.casefold() not in campaign.issuer.casefold():
+        return f"(Tổng hợp của {office} theo {plan[:1].lower()}{plan[1:]})"
+    return f"(Kèm theo {plan})"
+
+
+def place_date(place: str = "", day: dt.date | None = None) -> str:
+    """``Thọ Xuân, ngày 19 tháng 01 năm 2021``; dots for what is not known yet."""
+    where = place or PLACE_BLANK
+    if day is None:
+        return f"{where}, ngày … tháng … năm ……"
+    return f"{where}, ngày {day:%d} tháng {day:%m} năm {day:%Y}"
 
 
 # Advance widths of Times New Roman in thousandths of an em (its AFM metrics); a letter with
@@ -174,7 +202,7 @@ _OTHER = {" ": 250, ",": 250, ".": 250, ":": 278, ";": 278, "/": 278, "(": 333, 
           "-": 333, "%": 833, "…": 1000, "–": 500, "—": 1000, "›": 333, "\'": 180, '"': 408}
 PX_PER_UNIT = 7.0  # a column width unit is one digit of the workbook's default font (7 px)
 CELL_PADDING_PX = 8.0  # what a cell's margins and border take from its width
-LINE_PT = 15.0 / 11.0  # a printed line is about 1.36 × the font size
+LINE_PT = 1.2  # a printed line of Times New Roman is about 1.15 × the font size
 
 
 def char_em(ch: str) -> float:
@@ -325,6 +353,35 @@ def write_header(ws: Worksheet, styles: Styles, layout: FormLayout) -> None:
         ws.write_string(layout.number_row, col, f"({col + 1})", styles.number_row())
 
 
+def write_signature(ws: Worksheet, styles: Styles, widths: dict[int, float], last_col: int,
+                    top: int) -> int:
+    """The signature block under a table, from row ``top``: "NGƯỜI LẬP BIỂU" on the left,
+    "TM. BAN THƯỜNG VỤ / BÍ THƯ" on the right, room to sign, the names left blank.
+    Returns the last row used."""
+    split = heading_split(widths, last_col)
+    maker, (board, chief) = SIGNERS
+    bold = styles.heading(bold=True)
+    hint = styles.heading(italic=True, size=11)
+    name = styles.heading(bold=True)
+    right = (split + 1, last_col) if split < last_col else (0, last_col)
+    write_text(ws, top, 0, top, split, maker, bold)
+    write_text(ws, top + 1, 0, top + 1, split, "(Ký, ghi rõ họ tên)", hint)
+    write_text(ws, top, right[0], top, right[1], board, bold)
+    write_text(ws, top + 1, right[0], top + 1, right[1], chief, bold)
+    last = top + 2 + SIGNATURE_SPACE
+    write_text(ws, last, 0, last, split, DOTS, name)
+    write_text(ws, last, right[0], last, right[1], DOTS, name)
+    for row in range(top, last + 1):
+        ws.set_row(row, 18)
+    return last
+
+
+def paper_for(widths: dict[int, float]) -> int:
+    """A4 when the table prints at ≥ :data:`MIN_SCALE` on A4 landscape, else A3."""
+    px = sum((w + STORED_PADDING) * PRINT_PX_PER_UNIT for w in widths.values())
+    return PAPER_A4 if px * MIN_SCALE <= PRINTABLE_PX[PAPER_A4] else PAPER_A3
+
+
 def setup_print(
     ws: Worksheet,
     widths: dict[int, float],
@@ -335,15 +392,17 @@ def setup_print(
     freeze: tuple[int, int] | None = None,
     landscape: bool = True,
 ) -> None:
-    """Column widths, A4 one page wide, optional repeated rows and frozen panes."""
+    """Column widths, one page wide on A4 (A3 for a table that would print below ≈ 9 pt,
+    see :func:`paper_for`), optional repeated rows and frozen panes."""
     for col, width in widths.items():
         ws.set_column(col, col, width)
     if landscape:
         ws.set_landscape()
+        ws.set_paper(paper_for(widths))
     else:
         ws.set_portrait()
-    ws.set_paper(9)  # A4
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        ws.set_paper(PAPER_A4)
+    ws.set_margins(left=SIDE_MARGIN, right=SIDE_MARGIN, top=0.5, bottom=0.5)
     ws.center_horizontally()
     ws.fit_to_pages(1, 0)
     if repeat is not None:

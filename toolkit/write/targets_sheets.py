@@ -16,9 +16,9 @@ from typing import Any
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from toolkit.spec.campaign import Column, Form
+from toolkit.spec.campaign import Column
 from toolkit.spec.layout import HEADER_TOP, DataRow, FormLayout, a1
-from toolkit.spec.models import FormSummary, SummaryRow
+from toolkit.spec.models import FormSummary
 from toolkit.spec.targets import (
     COMPLETION,
     EXPECTED,
@@ -38,13 +38,13 @@ from toolkit.write.styles import (
     Styles,
     row_height,
     setup_print,
-    wrapped_lines,
     write_header,
+    write_signature,
     write_text,
 )
 
 GREY = "#D9D9D9"  # a cell that does not apply to this row
-EXTRA_COLUMNS = (("Đánh giá (đạt / chưa đạt / vượt)", 11.0), ("Đơn vị chưa đạt chỉ tiêu", 30.0))
+EXTRA_COLUMNS = (("Đánh giá (đạt / chưa đạt / vượt)", 11.0), ("Đơn vị chưa đạt chỉ tiêu", 24.0))
 
 
 def rate_formula(layout: FormLayout, row: int) -> str:
@@ -125,10 +125,10 @@ def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary
                         heading: Callable[[dict[int, float], int], None]) -> FormLayout:
     """The office's sheet of a targets form: per indicator the summed target and result,
     completion, status and the units behind target (these ``office`` rows are the map the
-    level above reads); then completion per unit × indicator and a chart of it."""
+    level above reads), and the signature block. Completion per unit × indicator and its
+    chart are on the "Biểu đồ" sheet (:mod:`toolkit.write.charts`)."""
     form = fs.form
     office = [r for r in fs.rows if r.kind == "office"]
-    units = [r for r in fs.rows if r.kind == "unit"]
     layout = targets_layout(form, summary=True)
     widths = dict(layout.widths)
     extra = {i: layout.last_col + 1 + i for i in range(len(EXTRA_COLUMNS))}
@@ -166,55 +166,7 @@ def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary
         ws.write_string(r.row, extra[0], str(v.get("status") or ""),
                         st.label(bold=True, align="center"))
         ws.write_string(r.row, extra[1], behind, st.label())
-    last = _matrix(wb, st, ws, form, layout, units, widths)
+    last = write_signature(ws, st, widths, last_col, layout.last_row + 2)
     setup_print(ws, widths, last_row=last, last_col=last_col,
                 repeat=(HEADER_TOP, layout.number_row), freeze=(layout.first_data_row, 1))
     return layout
-
-
-def _matrix(wb: Workbook, st: Styles, ws: Worksheet, form: Form, layout: FormLayout,
-            units: Sequence[SummaryRow], widths: dict[int, float]) -> int:
-    """Completion by unit (rows) × indicator (columns), and a column chart of it."""
-    top = layout.last_row + 2
-    names = list(dict.fromkeys(r.unit_name for r in units))
-    inds = form.indicators
-    write_text(ws, top, 0, top, min(len(inds), 6), "TỶ LỆ HOÀN THÀNH CHỈ TIÊU THEO ĐƠN VỊ",
-               st.text(bold=True, wrap=False))
-    head = top + 1
-    ws.write_string(head, 0, "Đơn vị", st.header())
-    tallest = 1
-    for j, ind in enumerate(inds, start=1):
-        ws.write_string(head, j, ind.name, st.header())
-        tallest = max(tallest, wrapped_lines(ind.name, widths.get(j, 10.0), bold=True))
-    ws.set_row(head, min(409.0, 15.0 * tallest + 4))
-    values = {(r.unit_name, r.key): r.values for r in units}
-    for i, name in enumerate(names, start=head + 1):
-        ws.write_string(i, 0, name, st.label())
-        for j, ind in enumerate(inds, start=1):
-            v = values.get((name, ind.key), {})
-            if v.get(TARGET) is None:
-                ws.write_string(i, j, "—", st.label(align="center"))
-            else:
-                _number(ws, i, j, v.get(COMPLETION), st.ratio())
-    last = head + len(names)
-    if not names:
-        ws.write_string(head + 1, 0, "Chưa có số liệu.", st.text(italic=True, wrap=False))
-        return head + 1
-    chart = wb.add_chart({"type": "column"})
-    sheet = form.sheet
-    for j, ind in enumerate(inds, start=1):
-        chart.add_series({"name": ind.name[:60], "categories": [sheet, head + 1, 0, last, 0],
-                          "values": [sheet, head + 1, j, last, j]})
-    font = {"name": "Times New Roman", "size": 8}
-    chart.set_title({"name": "Tỷ lệ hoàn thành chỉ tiêu theo đơn vị",
-                     "name_font": {"name": "Times New Roman", "size": 11}})
-    chart.set_legend({"position": "bottom", "font": font})
-    chart.set_x_axis({"num_font": font})
-    chart.set_y_axis({"num_font": font, "num_format": "0%",
-                      "major_gridlines": {"visible": True}})
-    table_px = sum(int(w * 7 + 5) for w in widths.values())
-    chart.set_size({"width": max(360, min(1000, table_px - 10)), "height": 360})
-    chart_top = last + 2
-    ws.set_h_pagebreaks([top, chart_top])  # the matrix and the chart each start a page
-    ws.insert_chart(chart_top, 0, chart, {"x_offset": 4, "y_offset": 4, "object_position": 3})
-    return chart_top + 18

@@ -36,6 +36,7 @@ from toolkit.write.styles import (
     WORKBOOK_OPTIONS,
     Styles,
     fmt_date,
+    place_date,
     set_properties,
     setup_guide_print,
     setup_sheet,
@@ -43,6 +44,7 @@ from toolkit.write.styles import (
     wrapped_lines,
     write_header,
     write_heading,
+    write_signature,
     write_text,
 )
 from toolkit.write.targets_sheets import write_template_rows
@@ -232,12 +234,14 @@ class _Writer:
             number=form.number,
             title=form.title,
             source=source_line(self.campaign),
+            place_date=place_date(self.unit.place if self.unit else ""),
         )
         write_header(ws, st, layout)
+        signature = write_signature(ws, st, layout.widths, layout.last_col, layout.last_row + 2)
         if form.kind == "targets":
             own = self.targets.get(form.id) if self.targets is not None else None
             write_template_rows(ws, st, layout, own, self._validation)
-            setup_sheet(ws, layout)
+            setup_sheet(ws, layout, last_row=signature)
             ws.protect("", _protect_options())
             return layout
         inputs = [r for r in layout.rows if r.kind == "input"]
@@ -249,7 +253,7 @@ class _Writer:
             opts = self._validation(col)
             for first, last in runs:
                 ws.data_validation(first, c, last, c, opts)
-        setup_sheet(ws, layout)
+        setup_sheet(ws, layout, last_row=signature)
         ws.protect("", _protect_options())
         return layout
 
@@ -377,10 +381,12 @@ def _protect_options() -> dict[str, Any]:
 
 
 def write_meta(workbook: Workbook, identity: dict[str, str],
-               layouts: Sequence[FormLayout], kinds: Sequence[str] = ("input",)) -> None:
-    """The very hidden, protected ``_meta`` sheet, every cell written as text."""
+               layouts: Sequence[FormLayout], kinds: Sequence[str] = ("input",),
+               origins: Mapping[tuple[str, str], str] | None = None) -> None:
+    """The very hidden, protected ``_meta`` sheet, every cell written as text; ``origins``
+    ((form, row) → unit) fills the map's optional origin column."""
     ws = workbook.add_worksheet(META_SHEET)
-    for r, values in enumerate(meta_rows(identity, cell_map(layouts, kinds))):
+    for r, values in enumerate(meta_rows(identity, cell_map(layouts, kinds, origins))):
         for c, value in enumerate(values):
             ws.write_string(r, c, str(value))
     ws.set_column(0, 0, 18)
