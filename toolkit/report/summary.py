@@ -304,7 +304,8 @@ class _SummaryWriter:
                                                                                  wrap=False))
             top = max(top, layout.first_data_row + 2)
         top = self.coverage_note(ws, layout.widths, layout.last_col, top)
-        last = write_signature(ws, st, layout.widths, layout.last_col, top)
+        last = write_signature(ws, st, layout.widths, layout.last_col, top, layout.number_row,
+                               layout.last_row)
         if form.kind == "list":
             last = self._choice_tables(ws, layout, fs, last + 2)
         elif form.kind == "fixed_rows":

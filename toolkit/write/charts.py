@@ -31,7 +31,7 @@ MEASURES = (("người", "người"), ("đoàn viên", "người"), ("lớp", "l
 WIDTHS = {0: 30.0, **{c: 11.0 for c in range(1, 12)}}
 ROW_PX = 20  # a default row (15 pt) on screen
 PAGE_PX = 660  # what fits on an A4 landscape page under the section title
-CHART_PX = 980  # as wide as the printed page
+CHART_PX = 1100  # as wide as the printed page (the columns of WIDTHS)
 
 
 def measure_of(col: Column) -> str:

@@ -52,6 +52,7 @@ PLACE_BLANK = "……"
 SIGNERS = ("NGƯỜI LẬP BIỂU", ("TM. BAN THƯỜNG VỤ", "BÍ THƯ"))
 SIGNATURE_SPACE = 3  # blank rows for the signature and seal
 SIGNATURE_ROWS = 2 + SIGNATURE_SPACE + 1  # titles, space, the name line
+SIGNATURE_ROW_PT = 18.0
 # Printed width: A4 landscape unless the table would print below MIN_SCALE (≈ 9 pt), then A3.
 PAPER_A4, PAPER_A3 = 9, 8
 SIDE_MARGIN = 0.25  # inches, left and right
@@ -354,10 +355,15 @@ def write_header(ws: Worksheet, styles: Styles, layout: FormLayout) -> None:
 
 
 def write_signature(ws: Worksheet, styles: Styles, widths: dict[int, float], last_col: int,
-                    top: int) -> int:
+                    top: int, header_last: int | None = None,
+                    keep_from: int | None = None) -> int:
     """The signature block under a table, from row ``top``: "NGƯỜI LẬP BIỂU" on the left,
-    "TM. BAN THƯỜNG VỤ / BÍ THƯ" on the right, room to sign, the names left blank.
-    Returns the last row used."""
+    "TM. BAN THƯỜNG VỤ / BÍ THƯ" on the right, room to sign, the names left blank; kept on
+    one page (a page break before it when the table's last page has no room for it).
+    ``header_last`` is the last of the header rows repeated on every page; ``keep_from``
+    the first row that goes to the next page with the block (the table's last row, so that
+    the block never stands alone under a repeated header). Call it after the rows above
+    have their heights. Returns the last row used."""
     split = heading_split(widths, last_col)
     maker, (board, chief) = SIGNERS
     bold = styles.heading(bold=True)
@@ -372,8 +378,49 @@ def write_signature(ws: Worksheet, styles: Styles, widths: dict[int, float], las
     write_text(ws, last, 0, last, split, DOTS, name)
     write_text(ws, last, right[0], last, right[1], DOTS, name)
     for row in range(top, last + 1):
-        ws.set_row(row, 18)
+        ws.set_row(row, SIGNATURE_ROW_PT)
+    first = top if keep_from is None or keep_from <= (header_last or -1) + 1 else keep_from
+    if _splits(ws, widths, first, last, header_last):
+        ws.set_h_pagebreaks([first])  # the whole block starts the next page
     return last
+
+
+def _splits(ws: Worksheet, widths: dict[int, float], top: int, last: int,
+            header_last: int | None) -> bool:
+    """Whether rows ``top..last`` would be cut by a page end, from the heights set so far
+    (15 pt where none was set), the paper's height and the fit-to-width scale. The header
+    rows a form repeats on every page are counted on every page after the first."""
+    info = getattr(ws, "row_info", None)  # xlsxwriter keeps the heights set_row was given
+    if not isinstance(info, dict):
+        return False
+
+    def stored(row: int) -> float | None:
+        value = getattr(info.get(row), "height", None)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    # the block's last row was just set to SIGNATURE_ROW_PT: its stored value tells whether
+    # this xlsxwriter keeps points or pixels
+    unit = (stored(last) or SIGNATURE_ROW_PT) / SIGNATURE_ROW_PT
+
+    def height(row: int) -> float:
+        value = stored(row)
+        return 15.0 if value is None else value / unit
+
+    paper = paper_for(widths)
+    long_side, short_side = {PAPER_A4: (11.69, 8.27), PAPER_A3: (16.54, 11.69)}[paper]
+    px = sum((w + STORED_PADDING) * PRINT_PX_PER_UNIT for w in widths.values())
+    scale = min(1.0, (long_side - 2 * SIDE_MARGIN) * 96 / px)
+    page = (short_side - 1.0 - 0.3) * 72 / scale  # top/bottom margins and the footer
+    repeat = (sum(height(r) for r in range(HEADER_TOP, header_last + 1))
+              if header_last is not None else 0.0)
+    used = 0.0
+    for row in range(top):
+        h = height(row)
+        if used + h > page:
+            used = repeat
+        used += h
+    block = sum(height(r) for r in range(top, last + 1))
+    return used + block > page
 
 
 def paper_for(widths: dict[int, float]) -> int:

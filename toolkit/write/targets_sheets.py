@@ -166,7 +166,8 @@ def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary
         ws.write_string(r.row, extra[0], str(v.get("status") or ""),
                         st.label(bold=True, align="center"))
         ws.write_string(r.row, extra[1], behind, st.label())
-    last = write_signature(ws, st, widths, last_col, layout.last_row + 2)
+    last = write_signature(ws, st, widths, last_col, layout.last_row + 2, layout.number_row,
+                           layout.last_row)
     setup_print(ws, widths, last_row=last, last_col=last_col,
                 repeat=(HEADER_TOP, layout.number_row), freeze=(layout.first_data_row, 1))
     return layout

@@ -237,11 +237,10 @@ class _Writer:
             place_date=place_date(self.unit.place if self.unit else ""),
         )
         write_header(ws, st, layout)
-        signature = write_signature(ws, st, layout.widths, layout.last_col, layout.last_row + 2)
         if form.kind == "targets":
             own = self.targets.get(form.id) if self.targets is not None else None
             write_template_rows(ws, st, layout, own, self._validation)
-            setup_sheet(ws, layout, last_row=signature)
+            setup_sheet(ws, layout, last_row=self._signature(ws, layout))
             ws.protect("", _protect_options())
             return layout
         inputs = [r for r in layout.rows if r.kind == "input"]
@@ -253,9 +252,13 @@ class _Writer:
             opts = self._validation(col)
             for first, last in runs:
                 ws.data_validation(first, c, last, c, opts)
-        setup_sheet(ws, layout, last_row=signature)
+        setup_sheet(ws, layout, last_row=self._signature(ws, layout))
         ws.protect("", _protect_options())
         return layout
+
+    def _signature(self, ws: Worksheet, layout: FormLayout) -> int:
+        return write_signature(ws, self.styles, layout.widths, layout.last_col,
+                               layout.last_row + 2, layout.number_row, layout.last_row)
 
     def _data_row(self, ws: Worksheet, layout: FormLayout, r: DataRow,
                   runs: Sequence[tuple[int, int]]) -> None:
