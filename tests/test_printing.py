@@ -8,6 +8,7 @@ from the code that wrote them; sizes are checked with deliberately loose, indepe
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import re
@@ -21,7 +22,8 @@ import pytest
 
 from toolkit._infra.paths import samples_dir
 from toolkit.pipeline import consolidate
-from toolkit.report.feedback import feedback_or_reason
+from toolkit.report.feedback import feedback_bytes, feedback_or_reason
+from toolkit.report.feedback.lines import HEADING_ROWS
 from toolkit.report.summary import summary_bytes
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.load import load_campaign
@@ -285,6 +287,11 @@ def test_feedback_sheet_is_times_new_roman(district: Any, nq02: Campaign) -> Non
         assert fonts == {FONT}, (sub.file, fonts)
         top = next(c.row for c in ws["A"] if c.value == "TT")
         _check_heights(ws, top + 1)
+    # the list alone, for a file openpyxl cannot rewrite (.ods, .xls): the same fonts
+    alone = feedback_bytes(dataclasses.replace(subs[0], path=Path("bao-cao.ods")), nq02)
+    ws = _book(alone)["Lỗi cần sửa"]
+    assert {c.font.name for row in ws.iter_rows() for c in row if c.value is not None} == {FONT}
+    assert _check_heights(ws, HEADING_ROWS + 2) >= 1
 
 
 # ------------------------------------------------------------------ 6–8 the province
