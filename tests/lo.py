@@ -252,6 +252,10 @@ class PdfPage:
         a4 = abs(w - 595.0) <= tol and abs(h - 842.0) <= tol
         return a4 and (landscape is None or self.landscape == landscape)
 
+    def is_a3(self, *, tol: float = 2.0) -> bool:
+        w, h = sorted((self.width, self.height))
+        return abs(w - 842.0) <= tol and abs(h - 1191.0) <= tol
+
 
 def pdf_pages(pdf: Path) -> list[PdfPage]:
     """Page sizes from ``pdfinfo`` (poppler)."""

@@ -441,15 +441,22 @@ def _kind(rendered: dict[str, dict[str, Any]], kind: str) -> dict[str, Any]:
     return rendered[kind]
 
 
+A3_FORMS = {"PL5"}  # the one form too wide for 9 pt on A4 landscape (issue 18 item 2)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_pdf_is_a4_and_pages_belong_to_sheets(rendered: dict[str, dict[str, Any]],
                                               outputs: dict[str, Any], kind: str) -> None:
     """The PDF converts without error; every page is A4 and every form sheet's pages are A4
-    landscape (842 × 595 pt); the PDF has exactly the pages LibreOffice lays out per visible
-    sheet, and no form spills into a second page horizontally."""
+    landscape (842 × 595 pt) — A3 landscape only for PL5, too wide to print at 9 pt on A4;
+    the PDF has exactly the pages LibreOffice lays out per visible sheet, and no form spills
+    into a second page horizontally."""
     r = _kind(rendered, kind)
     pages = r["pages"]
-    assert pages and all(p.is_a4() for p in pages), [(p.width, p.height) for p in pages]
+    a3 = {n for sheet, numbers in r["sheet_pages"].items() if sheet in A3_FORMS
+          for n in numbers}
+    assert pages and all(p.is_a4() or (p.number in a3 and p.is_a3()) for p in pages), [
+        (p.width, p.height) for p in pages]
     assert sum(len(s["pages"]) for s in r["layout"]) == len(pages)
     forms = {f.sheet for f in outputs["campaigns"][kind].forms}
     layout = {s["sheet"]: s for s in r["layout"]}
@@ -458,7 +465,9 @@ def test_pdf_is_a4_and_pages_belong_to_sheets(rendered: dict[str, dict[str, Any]
         assert layout[sheet]["across"] == 1, (sheet, layout[sheet])
         assert layout[sheet]["style"]["landscape"], sheet
         for n in r["sheet_pages"][sheet]:
-            assert pages[n - 1].is_a4(landscape=True), (sheet, n, pages[n - 1])
+            page = pages[n - 1]
+            assert page.is_a4(landscape=True) or (
+                sheet in A3_FORMS and page.is_a3() and page.landscape), (sheet, n, page)
         assert len(r["sheet_pages"][sheet]) <= 3, (sheet, r["sheet_pages"][sheet])
 
 

@@ -125,6 +125,9 @@ def test_recognised_file_with_rows_inserted_is_still_read_right(tmp_path):
         ws = book["PL2"]
         ws.protection.sheet = False
         ws.insert_rows(3, 2)  # two rows pushed into the heading block
+        for rng in ws.merged_cells.ranges:  # as Excel does (openpyxl leaves merges behind):
+            if rng.min_row >= 3:  # e.g. the signature block under the table moves down too
+                rng.shift(0, 2)
 
     sub = _ingest(tmp_path, _strip(data, edit=insert))
     assert sub.unit_code == "TX09"

@@ -26,6 +26,7 @@ from toolkit.spec.models import (
     SummaryRow,
 )
 from toolkit.spec.units import UnitRegistry
+from toolkit.write.charts import CHART_SHEET
 
 UTC = dt.UTC
 EVIL = '=HYPERLINK("http://evil.example","bấm vào đây")'
@@ -147,8 +148,8 @@ def _row_of(ws, column: int, text: str) -> int:
 
 
 def test_sheets(book: PyxlWorkbook) -> None:
-    assert book.sheetnames == [STATUS_SHEET, "PL1", "PL2", "PL4", "PL5", FINDINGS_SHEET,
-                               META_SHEET]
+    assert book.sheetnames == [STATUS_SHEET, "PL1", "PL2", "PL4", "PL5", CHART_SHEET,
+                               FINDINGS_SHEET, META_SHEET]
     assert book[META_SHEET].sheet_state == "veryHidden"
 
 
@@ -218,7 +219,7 @@ def test_status_chart_and_year_chart(data: bytes) -> None:
         pie = z.read("xl/charts/chart1.xml").decode()
         bars = z.read("xl/charts/chart2.xml").decode()
     assert "<c:pieChart>" in pie and "'Tình hình nộp'!$D$10:$D$12" in pie
-    assert "<c:barChart>" in bars and "'PL4'!$B$" in bars
+    assert "<c:barChart>" in bars and "'PL4'!$" in bars
 
 
 # ---------------------------------------------------------------------------- forms
@@ -315,6 +316,10 @@ def test_meta_maps_the_office_rows(book: PyxlWorkbook, cached: PyxlWorkbook,
         "campaign": "nq02-2020", "unit_code": "TX", "unit_name": "Huyện đoàn Thọ Xuân",
         "kind": "summary", "template_version": campaign.template_version,
         "spec_sha256": campaign.spec_sha256, "generated_at": "2021-02-01T01:00:00+00:00",
+        # how many of the office's units the figures cover (the level above shows it)
+        "units_covered": str(sum(1 for u in result.expected
+                                 if result.status_of(u.code) == "accepted")),
+        "units_expected": str(len(result.expected)),
     }
     entries = {(c.form, c.row, c.column): c for c in meta.cells}
     # only the office's own rows: PL2 "-", PL4 years (not the total), PL1 records, PL5 "-"

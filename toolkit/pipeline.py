@@ -47,7 +47,8 @@ def consolidate(
     expected = units.children(office.code)
     accepted_codes = {s.unit_code for s in ingested.submissions if s.status == "accepted"}
     accepted_units = [u for u in expected if u.code in accepted_codes]
-    forms = aggregate(campaign, frames, accepted_units)
+    forms = aggregate(campaign, frames, accepted_units,
+                      {s.unit_code: s for s in ingested.submissions if s.status == "accepted"})
     generated_at = now or _as_of(ingested.submissions, campaign)
     return ConsolidationResult(
         campaign=campaign,

@@ -147,6 +147,7 @@ def _read_cells(sub: Submission, book: Book, meta: Meta, campaign: Campaign, *,
     if unknown or (not rebuilt and sub.identity.get("spec_sha256") != campaign.spec_sha256):
         add("spec_changed", detail=f" ({unknown} ô không còn trong kế hoạch hiện tại, bỏ qua)"
             if unknown else "")
+    sub.origins = {(ref.form, ref.row): nfc(ref.origin) for ref in meta.cells if ref.origin}
     cells = list(sub.cells)
     for sheet, refs in wanted.items():
         rows = book.rows(sheet, nrows=max(r for _ref, r, _c in refs) + 1 + SHIFT_SLACK)

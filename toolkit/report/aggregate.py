@@ -5,7 +5,10 @@ Rules that matter to the office (DESIGN.md):
 - blank is not 0: a sum over units that all left a cell blank stays blank (None);
 - a rate is never averaged: ratio columns are recomputed as sum(numerator) / sum(denominator)
   over the records that give both, at every level (unit, year row, total);
-- text is concatenated with the unit's name so every phrase keeps its source.
+- text is concatenated with the unit's name so every phrase keeps its source;
+- a list row keeps where it came from: a rolled-up summary's row says which of its units
+  issued it (``Huyện đoàn Thọ Xuân › Đoàn xã Xuân Hồng``), and a rolled-up unit's row says
+  how many of its units its figures cover.
 
 Sums use :func:`math.fsum` so money like 0.1 + 0.2 adds up exactly as typed; count columns
 come back as ``int``. Blank values (None, NaN, empty text) are always ``None`` in the result,
@@ -15,7 +18,7 @@ never NaN, so writers need no pandas knowledge.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -24,13 +27,14 @@ from toolkit.check.values import clean_value, column_number
 from toolkit.report.targets import aggregate_targets
 from toolkit.spec.campaign import Campaign, Column, Form
 from toolkit.spec.layout import TOTAL_KEY
-from toolkit.spec.models import FormFrames, FormSummary, SummaryRow
+from toolkit.spec.models import FormFrames, FormSummary, Submission, SummaryRow
 from toolkit.spec.text import is_blank
 from toolkit.spec.units import Unit
 
 TOTAL_LABEL = "Tổng cộng"
 OFFICE_KEY = "-"
 CONCAT_SEPARATOR = "; "
+ORIGIN_SEPARATOR = " › "
 
 Record = dict[str, Any]
 
@@ -138,7 +142,25 @@ def _non_empty(form: Form, record: Record) -> bool:
     return any(not is_blank(record.get(c.key)) for c in form.input_columns)
 
 
-def _single_row(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit]) -> FormSummary:
+class Sources:
+    """What the accepted submissions say about themselves: where each list row of a
+    rolled-up summary came from, and how many units each summary covers."""
+
+    def __init__(self, submissions: Mapping[str, Submission] | None = None) -> None:
+        self.submissions = submissions or {}
+
+    def origin(self, unit: Unit, form: Form, row: object) -> str:
+        sub = self.submissions.get(unit.code)
+        inner = sub.origins.get((form.id, str(row)), "") if sub is not None else ""
+        return f"{unit.name}{ORIGIN_SEPARATOR}{inner}" if inner else unit.name
+
+    def coverage(self, unit: Unit) -> tuple[int, int] | None:
+        sub = self.submissions.get(unit.code)
+        return sub.coverage if sub is not None and sub.kind == "summary" else None
+
+
+def _single_row(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit],
+                sources: Sources) -> FormSummary:
     rows: list[SummaryRow] = []
     records: list[Record] = []
     names: list[str] = []
@@ -157,13 +179,15 @@ def _single_row(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Un
         records.append(record)
         names.append(unit.name)
         rows.append(SummaryRow(key=unit.code, label=unit.name, values=_own_values(form, record),
-                               kind="unit", unit_code=unit.code, unit_name=unit.name))
+                               kind="unit", unit_code=unit.code, unit_name=unit.name,
+                               coverage=sources.coverage(unit)))
     office = _combined(form, records, names)
     rows.append(SummaryRow(key=OFFICE_KEY, label=TOTAL_LABEL, values=office, kind="office"))
     return FormSummary(form=form, rows=tuple(rows), choice_counts=_choice_counts(form, records))
 
 
-def _fixed_rows(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit]) -> FormSummary:
+def _fixed_rows(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit],
+                sources: Sources) -> FormSummary:
     rows: list[SummaryRow] = []
     all_records: list[Record] = []
     for spec_row in form.rows:
@@ -185,7 +209,8 @@ def _fixed_rows(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Un
                        choice_counts=_choice_counts(form, all_records))
 
 
-def _list(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit]) -> FormSummary:
+def _list(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit],
+          sources: Sources) -> FormSummary:
     rows: list[SummaryRow] = []
     kept: list[Record] = []
     for unit in units:
@@ -195,28 +220,35 @@ def _list(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit]) -
             kept.append(record)
             n = str(len(kept))
             rows.append(SummaryRow(key=n, label=n, values=_own_values(form, record),
-                                   kind="office", unit_code=unit.code, unit_name=unit.name))
+                                   kind="office", unit_code=unit.code,
+                                   unit_name=sources.origin(unit, form, record.get("row"))))
     return FormSummary(form=form, rows=tuple(rows), choice_counts=_choice_counts(form, kept))
 
 
 _BY_KIND = {"single_row": _single_row, "fixed_rows": _fixed_rows, "list": _list}
 
 
-def aggregate_form(form: Form, frame: pd.DataFrame | None, units: Sequence[Unit]) -> FormSummary:
+def aggregate_form(form: Form, frame: pd.DataFrame | None, units: Sequence[Unit],
+                   sources: Sources | None = None) -> FormSummary:
     """Aggregate one form over ``units`` (only their records in ``frame`` count)."""
     by_unit = _unit_records(form, frame, units)
+    sources = sources or Sources()
     if form.kind == "targets":  # indicator logic lives with the other targets rules
-        return aggregate_targets(form, by_unit, units)
-    return _BY_KIND[form.kind](form, by_unit, units)
+        return aggregate_targets(form, by_unit, units, sources.coverage)
+    return _BY_KIND[form.kind](form, by_unit, units, sources)
 
 
 def aggregate(
-    campaign: Campaign, frames: FormFrames, units_in_order: list[Unit]
+    campaign: Campaign, frames: FormFrames, units_in_order: list[Unit],
+    submissions: Mapping[str, Submission] | None = None,
 ) -> list[FormSummary]:
     """One :class:`FormSummary` per form of ``campaign``, in campaign order.
 
     ``frames`` hold the accepted submissions; ``units_in_order`` are the accepted units in
     the order the summary shows them. Records of any other unit code are ignored, so a
-    total always equals the sum of the unit rows shown above it.
+    total always equals the sum of the unit rows shown above it. ``submissions`` (unit code
+    → its accepted submission) give list rows their origin and rolled-up units' coverage.
     """
-    return [aggregate_form(form, frames.get(form.id), units_in_order) for form in campaign.forms]
+    sources = Sources(submissions)
+    return [aggregate_form(form, frames.get(form.id), units_in_order, sources)
+            for form in campaign.forms]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import xlsxwriter
@@ -26,6 +27,7 @@ from toolkit.spec.layout import (
     a1,
     form_layout,
 )
+from toolkit.spec.meta import COVERAGE_KEYS
 from toolkit.spec.models import (
     SEVERITY_LABELS,
     STATUS_LABELS,
@@ -37,16 +39,19 @@ from toolkit.spec.models import (
     local_time,
 )
 from toolkit.spec.units import Unit
+from toolkit.write.charts import ChartSheet
 from toolkit.write.styles import (
     WORKBOOK_OPTIONS,
     Styles,
+    place_date,
+    row_height,
     set_properties,
     setup_print,
     setup_sheet,
     source_line,
-    text_lines,
     write_header,
     write_heading,
+    write_signature,
     write_text,
 )
 from toolkit.write.targets_sheets import write_summary_sheet
@@ -58,14 +63,24 @@ UNIT_COLUMN = ("unit", "Đơn vị", 28.0)
 ON_TIME, LATE, NO_DEADLINE = "Đúng hạn", "Trễ hạn", "Không có hạn"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 STATUS_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("TT", 5), ("Mã đơn vị", 9), ("Tên đơn vị", 30), ("Trạng thái", 19), ("Tệp", 32),
-    ("Thời gian nhận", 16), ("Hạn nộp", 11), ("Đúng hạn / trễ hạn", 11), ("Số lỗi", 7),
-    ("Số cảnh báo", 9), ("Ghi chú", 32),
+    ("TT", 5), ("Mã đơn vị", 8), ("Tên đơn vị", 26), ("Trạng thái", 17), ("Tệp", 27),
+    ("Thời gian nhận", 15), ("Hạn nộp", 11), ("Đúng hạn / trễ hạn", 10), ("Số lỗi", 6),
+    ("Số cảnh báo", 8), ("Ghi chú", 32),
 )
 FINDING_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("Tệp", 30), ("Đơn vị", 26), ("Phụ lục", 8), ("Ô", 7), ("Cột", 30), ("Mức độ", 9),
-    ("Mã", 18), ("Nội dung", 60), ("Giá trị", 18),
+    ("Tệp", 24), ("Đơn vị", 22), ("Phụ lục", 8), ("Ô", 7), ("Cột", 24), ("Mức độ", 9),
+    ("Mã", 14), ("Nội dung", 48), ("Giá trị", 14),
 )
+
+
+def _status_height(values: Sequence[str], start: int = 0) -> float:
+    """Height of a status row whose cells from column ``start`` hold ``values``."""
+    return row_height((v, STATUS_COLUMNS[col][1]) for col, v in enumerate(values, start=start))
+
+
+def coverage_text(coverage: tuple[int, int]) -> str:
+    """``27/32 đơn vị``: how many units a rolled-up summary covers."""
+    return f"{coverage[0]}/{coverage[1]} đơn vị"
 
 
 def timeliness(received_at: dt.datetime | None, deadline: dt.date | None) -> str:
@@ -95,7 +110,14 @@ class _SummaryWriter:
         self.org = parent.name if parent is not None else ""
         self.names = {u.code: u.name for u in [result.office, *result.expected]}
         day = local_time(generated_at) or generated_at
-        self.place_date = f"……, ngày {day:%d} tháng {day:%m} năm {day:%Y}"
+        self.place_date = place_date(result.office.place, day)
+        self.source = source_line(result.campaign, result.office.name)
+        self.charts = ChartSheet(workbook, self.st)
+        self.coverage = {u.code: cov for u in result.expected
+                         if (sub := result.chosen(u.code)) is not None
+                         and result.status_of(u.code) == "accepted"
+                         and sub.kind == "summary" and (cov := sub.coverage) is not None}
+        self.chart_jobs: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ status sheet
     def status_sheet(self) -> None:
@@ -110,8 +132,8 @@ class _SummaryWriter:
             ws, st, widths, last_col, org=self.org, unit=r.office.name,
             number="Tình hình nộp báo cáo", title=r.campaign.title,
             place_date=self.place_date,
-            source=f"{source_line(r.campaign)[:-1]}; tổng hợp lúc "
-                   f"{when:%H:%M} ngày {when:%d/%m/%Y})" if when else source_line(r.campaign),
+            source=f"{self.source[:-1]}; tổng hợp lúc "
+                   f"{when:%H:%M} ngày {when:%d/%m/%Y})" if when else self.source,
         )
         unit_rows = [(u, r.chosen(u.code)) for u in r.expected]
         counts = self._counts(unit_rows)
@@ -151,6 +173,7 @@ class _SummaryWriter:
             values = ["", "", "Bỏ qua", file, "", "", "", "", "", why]
             for col, value in enumerate(values, start=1):
                 ws.write_string(row, col, value, st.label())
+            ws.set_row(row, _status_height(values, start=1))
             row += 1
         if row > top + 1:
             ws.autofilter(top, 0, row - 1, last_col)
@@ -215,10 +238,14 @@ class _SummaryWriter:
                                                       deadline),
             10: sub.reason if sub else "",
         }
+        if sub is not None and sub.kind == "summary" and sub.coverage is not None:
+            note = f"Báo cáo tổng hợp {coverage_text(sub.coverage)}"
+            texts[10] = f"{note}; {texts[10]}" if texts[10] else note
         ws.write_number(row, 0, number, st.label(align="center"))
         for col, text in texts.items():
             bold = col == 7 and text == LATE
             ws.write_string(row, col, text, st.label(bold=bold))
+        ws.set_row(row, row_height((text, STATUS_COLUMNS[col][1]) for col, text in texts.items()))
         if received is not None:
             ws.write_datetime(row, 5, received, st.get(border=1, num_format=DATETIME_FORMAT,
                                                        align="center"))
@@ -242,55 +269,76 @@ class _SummaryWriter:
         form = fs.form
         if form.kind == "targets":
             ws = self.wb.add_worksheet(form.sheet)
+            units = [row for row in fs.rows if row.kind == "unit"]
+            self.chart_jobs.append(lambda: self.charts.targets_section(form, units))
             return write_summary_sheet(self.wb, st, ws, fs, lambda widths, last: write_heading(
                 ws, st, widths, last, org=self.org, unit=r.office.name,
                 number=f"Tổng hợp {form.number}", title=form.title,
-                source=source_line(r.campaign), place_date=self.place_date))
+                source=self.source, place_date=self.place_date))
         layout = summary_layout(fs)
         ws = self.wb.add_worksheet(form.sheet)
         write_heading(ws, st, layout.widths, layout.last_col, org=self.org,
                       unit=r.office.name, number=f"Tổng hợp {form.number}", title=form.title,
-                      source=source_line(r.campaign), place_date=self.place_date)
+                      source=self.source, place_date=self.place_date)
         write_header(ws, st, layout)
         for row, data in zip(layout.rows, fs.rows, strict=True):
             bold = row.kind == "total" or (row.kind == "office" and form.kind == "single_row")
+            extra: dict[str, str] = {}
             if form.kind == "list":
                 ws.write_string(row.row, 0, data.label, st.label(align="center"))
-                ws.write_string(row.row, layout.extra_columns["unit"],
-                                data.unit_name or self.names.get(data.unit_code, ""),
+                extra["unit"] = data.unit_name or self.names.get(data.unit_code, "")
+                ws.write_string(row.row, layout.extra_columns["unit"], extra["unit"],
                                 st.label())
             else:
                 align = "left" if form.kind == "single_row" else "center"
+                if data.coverage is not None:
+                    data = replace(data, label=f"{data.label}\n({coverage_text(data.coverage)})")
                 ws.write_string(row.row, 0, data.label, st.label(bold=bold, align=align))
             for col in form.columns:
                 self._value(ws, row.row, layout.columns[col.key], col,
                             data.values.get(col.key), bold)
-            self._fit_row(ws, layout, row.row, data.label, data.values)
-        last = layout.last_row
-        if form.kind == "list":
-            last = self._choice_tables(ws, layout, fs)
-        elif form.kind == "fixed_rows":
-            last = self._year_chart(ws, layout, fs)
+            self._fit_row(ws, layout, row.row, data.label, data.values, extra)
+        top = layout.last_row + 2
         if not fs.rows:
             ws.write_string(layout.first_data_row, 0, "Chưa có số liệu.", st.text(italic=True,
                                                                                  wrap=False))
-            last = max(last, layout.first_data_row)
+            top = max(top, layout.first_data_row + 2)
+        top = self.coverage_note(ws, layout.widths, layout.last_col, top)
+        last = write_signature(ws, st, layout.widths, layout.last_col, top, layout.number_row,
+                               layout.last_row)
+        if form.kind == "list":
+            last = self._choice_tables(ws, layout, fs, last + 2)
+        elif form.kind == "fixed_rows":
+            self.chart_jobs.append(lambda: self.charts.year_charts(fs, layout))
         setup_sheet(ws, layout, last_row=last)
         return layout
 
+    def coverage_note(self, ws: Worksheet, widths: dict[int, float], last_col: int,
+                      top: int) -> int:
+        """Under a form's table: how many units each rolled-up unit's figures cover (its
+        summary's own count); the row after it. Nothing when no unit sent a summary."""
+        if not self.coverage:
+            return top
+        parts = [f"{self.names.get(code, code)}: {coverage_text(cov)}"
+                 for code, cov in self.coverage.items()]
+        text = "Số liệu của đơn vị gửi báo cáo tổng hợp — " + "; ".join(parts) + "."
+        write_text(ws, top, 0, top, last_col, text, self.st.text(italic=True))
+        ws.set_row(top, row_height([(text, sum(widths.get(c, 8.43)
+                                                for c in range(last_col + 1)))]))
+        return top + 2
+
     @staticmethod
     def _fit_row(ws: Worksheet, layout: FormLayout, row: int, label: str,
-                 values: dict[str, Any]) -> None:
+                 values: dict[str, Any], extra: dict[str, str] | None = None) -> None:
         """Tall enough for wrapped text (concatenated notes can be long); Excel caps 409."""
-        lines = text_lines(label, layout.widths.get(0, 10.0))
+        cells = [(label, layout.widths.get(0, 10.0))]
         for col in layout.form.columns:
             value = values.get(col.key)
             if isinstance(value, str) and col.type in ("text", "choice"):
-                # regular Times New Roman fits ~1.25 characters per width unit
-                width = 1.25 * layout.widths[layout.columns[col.key]]
-                lines = max(lines, text_lines(value, width))
-        if lines > 1:
-            ws.set_row(row, min(409.0, 15.0 * lines + 3))
+                cells.append((value, layout.widths[layout.columns[col.key]]))
+        for key, text in (extra or {}).items():
+            cells.append((text, layout.widths[layout.extra_columns[key]]))
+        ws.set_row(row, row_height(cells, minimum=18.0))
 
     def _value(self, ws: Worksheet, row: int, col_index: int, col: Column, value: Any,
                bold: bool) -> None:
@@ -310,10 +358,11 @@ class _SummaryWriter:
         else:
             ws.write_string(row, col_index, str(value), fmt)
 
-    def _choice_tables(self, ws: Worksheet, layout: FormLayout, fs: FormSummary) -> int:
+    def _choice_tables(self, ws: Worksheet, layout: FormLayout, fs: FormSummary,
+                       top: int) -> int:
         """"Số văn bản theo thể loại" under a list form: one small table per choice column."""
         st = self.st
-        row = layout.last_row + 2
+        row = top
         label_col = layout.extra_columns.get("unit", 1)
         for key, counts in fs.choice_counts.items():
             col = fs.form.column(key)
@@ -332,37 +381,6 @@ class _SummaryWriter:
                             st.value("count", bold=True))
             row += 2
         return row - 2
-
-    def _year_chart(self, ws: Worksheet, layout: FormLayout, fs: FormSummary) -> int:
-        """A native column chart of the count columns over the fixed rows (e.g. years)."""
-        rows = [r for r in layout.rows if r.kind != "total"]
-        cols = [c for c in fs.form.columns if c.type == "count" and c.is_input]
-        if not rows or not cols:
-            return layout.last_row
-        chart = self.wb.add_chart({"type": "column"})
-        sheet = fs.form.sheet
-        first, last = rows[0].row, rows[-1].row
-        for col in cols:
-            c = layout.columns[col.key]
-            chart.add_series({
-                "name": col.label,
-                "categories": [sheet, first, 0, last, 0],
-                "values": [sheet, first, c, last, c],
-                "data_labels": {"value": True, "font": {"size": 8}},
-            })
-        font = {"name": "Times New Roman", "size": 9}
-        chart.set_title({"name": f"{fs.form.number}: theo {fs.form.row_header.lower()}",
-                         "name_font": {"name": "Times New Roman", "size": 11}})
-        chart.set_legend({"position": "bottom", "font": font})
-        chart.set_x_axis({"num_font": font})
-        chart.set_y_axis({"num_font": font, "major_gridlines": {"visible": True}})
-        # as wide as the table (pixels ≈ 7 per width unit + padding): never cut by the print area
-        table_px = sum(int(w * 7 + 5) for w in layout.widths.values())
-        chart.set_size({"width": max(360, min(900, table_px - 10)), "height": 300})
-        top = layout.last_row + 2
-        ws.set_h_pagebreaks([top])  # the chart prints whole, on its own page
-        ws.insert_chart(top, 0, chart, {"x_offset": 4, "y_offset": 4, "object_position": 3})
-        return top + 15
 
     # ------------------------------------------------------------------ findings sheet
     def findings_sheet(self) -> None:
@@ -385,7 +403,8 @@ class _SummaryWriter:
             for col, value in enumerate(values):
                 bold = col == 5 and f.severity == "error"
                 ws.write_string(i, col, value, st.label(bold=bold))
-            ws.set_row(i, 15 * max(1, text_lines(values[7], FINDING_COLUMNS[7][1])) + 3)
+            ws.set_row(i, row_height(zip(values, (w for _label, w in FINDING_COLUMNS),
+                                         strict=True)))
         last = top + len(findings)
         ws.autofilter(top, 0, last, last_col)
         if not findings:
@@ -419,9 +438,16 @@ def summary_bytes(result: ConsolidationResult, *, generated_at: dt.datetime | No
     writer = _SummaryWriter(workbook, result, when)
     writer.status_sheet()
     layouts = [writer.form_sheet(fs) for fs in result.forms]
+    for job in writer.chart_jobs:  # the "Biểu đồ" sheet follows the form sheets
+        job()
+    writer.charts.finish()
     writer.findings_sheet()
     identity = identity_for(result.campaign, result.office, "summary", when)
-    write_meta(workbook, identity, layouts, kinds=("office",))
+    covered = sum(1 for u in result.expected if result.status_of(u.code) == "accepted")
+    identity.update(zip(COVERAGE_KEYS, (str(covered), str(len(result.expected))), strict=True))
+    origins = {(fs.form.id, row.key): row.unit_name for fs in result.forms
+               if fs.form.kind == "list" for row in fs.rows if row.unit_name}
+    write_meta(workbook, identity, layouts, kinds=("office",), origins=origins)
     created = when.astimezone(dt.UTC).replace(tzinfo=None) if when.tzinfo else when
     set_properties(workbook, title=f"Tổng hợp {result.campaign.document_number} — "
                    f"{result.office.name}", subject=result.campaign.title,

@@ -10,7 +10,7 @@ its units were given, and the province can weight it again. Completion and statu
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from toolkit.check.values import clean_value
@@ -72,7 +72,9 @@ def combine(ind: Indicator, records: Sequence[Mapping[str, Any]],
 
 
 def aggregate_targets(form: Form, by_unit: Mapping[str, list[dict[str, Any]]],
-                      units: Sequence[Unit]) -> FormSummary:
+                      units: Sequence[Unit],
+                      coverage: Callable[[Unit], tuple[int, int] | None] = lambda _u: None,
+                      ) -> FormSummary:
     """One ``office`` row per indicator (what the level above reads), then one ``unit``
     row per (unit, indicator) for the per-unit matrix. An office row's ``behind`` lists
     the units below their target."""
@@ -94,7 +96,8 @@ def aggregate_targets(form: Form, by_unit: Mapping[str, list[dict[str, Any]]],
             names.append(unit.name)
             own = combine(ind, [record])
             unit_rows.append(SummaryRow(key=ind.key, label=ind.name, values=own, kind="unit",
-                                        unit_code=unit.code, unit_name=unit.name))
+                                        unit_code=unit.code, unit_name=unit.name,
+                                        coverage=coverage(unit)))
         values = combine(ind, records, names)
         values["behind"] = [r.unit_name for r in unit_rows
                             if r.key == ind.key and r.values["status"] == STATUS_BEHIND]

@@ -200,7 +200,7 @@ def form_layout(
     denominator)."""
     depth = max(len(c.header) for c in form.columns)
     cells = [HeaderCell(HEADER_TOP, 0, HEADER_TOP + depth - 1, 0, form.row_header)]
-    widths: dict[int, float] = {0: {"single_row": 30.0, "fixed_rows": 10.0, "list": 5.0,
+    widths: dict[int, float] = {0: {"single_row": 18.0, "fixed_rows": 10.0, "list": 5.0,
                                     "targets": 40.0}[form.kind]}
     extra: dict[str, int] = {}
     for i, (key, label, width) in enumerate(extra_columns, start=1):

@@ -5,11 +5,17 @@ Layout of ``_meta`` (see DESIGN.md): a key/value block (``campaign``, ``unit_cod
 row, then a table ``form | sheet | row | column | cell`` listing every value cell. Readers
 take positions from the file's own map, so a file made from an older spec is still read
 correctly.
+
+Two compatible additions (a reader that does not know them ignores them): a summary's
+identity block may end with ``units_covered`` and ``units_expected`` (how many units its
+figures cover: 27 of 32), and its map may have a sixth column ``origin`` naming the unit a
+list row came from (``Đoàn xã Xuân Hồng``; at the province ``Huyện đoàn Thọ Xuân › Đoàn xã
+Xuân Hồng``), so the level above keeps it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from toolkit.spec.campaign import Form
@@ -28,6 +34,8 @@ IDENTITY_KEYS = (
     "generated_at",
 )
 MAP_HEADER = ("form", "sheet", "row", "column", "cell")
+ORIGIN = "origin"  # the optional sixth column of the map
+COVERAGE_KEYS = ("units_covered", "units_expected")  # optional, after IDENTITY_KEYS
 KINDS = ("template", "summary")
 
 
@@ -40,6 +48,7 @@ class CellRef:
     row: str
     column: str
     cell: str
+    origin: str = ""  # the unit a list row came from, kept from level to level
 
 
 class Identified:
@@ -64,6 +73,15 @@ class Identified:
     def kind(self) -> str:
         return self.identity.get("kind", "")
 
+    @property
+    def coverage(self) -> tuple[int, int] | None:
+        """(units covered, units expected) of a summary that says so, else None."""
+        try:
+            covered, expected = (int(float(self.identity[k])) for k in COVERAGE_KEYS)
+        except (KeyError, ValueError):
+            return None
+        return (covered, expected) if 0 <= covered <= expected else None
+
 
 @dataclass(frozen=True)
 class Meta(Identified):
@@ -85,12 +103,16 @@ def template_layout(form: Form, unit: Unit | None,
     return form_layout(form, rows)
 
 
-def cell_map(layouts: Iterable[FormLayout], kinds: Sequence[str] = ("input",)) -> list[CellRef]:
-    """The map entries of the given layouts: every value cell of rows of ``kinds``."""
+def cell_map(layouts: Iterable[FormLayout], kinds: Sequence[str] = ("input",),
+             origins: Mapping[tuple[str, str], str] | None = None) -> list[CellRef]:
+    """The map entries of the given layouts: every value cell of rows of ``kinds``;
+    ``origins`` ((form, row) → unit) fills the optional origin column."""
     refs = []
     for layout in layouts:
         for row_key, col, cell in layout.input_cells(kinds):
-            refs.append(CellRef(layout.form.id, layout.form.sheet, row_key, col.key, cell))
+            origin = (origins or {}).get((layout.form.id, row_key), "")
+            refs.append(CellRef(layout.form.id, layout.form.sheet, row_key, col.key, cell,
+                                origin))
     return refs
 
 
@@ -99,10 +121,14 @@ def meta_rows(identity: dict[str, str], refs: Sequence[CellRef]) -> list[list[st
     missing = [k for k in IDENTITY_KEYS if k not in identity]
     if missing:
         raise ValueError(f"identity lacks {missing}")
-    rows = [[k, str(identity[k])] for k in IDENTITY_KEYS]
+    rows = [[k, str(identity[k])] for k in (*IDENTITY_KEYS, *COVERAGE_KEYS) if k in identity]
     rows.append([])
-    rows.append(list(MAP_HEADER))
-    rows.extend([r.form, r.sheet, r.row, r.column, r.cell] for r in refs)
+    if any(r.origin for r in refs):
+        rows.append([*MAP_HEADER, ORIGIN])
+        rows.extend([r.form, r.sheet, r.row, r.column, r.cell, r.origin] for r in refs)
+    else:
+        rows.append(list(MAP_HEADER))
+        rows.extend([r.form, r.sheet, r.row, r.column, r.cell] for r in refs)
     return rows
 
 
@@ -135,12 +161,13 @@ def parse_meta(rows: Sequence[Sequence[object]]) -> Meta:
         i += 1
     if i >= len(rows) or tuple(_text(v) for v in list(rows[i])[:5]) != MAP_HEADER:
         raise ValueError("bảng vị trí ô (form | sheet | row | column | cell) không có trong _meta")
+    width = 6 if _text(list(rows[i])[5] if len(rows[i]) > 5 else "") == ORIGIN else 5
     refs = []
     for raw in rows[i + 1 :]:
-        cells = [_text(v) for v in list(raw)[:5]]
-        if not any(cells):
+        cells = [_text(v) for v in list(raw)[:width]]
+        if not any(cells[:5]):
             continue
-        cells += [""] * (5 - len(cells))
+        cells += [""] * (width - len(cells))
         refs.append(CellRef(*cells))
     if "campaign" not in identity:
         raise ValueError("khối định danh (campaign, unit_code, …) không có trong _meta")

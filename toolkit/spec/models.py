@@ -150,6 +150,7 @@ class Submission(Identified):
     status: str = ""
     reason: str = ""
     sheet_names: tuple[str, ...] = ()
+    origins: dict[tuple[str, str], str] = field(default_factory=dict)  # (form, row) → unit
 
     @property
     def errors(self) -> int:
@@ -175,7 +176,8 @@ class SummaryRow:
     values: dict[str, Any]
     kind: str = "office"
     unit_code: str = ""
-    unit_name: str = ""
+    unit_name: str = ""  # a list row: its origin, "Huyện đoàn Thọ Xuân › Đoàn xã Xuân Hồng"
+    coverage: tuple[int, int] | None = None  # a rolled-up unit's row: (27, 32) units
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Units file: who reports to whom (``code,name,level,parent,email``; CSV or XLSX)."""
+"""Units file: who reports to whom (``code,name,level,parent,email``, optional ``place``;
+CSV or XLSX)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Unit:
     level: str
     parent: str
     email: str
+    place: str = ""  # where its documents are signed ("Thọ Xuân, ngày … tháng … năm …")
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def load_units(path: str | Path) -> UnitRegistry:
                              f"(dùng: {', '.join(LEVELS)})")
         if values["code"] in units:
             raise UnitsError(f"{where}: mã đơn vị {values['code']!r} bị trùng")
-        units[values["code"]] = Unit(**values)
+        units[values["code"]] = Unit(**values, place=nfc(str(row.get("place") or "").strip()))
     if not units:
         raise UnitsError(f"Tệp đơn vị {path} không có dòng dữ liệu nào")
     for unit in units.values():

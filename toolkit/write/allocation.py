@@ -37,7 +37,7 @@ from toolkit.write.styles import (
     set_properties,
     setup_print,
     source_line,
-    text_lines,
+    wrapped_lines,
     write_heading,
     write_text,
 )
@@ -101,7 +101,7 @@ class _Sheet:
             ws.write_string(HEADER_TOP, first + j, ind.name, st.header())
             ws.write_string(HEADER_TOP + 1, first + j, f"({ind.unit})" if ind.unit else "",
                             st.header())
-            tallest = max(tallest, text_lines(ind.name, INDICATOR_WIDTH, bold=True))
+            tallest = max(tallest, wrapped_lines(ind.name, INDICATOR_WIDTH, bold=True))
         ws.set_row(HEADER_TOP, min(409.0, 15.0 * tallest + 4))
         number_row = HEADER_TOP + 2
         for col in range(last_col + 1):
@@ -118,7 +118,7 @@ class _Sheet:
                             f"{self.office.name} trừ tổng các đơn vị)", "gap")):
             row += 1
             write_text(ws, row, 0, row, first - 1, label, st.label(bold=True))
-            ws.set_row(row, 15.0 * text_lines(label, 44.0, bold=True) + 4)
+            ws.set_row(row, 15.0 * wrapped_lines(label, 44.0, bold=True) + 4)
             for j, ind in enumerate(inds):
                 c = first + j
                 if ind.is_rate or not self.children:
@@ -147,7 +147,7 @@ class _Sheet:
         ws.write_string(row, 1, unit.code, st.label(bold=own, align="center"))
         name = f"{unit.name} (chỉ tiêu được giao)" if own else unit.name
         ws.write_string(row, 2, name, st.label(bold=own))
-        ws.set_row(row, 15.0 * text_lines(name, FIXED[2][1], bold=own) + 3)
+        ws.set_row(row, 15.0 * wrapped_lines(name, FIXED[2][1], bold=own) + 3)
         for j, ind in enumerate(self.form.indicators):
             c = len(FIXED) + j
             value = (ind.default_target if values is None

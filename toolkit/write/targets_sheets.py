@@ -16,9 +16,9 @@ from typing import Any
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from toolkit.spec.campaign import Column, Form
+from toolkit.spec.campaign import Column
 from toolkit.spec.layout import HEADER_TOP, DataRow, FormLayout, a1
-from toolkit.spec.models import FormSummary, SummaryRow
+from toolkit.spec.models import FormSummary
 from toolkit.spec.targets import (
     COMPLETION,
     EXPECTED,
@@ -34,10 +34,17 @@ from toolkit.spec.targets import (
     target_state,
     targets_layout,
 )
-from toolkit.write.styles import Styles, setup_print, text_lines, write_header, write_text
+from toolkit.write.styles import (
+    Styles,
+    row_height,
+    setup_print,
+    write_header,
+    write_signature,
+    write_text,
+)
 
 GREY = "#D9D9D9"  # a cell that does not apply to this row
-EXTRA_COLUMNS = (("Đánh giá (đạt / chưa đạt / vượt)", 11.0), ("Đơn vị chưa đạt chỉ tiêu", 30.0))
+EXTRA_COLUMNS = (("Đánh giá (đạt / chưa đạt / vượt)", 11.0), ("Đơn vị chưa đạt chỉ tiêu", 24.0))
 
 
 def rate_formula(layout: FormLayout, row: int) -> str:
@@ -46,8 +53,11 @@ def rate_formula(layout: FormLayout, row: int) -> str:
     return f'=IF(ISNUMBER({den}),IF({den}>0,{num}/{den},""),"")'
 
 
-def _row_height(ws: Worksheet, layout: FormLayout, row: int, label: str) -> None:
-    ws.set_row(row, max(26.0, 15.0 * text_lines(label, layout.widths.get(0, 40.0)) + 4))
+def _row_height(ws: Worksheet, layout: FormLayout, row: int, label: str,
+                more: Sequence[tuple[str, float]] = ()) -> None:
+    """The indicator's name (bold in a summary) and any other wrapped text of the row."""
+    ws.set_row(row, max(row_height([(label, layout.widths.get(0, 40.0))], bold=True,
+                                   minimum=26.0), row_height(more)))
 
 
 def write_template_rows(ws: Worksheet, st: Styles, layout: FormLayout,
@@ -115,10 +125,10 @@ def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary
                         heading: Callable[[dict[int, float], int], None]) -> FormLayout:
     """The office's sheet of a targets form: per indicator the summed target and result,
     completion, status and the units behind target (these ``office`` rows are the map the
-    level above reads); then completion per unit × indicator and a chart of it."""
+    level above reads), and the signature block. Completion per unit × indicator and its
+    chart are on the "Biểu đồ" sheet (:mod:`toolkit.write.charts`)."""
     form = fs.form
     office = [r for r in fs.rows if r.kind == "office"]
-    units = [r for r in fs.rows if r.kind == "unit"]
     layout = targets_layout(form, summary=True)
     widths = dict(layout.widths)
     extra = {i: layout.last_col + 1 + i for i in range(len(EXTRA_COLUMNS))}
@@ -137,7 +147,9 @@ def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary
         c = layout.columns
         ws.write_string(r.row, 0, ind.name, st.label(bold=True))
         ws.write_string(r.row, layout.extra_columns["dvt"], ind.unit, st.label(align="center"))
-        _row_height(ws, layout, r.row, ind.name)
+        behind = "; ".join(v.get("behind") or [])
+        _row_height(ws, layout, r.row, ind.name, [
+            (behind, widths[extra[1]]), (str(v.get(NOTE) or ""), widths[c[NOTE]])])
         for key in (TARGET, RESULT, EXPECTED):
             # a rate's target over several units is a weighted mean (74.4166…): shown as a
             # percent with one decimal, kept exact in the cell
@@ -153,56 +165,9 @@ def write_summary_sheet(wb: Workbook, st: Styles, ws: Worksheet, fs: FormSummary
         _number(ws, r.row, c[NOTE], v.get(NOTE), st.value("text"))
         ws.write_string(r.row, extra[0], str(v.get("status") or ""),
                         st.label(bold=True, align="center"))
-        ws.write_string(r.row, extra[1], "; ".join(v.get("behind") or []), st.label())
-    last = _matrix(wb, st, ws, form, layout, units, widths)
+        ws.write_string(r.row, extra[1], behind, st.label())
+    last = write_signature(ws, st, widths, last_col, layout.last_row + 2, layout.number_row,
+                           layout.last_row)
     setup_print(ws, widths, last_row=last, last_col=last_col,
                 repeat=(HEADER_TOP, layout.number_row), freeze=(layout.first_data_row, 1))
     return layout
-
-
-def _matrix(wb: Workbook, st: Styles, ws: Worksheet, form: Form, layout: FormLayout,
-            units: Sequence[SummaryRow], widths: dict[int, float]) -> int:
-    """Completion by unit (rows) × indicator (columns), and a column chart of it."""
-    top = layout.last_row + 2
-    names = list(dict.fromkeys(r.unit_name for r in units))
-    inds = form.indicators
-    write_text(ws, top, 0, top, min(len(inds), 6), "TỶ LỆ HOÀN THÀNH CHỈ TIÊU THEO ĐƠN VỊ",
-               st.text(bold=True, wrap=False))
-    head = top + 1
-    ws.write_string(head, 0, "Đơn vị", st.header())
-    tallest = 1
-    for j, ind in enumerate(inds, start=1):
-        ws.write_string(head, j, ind.name, st.header())
-        tallest = max(tallest, text_lines(ind.name, widths.get(j, 10.0), bold=True))
-    ws.set_row(head, min(409.0, 15.0 * tallest + 4))
-    values = {(r.unit_name, r.key): r.values for r in units}
-    for i, name in enumerate(names, start=head + 1):
-        ws.write_string(i, 0, name, st.label())
-        for j, ind in enumerate(inds, start=1):
-            v = values.get((name, ind.key), {})
-            if v.get(TARGET) is None:
-                ws.write_string(i, j, "—", st.label(align="center"))
-            else:
-                _number(ws, i, j, v.get(COMPLETION), st.ratio())
-    last = head + len(names)
-    if not names:
-        ws.write_string(head + 1, 0, "Chưa có số liệu.", st.text(italic=True, wrap=False))
-        return head + 1
-    chart = wb.add_chart({"type": "column"})
-    sheet = form.sheet
-    for j, ind in enumerate(inds, start=1):
-        chart.add_series({"name": ind.name[:60], "categories": [sheet, head + 1, 0, last, 0],
-                          "values": [sheet, head + 1, j, last, j]})
-    font = {"name": "Times New Roman", "size": 8}
-    chart.set_title({"name": "Tỷ lệ hoàn thành chỉ tiêu theo đơn vị",
-                     "name_font": {"name": "Times New Roman", "size": 11}})
-    chart.set_legend({"position": "bottom", "font": font})
-    chart.set_x_axis({"num_font": font})
-    chart.set_y_axis({"num_font": font, "num_format": "0%",
-                      "major_gridlines": {"visible": True}})
-    table_px = sum(int(w * 7 + 5) for w in widths.values())
-    chart.set_size({"width": max(360, min(1000, table_px - 10)), "height": 360})
-    chart_top = last + 2
-    ws.set_h_pagebreaks([top, chart_top])  # the matrix and the chart each start a page
-    ws.insert_chart(chart_top, 0, chart, {"x_offset": 4, "y_offset": 4, "object_position": 3})
-    return chart_top + 18

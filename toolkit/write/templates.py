@@ -36,13 +36,15 @@ from toolkit.write.styles import (
     WORKBOOK_OPTIONS,
     Styles,
     fmt_date,
+    place_date,
     set_properties,
     setup_guide_print,
     setup_sheet,
     source_line,
-    text_lines,
+    wrapped_lines,
     write_header,
     write_heading,
+    write_signature,
     write_text,
 )
 from toolkit.write.targets_sheets import write_template_rows
@@ -232,12 +234,13 @@ class _Writer:
             number=form.number,
             title=form.title,
             source=source_line(self.campaign),
+            place_date=place_date(self.unit.place if self.unit else ""),
         )
         write_header(ws, st, layout)
         if form.kind == "targets":
             own = self.targets.get(form.id) if self.targets is not None else None
             write_template_rows(ws, st, layout, own, self._validation)
-            setup_sheet(ws, layout)
+            setup_sheet(ws, layout, last_row=self._signature(ws, layout))
             ws.protect("", _protect_options())
             return layout
         inputs = [r for r in layout.rows if r.kind == "input"]
@@ -249,9 +252,13 @@ class _Writer:
             opts = self._validation(col)
             for first, last in runs:
                 ws.data_validation(first, c, last, c, opts)
-        setup_sheet(ws, layout)
+        setup_sheet(ws, layout, last_row=self._signature(ws, layout))
         ws.protect("", _protect_options())
         return layout
+
+    def _signature(self, ws: Worksheet, layout: FormLayout) -> int:
+        return write_signature(ws, self.styles, layout.widths, layout.last_col,
+                               layout.last_row + 2, layout.number_row, layout.last_row)
 
     def _data_row(self, ws: Worksheet, layout: FormLayout, r: DataRow,
                   runs: Sequence[tuple[int, int]]) -> None:
@@ -265,7 +272,7 @@ class _Writer:
         else:
             ws.write_string(r.row, 0, r.label, st.label(bold=total))
             width = layout.widths.get(0, 30.0)
-            ws.set_row(r.row, max(26.0, 15.0 * text_lines(r.label, width) + 4))
+            ws.set_row(r.row, max(26.0, 15.0 * wrapped_lines(r.label, width) + 4))
         for col in form.columns:
             c = layout.columns[col.key]
             if not col.is_input:
@@ -307,12 +314,12 @@ class _Writer:
                    st.text(bold=True, size=14, align="center"))
         ws.set_row(0, 24)
         write_text(ws, 1, 0, 1, 1, c.title, st.text(italic=True, align="center"))
-        ws.set_row(1, 16 * text_lines(c.title, sum(widths)))
+        ws.set_row(1, 16 * wrapped_lines(c.title, sum(widths)))
         row = 3
         for label, value in self._guide_facts():
             ws.write_string(row, 0, label, st.text(bold=True, border=1))
             ws.write_string(row, 1, value, st.text(border=1))
-            ws.set_row(row, 16 * text_lines(value, widths[1]))
+            ws.set_row(row, 16 * wrapped_lines(value, widths[1]))
             row += 1
         row += 1
         ws.write_string(row, 0, "Cách điền", st.text(bold=True, size=12, wrap=False))
@@ -323,7 +330,7 @@ class _Writer:
         for i, line in enumerate(lines, start=1):
             text = f"{i}. {line}"
             write_text(ws, row, 0, row, 1, text, st.text())
-            ws.set_row(row, 16 * text_lines(text, sum(widths)))
+            ws.set_row(row, 16 * wrapped_lines(text, sum(widths)))
             row += 1
         row += 1
         ws.write_string(row, 0, "Các biểu trong tệp", st.text(bold=True, size=12, wrap=False))
@@ -335,7 +342,7 @@ class _Writer:
             text = f"{form.number}: {form.title}"
             ws.write_string(row, 0, form.sheet, st.label(align="center"))
             ws.write_string(row, 1, text, st.label())
-            ws.set_row(row, 16 * text_lines(text, widths[1]))
+            ws.set_row(row, 16 * wrapped_lines(text, widths[1]))
             row += 1
         setup_guide_print(ws, row - 1)
         ws.protect("", _protect_options())
@@ -377,10 +384,12 @@ def _protect_options() -> dict[str, Any]:
 
 
 def write_meta(workbook: Workbook, identity: dict[str, str],
-               layouts: Sequence[FormLayout], kinds: Sequence[str] = ("input",)) -> None:
-    """The very hidden, protected ``_meta`` sheet, every cell written as text."""
+               layouts: Sequence[FormLayout], kinds: Sequence[str] = ("input",),
+               origins: Mapping[tuple[str, str], str] | None = None) -> None:
+    """The very hidden, protected ``_meta`` sheet, every cell written as text; ``origins``
+    ((form, row) → unit) fills the map's optional origin column."""
     ws = workbook.add_worksheet(META_SHEET)
-    for r, values in enumerate(meta_rows(identity, cell_map(layouts, kinds))):
+    for r, values in enumerate(meta_rows(identity, cell_map(layouts, kinds, origins))):
         for c, value in enumerate(values):
             ws.write_string(r, c, str(value))
     ws.set_column(0, 0, 18)

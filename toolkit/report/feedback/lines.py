@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.layout import rowcol
 from toolkit.spec.models import Finding, Submission
+from toolkit.write.styles import FONT, FONT_SIZE
+from toolkit.write.styles import row_height as fit_height
 
 FEEDBACK_SHEET = "Lỗi cần sửa"
 AUTHOR = "toolkit"
@@ -22,6 +23,7 @@ HEADING_ROWS = 6  # title, unit, plan, file, what to do, blank
 OPENPYXL_SUFFIXES = (".xlsx", ".xlsm")
 MAX_TEXT = 32000  # Excel keeps at most 32,767 characters in a cell
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+FONT_NAME, BODY_SIZE = FONT, FONT_SIZE  # the house style: every cell names Times New Roman
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,6 @@ def location(sheet: str, cell: str) -> str:
 
 
 def row_height(values: Sequence[str]) -> float:
-    """Rows tall enough for the wrapped text (openpyxl does not size rows; LibreOffice and
-    Excel keep the stored height)."""
-    lines = max(
-        math.ceil(len(str(v)) / max(width - 1, 1)) for v, width in zip(values, WIDTHS[1:],
-                                                                       strict=False)
-    )
-    return 15.0 * max(lines, 1)
+    """Rows tall enough for the wrapped text of columns 2… (openpyxl does not size rows;
+    LibreOffice and Excel keep the stored height)."""
+    return fit_height(zip((str(v) for v in values), WIDTHS[1:], strict=False), minimum=15.0)

@@ -218,7 +218,7 @@ def list_sheet(styles: Styles, heading: Sequence[str], lines: Sequence[Line],
     wrap = 'vertical="top" wrapText="1"'
     header = styles.xf(font=styles.font(bold=True), fill=styles.fill("D9E1F2"), border=border,
                        align='horizontal="center" vertical="center" wrapText="1"')
-    body = styles.xf(border=border, align=wrap)
+    body = styles.xf(font=styles.font(), border=border, align=wrap)
     link = styles.xf(font=styles.font(color="0563C1", underline=True), border=border,
                      align=wrap)
     error = styles.xf(font=styles.font(bold=True, color="C00000"), border=border, align=wrap)

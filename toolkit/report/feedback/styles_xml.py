@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from toolkit.report.feedback.lines import BODY_SIZE, FONT_NAME
 from toolkit.report.feedback.ooxml import Unsupported, child, fragment, local, q
 
 _BLOCKS = {"fonts": "font", "fills": "fill", "borders": "border", "cellXfs": "xf"}
@@ -52,7 +53,8 @@ class Styles:
     def font(self, *, bold: bool = False, size: int | None = None, color: str | None = None,
              underline: bool = False) -> int:
         parts = ['<b val="1"/>' if bold else "", f'<color rgb="00{color}"/>' if color else "",
-                 f'<sz val="{size}"/>' if size else "", '<u val="single"/>' if underline else ""]
+                 f'<sz val="{size or BODY_SIZE}"/>', '<u val="single"/>' if underline else "",
+                 f'<name val="{FONT_NAME}"/>']
         return self._add("fonts", f"<font>{''.join(parts)}</font>")
 
     def border(self) -> int:

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING
 
 from toolkit.report.feedback.lines import (
     AUTHOR,
+    BODY_SIZE,
     ERROR_FILL,
     FEEDBACK_SHEET,
+    FONT_NAME,
     HEADERS,
     HEADING_ROWS,
     OPENPYXL_SUFFIXES,
@@ -46,8 +48,10 @@ from toolkit.spec.models import SEVERITY_LABELS, Submission
 
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
+    from openpyxl.styles import Font
     from openpyxl.workbook.workbook import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
+    from xlsxwriter.format import Format
 
 
 # --------------------------------------------------------------------------- openpyxl copy
@@ -163,19 +167,23 @@ def _list_sheet_openpyxl(wb: Workbook, heading: Sequence[str], lines: Sequence[L
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.hyperlink import Hyperlink
 
+    def font(*, bold: bool = False, size: int = BODY_SIZE, color: str | None = None,
+             underline: str | None = None) -> Font:
+        return Font(name=FONT_NAME, sz=size, b=bold, color=color, u=underline)
+
     if FEEDBACK_SHEET in wb.sheetnames:
         del wb[FEEDBACK_SHEET]
     ws = wb.create_sheet(FEEDBACK_SHEET, 0)
     for i, text in enumerate(heading, start=1):
         cell = _put_text(ws, i, 1, text)
-        cell.font = Font(bold=True, size=14 if i == 1 else 11,
+        cell.font = font(bold=True, size=14 if i == 1 else BODY_SIZE,
                          color="C00000" if i == len(heading) else None)
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     top = HEADING_ROWS + 1
     for j, (label, width) in enumerate(zip(HEADERS, WIDTHS, strict=True), start=1):
         cell = _put_text(ws, top, j, label)
-        cell.font = Font(bold=True)
+        cell.font = font(bold=True)
         cell.fill = PatternFill(fill_type="solid", start_color="D9E1F2", end_color="D9E1F2")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = border
@@ -190,14 +198,15 @@ def _list_sheet_openpyxl(wb: Workbook, heading: Sequence[str], lines: Sequence[L
         for j in range(1, len(HEADERS) + 1):
             ws.cell(row=i, column=j).border = border
             ws.cell(row=i, column=j).alignment = wrap
+            ws.cell(row=i, column=j).font = font()
         link = ws.cell(row=i, column=3)
         if (line.sheet, line.cell.upper()) in marked:
             link.hyperlink = Hyperlink(ref=link.coordinate,
                                        location=location(line.sheet, line.cell.upper()),
                                        display=line.cell)
-            link.font = Font(color="0563C1", underline="single")
+            link.font = font(color="0563C1", underline="single")
         if line.severity == "error":
-            ws.cell(row=i, column=6).font = Font(bold=True, color="C00000")
+            ws.cell(row=i, column=6).font = font(bold=True, color="C00000")
         ws.row_dimensions[i].height = row_height(values)
     ws.freeze_panes = ws.cell(row=top + 1, column=1)
     # printed like every other sheet of ours: A4 landscape, one page wide, header repeated
@@ -262,17 +271,20 @@ def _standalone(submission: Submission, campaign: Campaign, lines: Sequence[Line
     wb.set_properties({"title": "Phản hồi kiểm tra số liệu", "author": AUTHOR,
                        "created": created.replace(tzinfo=None)})
     ws = wb.add_worksheet(FEEDBACK_SHEET)
-    title = wb.add_format({"bold": True, "font_size": 14})
-    bold = wb.add_format({"bold": True})
-    todo = wb.add_format({"bold": True, "font_color": "#C00000"})
-    header = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "align": "center",
-                            "valign": "vcenter", "text_wrap": True})
-    body = wb.add_format({"border": 1, "valign": "top", "text_wrap": True})
-    error = wb.add_format({"border": 1, "valign": "top", "bold": True, "font_color": "#C00000"})
+    def fmt(**props: object) -> Format:
+        return wb.add_format({"font_name": FONT_NAME, "font_size": BODY_SIZE, **props})
+
+    title = fmt(bold=True, font_size=14)
+    bold = fmt(bold=True)
+    todo = fmt(bold=True, font_color="#C00000")
+    header = fmt(bold=True, bg_color="#D9E1F2", border=1, align="center", valign="vcenter",
+                 text_wrap=True)
+    body = fmt(border=1, valign="top", text_wrap=True)
+    error = fmt(border=1, valign="top", bold=True, font_color="#C00000")
     top_lines = heading(submission, campaign, marked=False)
     for i, text in enumerate(top_lines):
-        fmt = title if i == 0 else todo if i == len(top_lines) - 1 else bold
-        ws.write_string(i, 0, clean(text), fmt)
+        look = title if i == 0 else todo if i == len(top_lines) - 1 else bold
+        ws.write_string(i, 0, clean(text), look)
     top = HEADING_ROWS
     for j, (label, width) in enumerate(zip(HEADERS, WIDTHS, strict=True)):
         ws.write_string(top, j, label, header)
@@ -282,8 +294,9 @@ def _standalone(submission: Submission, campaign: Campaign, lines: Sequence[Line
         values = (line.form_label, line.cell, line.column, line.value,
                   SEVERITY_LABELS.get(line.severity, line.severity), line.message)
         for j, value in enumerate(values, start=1):
-            fmt = error if j == 5 and line.severity == "error" else body
-            ws.write_string(i, j, value, fmt)
+            style = error if j == 5 and line.severity == "error" else body
+            ws.write_string(i, j, value, style)
+        ws.set_row(i, row_height(values))
     ws.freeze_panes(top + 1, 0)
     ws.set_paper(9)  # A4
     ws.set_landscape()
