@@ -89,6 +89,65 @@ def consolidate_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office
     click.echo(render_run_summary(result, paths))
 
 
+@cli.command("report")
+@click.argument("inbox", type=click.Path(path_type=Path))
+@campaign_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
+              show_default=True, help="Thư mục ghi báo cáo Word.")
+@click.option("--template", "template_path", type=click.Path(path_type=Path), default=None,
+              help="Mẫu báo cáo .docx riêng của văn phòng (sao từ toolkit report-template).")
+@click.option("--place", default="", help="Địa danh ghi ở đầu báo cáo, ví dụ «Thọ Xuân»; "
+              "mặc định để trống (……).")
+def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any,
+               out_dir: Path, template_path: Path | None, place: str) -> None:
+    """Tổng hợp INBOX rồi viết dự thảo báo cáo Word bao-cao_<chiến dịch>_<đơn vị>.docx.
+
+    Consolidates INBOX and drafts the office's Word report: the Đoàn's document heading,
+    the campaign's outline with the sentences the figures support, marked places for what
+    only people know, and every form as an appendix table.
+    """
+    from toolkit._infra.atomic import write_bytes
+    from toolkit.pipeline import consolidate
+    from toolkit.report.word import render, report_name
+
+    template = None
+    if template_path is not None:
+        try:
+            template = template_path.read_bytes()
+        except OSError as exc:
+            raise click.ClickException(f"Không đọc được mẫu báo cáo {template_path}: "
+                                       f"{exc.strerror or exc}") from None
+    _out_outside_inbox(inbox, out_dir)
+    with _progress(inbox) as advance:
+        result = consolidate(inbox, campaign, units, office, progress=advance)
+    data = render(result, template, place=place)
+    target = out_dir / report_name(result)
+    write_bytes(target, data)
+    accepted = sum(1 for u in result.expected if result.status_of(u.code) == "accepted")
+    click.echo(f"{accepted}/{len(result.expected)} đơn vị đã báo cáo hợp lệ. Đã ghi dự thảo "
+               f"báo cáo: {target}")
+    click.echo("Các đoạn tô vàng trong báo cáo là phần cần viết thêm.")
+
+
+@cli.command("report-template")
+@click.option("--out", "out_path", type=click.Path(path_type=Path),
+              default=Path("mau-bao-cao.docx"), show_default=True, help="Tệp .docx cần ghi.")
+def report_template_cmd(out_path: Path) -> None:
+    """Ghi mẫu báo cáo Word có sẵn để văn phòng sửa (dùng lại bằng toolkit report --template).
+
+    Writes the built-in report template (Jinja tags such as {{ subject }}, {%p for s in
+    sections %}) for an office to edit in Word and pass back with --template.
+    """
+    from toolkit._infra.atomic import write_bytes
+    from toolkit.report.word.context import TEMPLATE_NAMES
+    from toolkit.report.word.template import builtin_template
+
+    write_bytes(out_path, builtin_template())
+    click.echo(f"Đã ghi mẫu báo cáo: {out_path}. Các tên dùng được trong thẻ {{{{ … }}}}:")
+    for name, what in TEMPLATE_NAMES.items():
+        click.echo(f"  {name}: {what}")
+
+
 def _out_outside_inbox(inbox: Path, out_dir: Path) -> None:
     """Outputs written into the inbox would be read back as submissions by the next run."""
     from toolkit.report.outputs import FEEDBACK_DIR
