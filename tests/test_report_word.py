@@ -577,6 +577,20 @@ def test_a_broken_template_is_named_and_nothing_is_written(nq02: dict[str, Any],
     assert not (out / "bao-cao_nq02-2020_TX.docx").exists()
 
 
+def test_a_file_that_is_not_a_docx_is_refused(nq02: dict[str, Any]) -> None:
+    for data in (b"", b"not a zip", zipfile_bytes({"a.txt": b"x"})):
+        with pytest.raises(ReportTemplateError, match=r"không phải \.docx"):
+            render(nq02["result"], data)
+
+
+def zipfile_bytes(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
 # ----------------------------------------------------------------------------- the spec
 
 

@@ -109,6 +109,7 @@ def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any
     from toolkit._infra.atomic import write_bytes
     from toolkit.pipeline import consolidate
     from toolkit.report.word import render, report_name
+    from toolkit.report.word.render import check_template
 
     template = None
     if template_path is not None:
@@ -117,6 +118,7 @@ def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any
         except OSError as exc:
             raise click.ClickException(f"Không đọc được mẫu báo cáo {template_path}: "
                                        f"{exc.strerror or exc}") from None
+        check_template(template)  # before reading the whole inbox
     _out_outside_inbox(inbox, out_dir)
     with _progress(inbox) as advance:
         result = consolidate(inbox, campaign, units, office, progress=advance)

@@ -134,8 +134,9 @@ def fixed_rows_sentences(fs: FormSummary, keys: Sequence[str]) -> list[str]:
             continue
         if row.kind == "total":
             first, last = form.rows[0].label, form.rows[-1].label
-            out.insert(0, f"Tổng cộng ({lower_first(form.row_header)} {first} - {last}): "
-                          f"{'; '.join(parts)}.")
+            span = (f" ({lower_first(form.row_header)} {first} - {last})"
+                    if first.isdigit() and last.isdigit() else "")
+            out.insert(0, f"Tổng cộng{span}: {'; '.join(parts)}.")
         else:
             label = f"{form.row_header} {row.label}" if row.label.isdigit() else row.label
             out.append(f"{label}: {'; '.join(parts)}.")

@@ -14,7 +14,6 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from docx import Document
@@ -30,8 +29,8 @@ from toolkit.spec.models import ConsolidationResult
 CAMPAIGN_TEMPLATE = "bao-cao.docx"  # an optional template beside a campaign's spec
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\{.*|\{%.*")
 _DOCXTPL_PREFIX = re.compile(r"^\{([{%])(?:p|tr|tc|r)\s")
-_BLOCK_ONLY = ("unexpected end of template", "unknown tag 'end", "unknown tag 'else'",
-               "unknown tag 'elif'")
+_BLOCK_ONLY = ("unexpected end of template", "unknown tag 'endfor'", "unknown tag 'endif'",
+               "unknown tag 'else'", "unknown tag 'elif'")
 
 
 class ReportTemplateError(Exception):
@@ -97,7 +96,8 @@ def _locate(data: bytes, env: jinja2.Environment, exc: Exception) -> str:
             else:
                 problem = _tag_problem(env, tag)
                 if problem:
-                    return f"thẻ «{_clip(tag)}» ở {where} («{_clip(text)}») viết sai: {problem}"
+                    return (f"thẻ «{_clip(tag)}» ở {where} («{_clip(text)}») viết sai: "
+                            f"{_vietnamese(problem)}")
     if isinstance(exc, jinja2.TemplateSyntaxError) and "end" in str(exc.message or ""):
         # a block left open: name the last opener of the kind Jinja was waiting to close
         kind = "for" if "endfor" in str(exc.message) else "if"
@@ -106,8 +106,30 @@ def _locate(data: bytes, env: jinja2.Environment, exc: Exception) -> str:
         if openers:
             where, tag, text = openers[-1]
             return (f"khối «{tag}» ở {where} («{_clip(text)}») không được đóng lại "
-                    f"({exc.message})")
-    return f"lỗi thẻ Jinja: {exc}"
+                    f"(thiếu {{%p end{kind} %}})")
+    return f"thẻ Jinja viết sai: {_vietnamese(str(exc))}"
+
+
+_PROBLEMS = (
+    (re.compile(r"unexpected end of template.*|unexpected '}'.*|expected token 'end of "
+                r"print statement'.*", re.I), "thẻ chưa được đóng đúng ({{ … }} hoặc {% … %})"),
+    (re.compile(r"no filter named '([^']+)'.*", re.I), "không có bộ lọc «{0}»"),
+    (re.compile(r"no test named '([^']+)'.*", re.I), "không có phép thử «{0}»"),
+    (re.compile(r"encountered unknown tag '([^']+)'.*", re.I), "không có thẻ «{0}»"),
+    (re.compile(r"expected token '([^']+)', got '([^']+)'.*", re.I),
+     "cần «{0}» nhưng gặp «{1}»"),
+)
+
+
+def _vietnamese(problem: str) -> str:
+    """Jinja's reason in the clerk's words (its own text kept for anything else)."""
+    for pattern, words in _PROBLEMS:
+        m = pattern.fullmatch(problem.strip())
+        if m:
+            for i, group in enumerate(m.groups()):
+                words = words.replace(f"{{{i}}}", group)
+            return words
+    return f"cú pháp không đúng ({problem})"
 
 
 def _clip(text: str, limit: int = 70) -> str:
@@ -115,11 +137,33 @@ def _clip(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def check_template(data: bytes) -> None:
+    """Refuse a broken template before any work is done: every tag must parse and every
+    name it reads must be one of :data:`~toolkit.report.word.context.TEMPLATE_NAMES`."""
+    from toolkit.report.word.context import TEMPLATE_NAMES
+
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    try:
+        names = DocxTemplate(io.BytesIO(data)).get_undeclared_template_variables(env)
+    except jinja2.TemplateError as exc:
+        raise ReportTemplateError(f"Mẫu báo cáo không dùng được: "
+                                  f"{_locate(data, env, exc)}") from None
+    except (zipfile.BadZipFile, ValueError, KeyError) as exc:
+        raise ReportTemplateError(f"Mẫu báo cáo không dùng được: tệp không phải .docx "
+                                  f"hợp lệ ({type(exc).__name__})") from None
+    unknown = sorted(set(names) - set(TEMPLATE_NAMES))
+    if unknown:
+        undefined = jinja2.UndefinedError(f"'{unknown[0]}' is undefined")
+        raise ReportTemplateError(f"Mẫu báo cáo không dùng được: "
+                                  f"{_locate(data, env, undefined)}")
+
+
 def render(result: ConsolidationResult, template: bytes | None = None, *,
            place: str = "") -> bytes:
     """The report of ``result`` as ``.docx`` bytes: ``template`` (an office's own), else the
     campaign's, else the built-in; a broken template raises :class:`ReportTemplateError`."""
     data = template if template is not None else campaign_template(result)
+    check_template(data)
     context = report_context(result, place=place)
     env = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
     try:
@@ -144,9 +188,3 @@ def render(result: ConsolidationResult, template: bytes | None = None, *,
     doc.save(out)
     return out.getvalue()
 
-
-def context_names() -> dict[str, Any]:
-    """The names a template may use, for the documentation and ``--help``."""
-    from toolkit.report.word.context import TEMPLATE_NAMES
-
-    return dict(TEMPLATE_NAMES)
