@@ -307,6 +307,49 @@ def test_cadre_figures_are_the_sums_of_the_accepted_units(nq02: dict[str, Any]) 
         in cadres
 
 
+def _in_sentence(label: str) -> str:
+    """A header as the report words it inside a sentence (the wording rule, not a figure)."""
+    label = label.replace(" (%)", "")
+    parts = label.split(", ")
+    return ", ".join(p[0].lower() + p[1:] if len(p) > 1 and p[1].islower() else p
+                     for p in parts)
+
+
+def test_every_single_row_figure_the_outline_names(nq02: dict[str, Any]) -> None:
+    """Every summed column and every rate of the single-row forms under every heading that
+    names them: the sum (or the rate from the summed numerator and denominator)."""
+    campaign, doc = nq02["campaign"], nq02["doc"]
+    checked = 0
+    for section in campaign.outline:
+        block = under(doc, section.heading)
+        for ref in section.figures:
+            form_id, _, keys = ref.partition(".")
+            if form_id == "status" or campaign.form(form_id).kind != "single_row":
+                continue
+            form = campaign.form(form_id)
+            cols = [form.column(k) for k in keys.split("+")] if keys else list(form.columns)
+            for col in cols:
+                if col.aggregate not in ("sum", "ratio"):
+                    continue
+                (sentence,) = [t for t in block if t.startswith(col.header[0] + ":")]
+                if len(col.header) == 1:
+                    assert num(sentence.split(": ")[1].rstrip(".")) == total(
+                        nq02, form_id, "-", col.key)
+                    checked += 1
+                    continue
+                middle = " ".join(_in_sentence(m) for m in col.header[1:-1])
+                rest = sentence[sentence.index(middle + ":"):] if middle else sentence
+                value, _share = figure(rest, _in_sentence(col.header[-1]))
+                if col.aggregate == "ratio":
+                    n_ = total(nq02, form_id, "-", col.numerator)
+                    d_ = total(nq02, form_id, "-", col.denominator)
+                    assert pct_close(value, n_ / d_), (col.key, sentence)
+                else:
+                    assert value == total(nq02, form_id, "-", col.key), (col.key, sentence)
+                checked += 1
+    assert checked == 52  # PL2: 18, PL3: 18, PL5: 16 (its chỉ tiêu column is not summed)
+
+
 def test_training_years_total_and_notes(nq02: dict[str, Any]) -> None:
     cadres = under(nq02["doc"], "* Công tác cán bộ")
     years = ["2016", "2017", "2018", "2019", "2020"]
@@ -429,9 +472,17 @@ def test_targets_sentences_and_appendix(targets_run: dict[str, Any]) -> None:
         else:
             assert "chưa đạt:" not in sentence
         row = table[ind.name]
-        completion = row[2 + [c.key for c in form.columns if c.key != "ghi_chu"].index(
-            "ty_le_hoan_thanh")]
+        shown = [c.key for c in form.columns if c.key != "ghi_chu"]
+        completion = row[2 + shown.index("ty_le_hoan_thanh")]
         assert pct_close(num(completion.rstrip("%")), done)
+        # under the indicator's totals, one row per unit with its own result
+        rows = data_rows(appendix_table(doc, form))
+        at = next(i for i, r in enumerate(rows) if r[0] == ind.name)
+        units = [r for r in rows[at + 1:at + 1 + len(run["accepted"])]]
+        assert [r[0] for r in units] == [f"- {UNITS.get(c).name}" for c in run["accepted"]]
+        for r, code in zip(units, run["accepted"], strict=True):
+            own = run["data"][code]["values"][(form.id, ind.key, "ket_qua")]
+            assert num(r[2 + shown.index("ket_qua")]) == own
     notes_ref = [r for s in campaign.outline for r in s.notes if r.startswith(form.id)]
     if notes_ref:
         holder = next(s for s in campaign.outline if notes_ref[0] in s.notes)

@@ -53,17 +53,23 @@ def form_grid(fs: FormSummary) -> Grid:
         shown = [c for c in form.columns if c.key != NOTE]
         cols = (_lead("name", form.row_header, 40), _lead("unit", UNIT_OF_MEASURE[1], 9),
                 *shown, STATUS_COLUMN)
-        for row in fs.rows:
-            if row.kind != "office":
-                continue
+        units = [r for r in fs.rows if r.kind == "unit"]
+        for row in [r for r in fs.rows if r.kind == "office"]:
             ind = form.indicator(row.key)
-            values = [value_text(c, row.values.get(c.key)) for c in shown]
-            if ind.is_rate and row.values.get(TARGET) is not None:
-                values[0] = value_text(Column("t", ("t",), "number"), row.values[TARGET]) + "%"
-            status = str(row.values.get("status") or "")
-            rows.append((ind.name, ind.unit, *values,
-                         status if row.values.get(COMPLETION) is not None else ""))
-        return Grid(cols, tuple(rows), frozenset())
+            # the indicator's totals (bold), then each unit's own figures under it
+            for line in (row, *(u for u in units if u.key == row.key)):
+                values = [value_text(c, line.values.get(c.key)) for c in shown]
+                if ind.is_rate and line.values.get(TARGET) is not None:
+                    values[0] = value_text(Column("t", ("t",), "number"),
+                                           line.values[TARGET]) + "%"
+                status = (str(line.values.get("status") or "")
+                          if line.values.get(COMPLETION) is not None else "")
+                if line is row:
+                    bold.add(len(rows))
+                    rows.append((ind.name, ind.unit, *values, status))
+                else:
+                    rows.append((f"- {line.unit_name}", "", *values, status))
+        return Grid(cols, tuple(rows), frozenset(bold))
     if form.kind == "list":
         cols = (_lead("tt", "TT", 7), _lead("unit", "Đơn vị", 22), *form.columns)
         for i, row in enumerate(fs.rows, start=1):
