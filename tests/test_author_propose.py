@@ -281,6 +281,26 @@ def test_docx_161_keeps_the_report_outline(proposal_161: Proposal) -> None:
     assert len(second.points) == 4 and second.points[0].startswith("Việc tổ chức quán triệt")
 
 
+def test_docx_161_outline_becomes_the_campaign_outline_and_survives_the_workbook(
+        proposal_161: Proposal, campaign_161: Campaign) -> None:
+    """The plan's ĐỀ CƯƠNG is the drafted campaign's report outline, and the campaign
+    workbook (sheet «Đề cương») carries it to the loaded campaign unchanged."""
+    from toolkit.author.workbook import read_workbook, workbook_bytes
+    from toolkit.spec.load import campaign_from_data
+
+    headings = [s.heading for s in campaign_161.outline]
+    assert headings[0] == "I. KHÁI QUÁT ĐẶC ĐIỂM, TÌNH HÌNH HOẠT ĐỘNG"
+    assert "2.4. " + next(o.title for o in proposal_161.outline if o.number == "2.4") \
+        in headings
+    assert len(headings) == len(proposal_161.outline)
+    second = next(s for s in campaign_161.outline if s.heading.startswith("II. "))
+    assert second.points == next(o.points for o in proposal_161.outline if o.number == "II")
+    assert campaign_161.outline[0].figures == ("status",)
+    book = workbook_bytes(proposal_161.campaign, proposal_161.forms)
+    loaded = campaign_from_data(*read_workbook(book), "khai-bao.xlsx")
+    assert loaded.outline == campaign_161.outline
+
+
 def test_docx_161_issuer_lines_and_notes(proposal_161: Proposal) -> None:
     assert proposal_161.issuer_lines == ("TỈNH ĐOÀN THANH HÓA", "BCH ĐOÀN HUYỆN THỌ XUÂN")
     assert any("«ĐH» được hiểu là «Đại học»" in n.text for n in proposal_161.notes)

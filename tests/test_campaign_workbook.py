@@ -42,7 +42,7 @@ NQ02 = "nq02-2020"
 WHEN = dt.datetime(2021, 2, 1, 8, 30)
 UNITS = load_units(samples_dir() / "units.csv")
 SHEETS = ["Hướng dẫn", "Chiến dịch", "Biểu", "Cột", "Dòng cố định", "Chỉ tiêu", "Quy tắc",
-          "Câu hỏi"]
+          "Đề cương", "Câu hỏi"]
 # The clerk's words for the spec's codes, written here independently of the writer.
 TYPE_WORDS = {"count": "Số đếm", "number": "Số", "money": "Số tiền", "percent": "Tỷ lệ (%)",
               "text": "Chữ", "date": "Ngày", "choice": "Lựa chọn"}

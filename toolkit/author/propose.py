@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from toolkit.author.plan import Plan
 from toolkit.author.spec_files import campaign_files
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.load import campaign_from_data
+from toolkit.spec.outline import STATUS_REF
 from toolkit.spec.text import nfc
 
 TEMPLATE_VERSION = "1"
@@ -157,9 +159,31 @@ def _campaign(plan: Plan, facts: CampaignFacts, forms: list[dict[str, Any]],
         "instructions": instructions,
         "forms": _file_names(forms),
     }
+    if facts.outline:
+        campaign["outline"] = outline_data(facts.outline)
     if ascii_fold(facts.document_type) not in ("", "ke hoach", "huong dan"):
         found.note("", "", f"Loại văn bản: {facts.document_type}.", kind="campaign")
     return campaign
+
+
+def outline_data(items: Sequence[OutlineItem]) -> list[dict[str, Any]]:
+    """The plan's ĐỀ CƯƠNG as the campaign's report outline (toolkit.spec.outline): each
+    heading as the plan numbers it, its points as guidance; the reporting status is stated
+    under the first heading. Which figures go under which heading the clerk adds on the
+    workbook's «Đề cương» sheet."""
+    out: list[dict[str, Any]] = []
+    for item in items:
+        heading = (f"* {item.title}" if item.level == 4 else
+                   f"{item.number}. {item.title}" if item.number else item.title)
+        section: dict[str, Any] = {"heading": heading.strip()}
+        if item.level != 1:
+            section["level"] = min(max(item.level, 1), 4)
+        if item.points:
+            section["points"] = list(item.points)
+        out.append(section)
+    if out:
+        out[0]["figures"] = [STATUS_REF]
+    return out
 
 
 def _fallback_title(plan: Plan, forms: list[dict[str, Any]]) -> str:

@@ -43,6 +43,7 @@ from toolkit.author.workbook_vocab import (
     LISTS,
     NO,
     OP_LABELS,
+    OUTLINE,
     QUESTIONS,
     ROWS,
     RULES,
@@ -83,6 +84,7 @@ def workbook_bytes(campaign_data: Mapping[str, Any], forms_data: Sequence[Mappin
     writer.table(ROWS, writer.fixed_rows())
     writer.table(INDICATORS, writer.indicator_rows())
     writer.table(RULES, writer.rule_rows())
+    writer.table(OUTLINE, writer.outline_rows())
     writer.table(QUESTIONS, [_question_row(q) for q in questions])
     writer.lists()
     created = _as_date(campaign_data.get("document_date")) or dt.date(2000, 1, 1)
@@ -256,6 +258,14 @@ class _Writer:
                     "severity": SEVERITY_LABELS.get(sev, sev),
                 })
         return rows
+
+    def outline_rows(self) -> list[dict[str, Any]]:
+        outline = self.campaign.get("outline") or []
+        return [{"level": s.get("level", 1), "heading": s.get("heading"),
+                 "points": "\n".join(map(str, s.get("points") or [])) or None,
+                 "figures": "; ".join(map(str, s.get("figures") or [])) or None,
+                 "notes": "; ".join(map(str, s.get("notes") or [])) or None}
+                for s in outline if isinstance(s, Mapping)]
 
     # ------------------------------------------------------------------ writing a table
     def table(self, sheet: str, rows: list[dict[str, Any]]) -> None:
@@ -435,6 +445,9 @@ GUIDE_SHEETS = (
                  "giao, kết quả, tỷ lệ hoàn thành…) do máy tạo, không khai ở trang «Cột»."),
     (RULES, "Kiểm tra giữa các cột trên cùng một dòng, ví dụ: Thạc sỹ + Đại học + Cao đẳng, "
             "Trung cấp ≤ Số lượng."),
+    (OUTLINE, "Đề cương báo cáo Word: mỗi dòng một đề mục, những ý cần viết, số liệu máy tự "
+              "viết thành câu và ghi chú của các đơn vị gom về dưới đề mục. Không ảnh hưởng "
+              "biểu mẫu đã gửi."),
     (QUESTIONS, "Những điều máy chưa tự quyết được khi đọc kế hoạch; chỉ để đọc và ghi chú."),
 )
 GUIDE_HOW = (

@@ -37,6 +37,7 @@ from toolkit.author.workbook_vocab import (
     OP_ALIASES,
     OP_LABELS,
     OPTIONAL_FIELDS,
+    OUTLINE,
     QUESTIONS,
     ROWS,
     RULES,
@@ -259,6 +260,7 @@ class _Reader:
         self.sheets = {fold(n): n for n in book.sheet_names}
         self.item_rows: dict[str, int] = {}
         self.forms: list[_Form] = []
+        self.outline_rows: list[_Row] = []
 
     def read(self) -> Data:
         present = [s for s in DATA_SHEETS if fold(s) in self.sheets]
@@ -277,6 +279,10 @@ class _Reader:
         self.read_indicators()
         self.read_rules()
         forms = [self.form_data(f) for f in self.forms]
+        self.outline_rows = self.table(OUTLINE) if fold(OUTLINE) in self.sheets else []
+        outline = [_outline_item(row) for row in self.outline_rows]
+        if outline:
+            campaign["outline"] = outline
         sources = [f"<biểu {i}>" for i in range(len(forms))]
         try:
             parsed = campaign_from_data(campaign, forms, CAMPAIGN_SOURCE, form_sources=sources)
@@ -536,6 +542,9 @@ class _Reader:
 
     def mapped(self, exc: SpecError, sources: list[str]) -> WorkbookError:
         """The loader's error at the sheet, row and column its key was read from."""
+        at = re.fullmatch(r"outline\[(\d+)\](?:\.(\w+))?", exc.key)
+        if exc.path not in sources and at and int(at[1]) < len(self.outline_rows):
+            return self.outline_rows[int(at[1])].fail(at[2], exc.problem)
         if exc.path not in sources:  # the campaign itself
             item = exc.key.split("[", 1)[0]
             row = self.item_rows.get(item)
@@ -589,6 +598,22 @@ def _check_column(row: _Row, col: dict[str, Any]) -> None:
     if lo is not None and hi is not None and lo > hi:
         raise row.fail("min", f"Nhỏ nhất ({format_number(lo)}) lớn hơn Lớn nhất "
                               f"({format_number(hi)})")
+
+
+def _outline_item(row: _Row) -> dict[str, Any]:
+    """One row of «Đề cương» as a section of the outline (see toolkit.spec.outline)."""
+    item: dict[str, Any] = {"heading": row.text("heading")}
+    level = row.number("level", whole=True)
+    if level is not None and level != 1:
+        item["level"] = level
+    points = [p for p in (clean_text(x) for x in row.text("points").splitlines()) if p]
+    if points:
+        item["points"] = points
+    for key in ("figures", "notes"):
+        refs = [r for r in (clean_text(x) for x in re.split(r"[;\n]", row.text(key))) if r]
+        if refs:
+            item[key] = refs
+    return item
 
 
 def _header_or_none(sheet: str, key: str | None) -> str | None:

@@ -35,9 +35,10 @@ ROWS = "Dòng cố định"
 INDICATORS = "Chỉ tiêu"
 RULES = "Quy tắc"
 QUESTIONS = "Câu hỏi"
+OUTLINE = "Đề cương"  # the report outline; optional when read
 LISTS = "_danh_muc"  # hidden: the dropdowns' entries
 DATA_SHEETS = (CAMPAIGN, FORMS, COLUMNS, ROWS, INDICATORS, RULES)  # read; all required
-SHEET_ORDER = (GUIDE, *DATA_SHEETS, QUESTIONS)
+SHEET_ORDER = (GUIDE, *DATA_SHEETS, OUTLINE, QUESTIONS)
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,24 @@ QUESTION_FIELDS = (
     Field("Ghi chú", "note", 40, "Trả lời hoặc ghi chú. Trang này chỉ để đọc; máy không "
           "đọc nó khi tạo chiến dịch.", text=True),
 )
+OUTLINE_FIELDS = (
+    Field("Cấp", "level", 7, "1: mục La Mã (I, II…); 2: mục 1, 2…; 3: mục 2.1…; 4: mục «*». "
+          "Để trống: 1.", center=True),
+    Field("Đề mục", "heading", 60, "Đề mục của báo cáo, ghi như trong đề cương (kể cả số "
+          "thứ tự).", text=True),
+    Field("Gợi ý nội dung", "points", 60, "Những ý đề cương yêu cầu viết; mỗi ý một dòng "
+          "trong ô (Alt+Enter). Báo cáo để chỗ trống có ghi các ý này cho người viết.",
+          text=True),
+    Field("Số liệu", "figures", 34, "Số liệu máy viết thành câu dưới đề mục: status (tình "
+          "hình báo cáo), mã biểu (PL2), hoặc mã biểu.khóa+khóa (PL5.to_chuc_moi+doan_vien_moi); "
+          "nhiều mục cách nhau bởi dấu ;", text=True),
+    Field("Ý kiến đơn vị", "notes", 20, "Cột chữ có ghi chú của các đơn vị gom về dưới đề "
+          "mục, ví dụ PL4.ghi_chu; nhiều cột cách nhau bởi dấu ;", text=True),
+)
 SHEET_FIELDS: dict[str, tuple[Field, ...]] = {
     CAMPAIGN: CAMPAIGN_FIELDS, FORMS: FORM_FIELDS, COLUMNS: COLUMN_FIELDS, ROWS: ROW_FIELDS,
     INDICATORS: INDICATOR_FIELDS, RULES: RULE_FIELDS, QUESTIONS: QUESTION_FIELDS,
+    OUTLINE: OUTLINE_FIELDS,
 }
 OPTIONAL_FIELDS = {(CAMPAIGN, "help")}  # a clerk may delete these columns
 

@@ -91,23 +91,84 @@ def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry,
             raise click.UsageError("Thiếu thư mục hộp thư INBOX")
         inbox, out_dir = here.inbox, out_dir or here.out
     out_dir = out_dir or Path("out")
-    _out_outside_inbox(inbox, out_dir, campaign, office)
+    _out_outside_inbox(inbox, out_dir)
     with _progress(inbox) as advance:
         result = consolidate(inbox, campaign, units, office, progress=advance)
     paths = write_outputs(result, result.frames, out_dir)
     click.echo(render_run_summary(result, paths))
 
 
-def _out_outside_inbox(inbox: Path, out_dir: Path, campaign: Campaign, office: Any) -> None:
+@cli.command("report")
+@click.argument("inbox", type=click.Path(path_type=Path))
+@campaign_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
+              show_default=True, help="Thư mục ghi báo cáo Word.")
+@click.option("--template", "template_path", type=click.Path(path_type=Path), default=None,
+              help="Mẫu báo cáo .docx riêng của văn phòng (sao từ toolkit report-template).")
+@click.option("--place", default="", help="Địa danh ghi ở đầu báo cáo, ví dụ «Thọ Xuân»; "
+              "mặc định lấy cột place của tệp đơn vị, không có thì để trống (……).")
+def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any,
+               out_dir: Path, template_path: Path | None, place: str) -> None:
+    """Tổng hợp INBOX rồi viết dự thảo báo cáo Word bao-cao_<chiến dịch>_<đơn vị>.docx.
+
+    Consolidates INBOX and drafts the office's Word report: the Đoàn's document heading,
+    the campaign's outline with the sentences the figures support, marked places for what
+    only people know, and every form as an appendix table.
+    """
+    from toolkit._infra.atomic import write_bytes
+    from toolkit.pipeline import consolidate
+    from toolkit.report.word import render, report_name
+    from toolkit.report.word.render import check_template
+
+    template = None
+    if template_path is not None:
+        try:
+            template = template_path.read_bytes()
+        except OSError as exc:
+            raise click.ClickException(f"Không đọc được mẫu báo cáo {template_path}: "
+                                       f"{exc.strerror or exc}") from None
+        check_template(template)  # before reading the whole inbox
+    _out_outside_inbox(inbox, out_dir, whole_set=False)
+    with _progress(inbox) as advance:
+        result = consolidate(inbox, campaign, units, office, progress=advance)
+    data = render(result, template, place=place or office.place)
+    target = out_dir / report_name(result)
+    write_bytes(target, data)
+    accepted = sum(1 for u in result.expected if result.status_of(u.code) == "accepted")
+    click.echo(f"{accepted}/{len(result.expected)} đơn vị đã báo cáo hợp lệ. Đã ghi dự thảo "
+               f"báo cáo: {target}")
+    click.echo("Các đoạn tô vàng trong báo cáo là phần cần viết thêm.")
+
+
+@cli.command("report-template")
+@click.option("--out", "out_path", type=click.Path(path_type=Path),
+              default=Path("mau-bao-cao.docx"), show_default=True, help="Tệp .docx cần ghi.")
+def report_template_cmd(out_path: Path) -> None:
+    """Ghi mẫu báo cáo Word có sẵn để văn phòng sửa (dùng lại bằng toolkit report --template).
+
+    Writes the built-in report template (Jinja tags such as {{ subject }}, {%p for s in
+    sections %}) for an office to edit in Word and pass back with --template.
+    """
+    from toolkit._infra.atomic import write_bytes
+    from toolkit.report.word.context import TEMPLATE_NAMES
+    from toolkit.report.word.template import builtin_template
+
+    write_bytes(out_path, builtin_template())
+    click.echo(f"Đã ghi mẫu báo cáo: {out_path}. Các tên dùng được trong thẻ {{{{ … }}}}:")
+    for name, what in TEMPLATE_NAMES.items():
+        click.echo(f"  {name}: {what}")
+
+
+def _out_outside_inbox(inbox: Path, out_dir: Path, *, whole_set: bool = True) -> None:
     """Outputs written into the inbox would be read back as submissions by the next run, and
-    an inbox inside ``--out`` (the run's set, switched away whole by the next run) would go
-    with the set."""
+    an inbox inside ``--out`` would go with the set when ``--out`` is a run's set (switched
+    away whole by the next run; ``whole_set``)."""
     box, where = inbox.resolve(), out_dir.resolve()
     if where == box or box in where.parents:
         raise click.ClickException(
             f"Thư mục kết quả {out_dir} nằm trong hộp thư {inbox}: lần chạy sau sẽ đọc "
             "lại chính các tệp kết quả. Hãy chọn --out ở ngoài hộp thư")
-    if where in box.parents:
+    if whole_set and where in box.parents:
         raise click.ClickException(
             f"Hộp thư {inbox} nằm trong thư mục kết quả {out_dir}: mỗi lần tổng hợp thay cả "
             "thư mục kết quả. Hãy để hộp thư ở ngoài thư mục --out")

@@ -15,6 +15,7 @@ from toolkit._infra.paths import samples_dir
 from toolkit.author.plan import PlanError
 from toolkit.author.workbook_vocab import WorkbookError
 from toolkit.mail.settings import MailError
+from toolkit.report.word import ReportTemplateError
 from toolkit.spec.errors import InboxError, SpecError
 from toolkit.spec.load import load_campaign
 from toolkit.spec.units import UnitsError, load_units
@@ -23,7 +24,7 @@ from toolkit.write.allocation import AllocationError
 
 KNOWN_ERRORS: tuple[type[Exception], ...] = (
     SpecError, UnitsError, OutputError, InboxError, AllocationError, MailError, WorkbookError,
-    PlanError, WorkspaceError,
+    PlanError, WorkspaceError, ReportTemplateError,
 )
 
 

@@ -150,6 +150,19 @@ class Form:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One heading of the report outline (:mod:`toolkit.spec.outline`): ``level`` 1 (I,
+    II…) to 4 (``*`` sub-headings); ``points``: the plan's guidance of what to write there;
+    ``figures``: the figures stated under it; ``notes``: the units' notes gathered there."""
+
+    heading: str
+    level: int = 1
+    points: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Campaign:
     """One reporting exercise defined by one plan."""
 
@@ -166,6 +179,8 @@ class Campaign:
     source: str = ""
     return_to: str = ""
     instructions: tuple[str, ...] = field(default_factory=tuple)
+    # the report's outline; not part of spec_sha256 (see toolkit.spec.outline)
+    outline: tuple[Section, ...] = field(default_factory=tuple)
 
     def form(self, form_id: str) -> Form:
         for f in self.forms:

@@ -33,6 +33,7 @@ from toolkit.spec.campaign import (
     Rule,
 )
 from toolkit.spec.errors import SpecError
+from toolkit.spec.outline import OutlineError, parse_outline
 from toolkit.spec.targets import TARGET_COLUMNS, TARGET_RULES
 from toolkit.spec.text import nfc
 
@@ -131,7 +132,8 @@ _FORM_KEYS = {"id", "number", "title", "kind", "columns", "row_header", "rows", 
               "rules", "indicators"}
 _INDICATOR_KEYS = {"key", "name", "unit", "kind", "default_target"}
 _CAMPAIGN_KEYS = {"id", "title", "issuer", "document_number", "document_date", "period",
-                  "deadlines", "forms", "template_version", "return_to", "instructions"}
+                  "deadlines", "forms", "template_version", "return_to", "instructions",
+                  "outline"}
 
 
 def _parse_column(r: _Reader) -> Column:
@@ -430,7 +432,9 @@ def campaign_from_data(campaign: Mapping[str, Any], forms: Sequence[Mapping[str,
     if len(paths) != len(forms):
         raise ValueError("form_sources must name every form")
     parsed: list[Form] = []
-    hashed: dict[str, Any] = {"campaign": _canonical(data), "forms": []}
+    # the report outline is not part of the hash: it says nothing about the forms units fill
+    hashed: dict[str, Any] = {"campaign": _canonical({k: v for k, v in data.items()
+                                                      if k != "outline"}), "forms": []}
     for i, (form_path, raw) in enumerate(zip(paths, forms, strict=True)):
         if not isinstance(raw, Mapping):
             raise SpecError(form_path, "-", "nội dung phải là một bảng khóa: giá trị (mapping)")
@@ -443,6 +447,10 @@ def campaign_from_data(campaign: Mapping[str, Any], forms: Sequence[Mapping[str,
     digest = hashlib.sha256(
         json.dumps(hashed, ensure_ascii=False, sort_keys=True).encode("utf-8")
     ).hexdigest()
+    try:
+        outline = parse_outline(data.get("outline"), parsed)
+    except OutlineError as exc:
+        raise SpecError(path, exc.key, exc.problem) from None
     return Campaign(
         id=r.text("id"),
         title=r.text("title"),
@@ -457,4 +465,5 @@ def campaign_from_data(campaign: Mapping[str, Any], forms: Sequence[Mapping[str,
         source=str(path),
         return_to=r.text("return_to", ""),
         instructions=tuple(nfc(str(x)) for x in r.get("instructions", list, [])),
+        outline=outline,
     )

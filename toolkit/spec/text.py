@@ -68,3 +68,15 @@ def format_number(x: float) -> str:
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
         return str(int(x))
     return format_decimal(x, format="#,##0.##########", locale="vi")
+
+
+def format_figure(x: float, decimals: int = 2) -> str:
+    """A figure in a report sentence or table: thousands grouped with dots, decimal comma
+    (18650 → ``18.650``; 56.25 → ``56,25``), at most ``decimals`` decimals."""
+    pattern = "#,##0" + ("." + "#" * decimals if decimals > 0 else "")
+    return format_decimal(x, format=pattern, locale="vi")
+
+
+def format_percent(fraction: float) -> str:
+    """A fraction as a report writes a rate: 0.047 → ``4,7%``; 1.043 → ``104,3%``."""
+    return format_figure(fraction * 100, 1) + "%"
