@@ -345,5 +345,5 @@ def test_cli_make_allocation_then_templates_and_local_campaigns(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     res = runner.invoke(cli, ["campaigns"])
     assert res.exit_code == 0
-    assert "giua-nhiem-ky-2017-2022" in res.output and "15/04/2020" in res.output
+    assert "giua-nhiem-ky-2017-2022" in res.output and "10/04/2020" in res.output
     assert "(chiến dịch riêng) rieng" in res.output
