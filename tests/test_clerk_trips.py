@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from pathlib import Path
 
+from builders import cell_of, clean_values, write_workbook
 from openpyxl import load_workbook
 
 from toolkit._infra.paths import samples_dir
+from toolkit.check.values import parse_value
 from toolkit.pipeline import consolidate
 from toolkit.report.outputs import write_outputs
+from toolkit.spec.campaign import Column
 from toolkit.spec.load import load_campaign
 from toolkit.spec.units import load_units
 from toolkit.write.templates import template_bytes
@@ -76,3 +80,69 @@ def test_targets_samples_look_like_real_units(tmp_path: Path) -> None:
         shares = [v for r in rows[start:] if r[0] for v in r[1:] if isinstance(v, float | int)]
         assert len(shares) >= 3 * len(form.indicators), campaign_id
         assert all(0.7 <= v <= 1.3 for v in shares), (campaign_id, min(shares), max(shares))
+
+
+# ------------------------------------------------------------------ item 16: "1,234" in a count
+
+
+def _thousands_members() -> list[tuple[str, float]]:
+    """Generated ``h,ddd`` texts over heads of 1–3 digits and tails across 000–999."""
+    rng = random.Random("thousands-comma")
+    heads = [1, 2, 9, 10, 12, 99, 100, 250, 999, *rng.sample(range(1, 1000), 12)]
+    tails = [0, 5, 50, 500, 999, *rng.sample(range(1000), 8)]
+    return [(f"{h},{t:03d}", float(h * 1000 + t)) for h in heads for t in tails]
+
+
+def test_a_thousands_comma_in_a_count_is_read_as_thousands() -> None:
+    count = Column("so_nguoi", ("Số người",), "count", min=0)
+    money = Column("tien", ("Số tiền (triệu đồng)",), "money", min=0)
+    number = Column("so", ("Số",), "number")
+    for text, meant in _thousands_members():
+        for shown in (text, f" {text} ", f"'{text}"):
+            assert parse_value(shown, count) == (meant, None, "thousands_comma_read"), shown
+        # elsewhere a single comma is the Vietnamese decimal comma, as always
+        decimal = float(text.replace(",", "."))
+        assert parse_value(text, money).value == decimal
+        assert parse_value(text, number).value == decimal
+        assert parse_value("-" + text, count).problem == "negative"
+
+
+def test_a_decimal_comma_in_a_count_stays_a_decimal() -> None:
+    """Only a 1–3 digit non-zero head and exactly three digits can be thousands: "1,5",
+    "12,50", "0,500", "1,2345", "1234,567" are decimals, which a count refuses."""
+    count = Column("so_nguoi", ("Số người",), "count", min=0)
+    rng = random.Random("decimal-comma")
+    members = ["0,500", "0,125", "1234,567", "1,2345"]
+    for _ in range(60):
+        head = rng.choice([0, 1, 7, 12, 345])
+        digits = rng.choice([1, 2, 4, 5])
+        tail = rng.randint(1, 10 ** digits - 1)
+        if tail % 10 == 0:
+            tail += 1  # a tail of zeros only would be a whole number
+        members.append(f"{head},{tail:0{digits}d}")
+    for text in members:
+        assert parse_value(text, count).problem == "not_integer", text
+
+
+def test_thousands_comma_read_back_from_the_outputs(tmp_path: Path) -> None:
+    """Typed as text in a real workbook: values.csv holds 1234 / 2500 for the counts and
+    2.5 for the money column; findings.csv has the warning on each count cell."""
+    campaign = load_campaign("nq02-2020")
+    values = clean_values()
+    values["PL5"]["-"].update({"tap_hop_so_nguoi": "1,234", "tap_hop_tong_so": "2,500",
+                               "lam_nha_so_tien": "2,500"})
+    inbox = tmp_path / "inbox"
+    write_workbook(inbox / "TX01.xlsx", campaign, values=values)
+    result = consolidate(inbox, campaign, UNITS, UNITS.get("TX"))
+    write_outputs(result, None, tmp_path / "out")
+    got = {r["column"]: r["value"] for r in _csv(tmp_path / "out" / "values.csv")
+           if r["unit_code"] == "TX01" and r["form"] == "PL5"}
+    assert got["tap_hop_so_nguoi"] == "1234" and got["tap_hop_tong_so"] == "2500"
+    assert float(got["lam_nha_so_tien"]) == 2.5
+    warned = {r["cell"]: r for r in _csv(tmp_path / "out" / "findings.csv")
+              if r["code"] == "thousands_comma_read"}
+    for key, typed in (("tap_hop_so_nguoi", "1,234"), ("tap_hop_tong_so", "2,500")):
+        row = warned[cell_of(campaign, "PL5", "-", key)]
+        assert row["severity"] == "warning" and f"«{typed}»" in row["message"]
+    status = {r["unit_code"]: r["status"] for r in _csv(tmp_path / "out" / "submissions.csv")}
+    assert status["TX01"] == "accepted"

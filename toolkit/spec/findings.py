@@ -45,6 +45,10 @@ _TABLE: tuple[Code, ...] = (
     Code("number_as_text_converted", "warning",
          "{where} — «{value}» được nhập dạng chữ, đã hiểu là số {number}; "
          "lần sau hãy nhập ô này dạng số"),
+    Code("thousands_comma_read", "warning",
+         "{where} — {label}: «{value}» đã được hiểu là {number} (dấu phẩy ngăn cách hàng "
+         "nghìn, vì ô này là số nguyên); nếu ý khác, hãy sửa lại. Lần sau nhập số không có "
+         "dấu ngăn cách, ví dụ 1234"),
     Code("number_formatted_as_date", "warning",
          "{where} — ô đang mang định dạng ngày/giờ (thường do dán cả định dạng từ tệp khác) "
          "nên hiện «{value}»; đã hiểu là số {number}. Hãy đặt lại định dạng số cho ô"),
