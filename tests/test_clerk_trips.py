@@ -6,11 +6,15 @@ phone-call list, the zip saved by hand, the messages of a wrong or empty run."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import os
 import random
+import re
+import zipfile
 from pathlib import Path
 
-from builders import cell_of, clean_values, write_workbook
+from builders import cell_of, clean_values, workbook_bytes, write_workbook
 from openpyxl import load_workbook
 
 from toolkit._infra.paths import samples_dir
@@ -146,3 +150,90 @@ def test_thousands_comma_read_back_from_the_outputs(tmp_path: Path) -> None:
         assert row["severity"] == "warning" and f"«{typed}»" in row["message"]
     status = {r["unit_code"]: r["status"] for r in _csv(tmp_path / "out" / "submissions.csv")}
     assert status["TX01"] == "accepted"
+
+
+# ------------------------------------------------------------------ item 9: received time
+
+
+def _without_modified(data: bytes) -> bytes:
+    """The workbook with no ``dcterms:modified`` in docProps/core.xml (a program that does
+    not stamp it)."""
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                body = re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>", b"", body)
+            dst.writestr(item, body)
+    return out.getvalue()
+
+
+def test_received_time_without_a_manifest_is_the_units_save_time(tmp_path: Path) -> None:
+    """A hand-saved inbox: the clerk saved every attachment today, yet a unit that saved its
+    file before the deadline is on time; one file's time comes from the mail manifest; a
+    file whose program stamps no save time has no received time and is never late. The
+    source is in submissions.csv (new last column) and in the status sheet."""
+    campaign = load_campaign("nq02-2020")  # co_so deadline 20/01/2021
+    inbox = tmp_path / "inbox"
+    saved = {  # unit → its own save time (UTC), as Excel stamps it
+        "TX01": dt.datetime(2021, 1, 18, 2, 0), "TX02": dt.datetime(2021, 1, 20, 16, 0),
+        "TX03": dt.datetime(2021, 1, 20, 17, 30), "TX05": dt.datetime(2021, 1, 25, 3, 0)}
+    for code, when in saved.items():
+        write_workbook(inbox / f"{code}.xlsx", campaign, unit_code=code,
+                       unit_name=UNITS.get(code).name, values=clean_values(), modified=when)
+    (inbox / "TX04.xlsx").write_bytes(_without_modified(
+        workbook_bytes(campaign, unit_code="TX04", unit_name=UNITS.get("TX04").name,
+                       values=clean_values())))
+    (inbox / "manifest.csv").write_text(
+        "file,sender,date,message_id,subject\r\n"
+        "TX05.xlsx,b@x.vn,2021-01-19T09:15:00+07:00,<5@x.vn>,Báo cáo\r\n", encoding="utf-8")
+    for path in inbox.iterdir():  # the clerk saved them all now
+        os.utime(path, None)
+    result = consolidate(inbox, campaign, UNITS, UNITS.get("TX"))
+    paths = write_outputs(result, result.frames, tmp_path / "out")
+    rows = {r["unit_code"]: r for r in _csv(paths.submissions_csv)}
+    header = next(csv.reader(io.StringIO(
+        paths.submissions_csv.read_text(encoding="utf-8-sig"))))
+    assert header == ["unit_code", "unit_name", "status", "file", "sha256", "received_at",
+                      "late", "received_source"]
+    expected = {  # (received_at, late, source): 16:00 UTC on the 20th is 23:00 in Vietnam
+        "TX01": ("2021-01-18T02:00:00+00:00", "no", "saved"),
+        "TX02": ("2021-01-20T16:00:00+00:00", "no", "saved"),
+        "TX03": ("2021-01-20T17:30:00+00:00", "yes", "saved"),  # 00:30 on the 21st
+        "TX04": ("", "", "unknown"),
+        "TX05": ("2021-01-19T09:15:00+07:00", "no", "mail"),
+    }
+    for code, (received, late, source) in expected.items():
+        row = rows[code]
+        assert (row["received_at"], row["late"], row["received_source"]) == (
+            received, late, source), code
+    assert rows["TX06"]["status"] == "missing" and rows["TX06"]["received_source"] == ""
+    sheet = _rows(paths.summary, "Tình hình nộp")
+    top = next(i for i, r in enumerate(sheet) if r[0] == "TT")
+    col = {name: i for i, name in enumerate(sheet[top])}
+    shown = {r[1]: r for r in sheet[top + 1:] if r[1]}
+    labels = {"saved": "theo thời gian đơn vị lưu tệp", "mail": "theo thư điện tử",
+              "unknown": "không rõ"}
+    for code, (_received, late, source) in expected.items():
+        r = shown[code]
+        assert r[col["Nguồn thời gian nhận"]] == labels[source], code
+        assert r[col["Đúng hạn / trễ hạn"]] == {"no": "Đúng hạn", "yes": "Trễ hạn",
+                                                 "": "Không rõ"}[late], code
+    assert shown["TX02"][col["Thời gian nhận"]] == dt.datetime(2021, 1, 20, 23, 0)
+    on_time = next(r[3] for r in sheet if r[0] == "Số đơn vị nộp đúng hạn")
+    assert on_time == 3  # TX01, TX02, TX05; TX04 unknown is neither on time nor late
+
+
+def test_targets_sample_is_mostly_on_time(tmp_path: Path) -> None:
+    """The targets sample has no manifest: its units' save times say who was late (every
+    fifth unit), not the day the sample was checked out (it showed 0 % on time)."""
+    campaign = load_campaign("nq01-hoc-tap-2018")
+    result = consolidate(samples_dir() / campaign.id / "inbox", campaign, UNITS,
+                         UNITS.get("TX"))
+    paths = write_outputs(result, None, tmp_path)
+    rows = [r for r in _csv(paths.submissions_csv) if r["status"] == "accepted"]
+    assert len(rows) == 31 and all(r["received_source"] == "saved" for r in rows)
+    late = [r["unit_code"] for r in rows if r["late"] == "yes"]
+    assert late == [f"TX{i:02d}" for i in range(5, 32, 5)]
+    assert next(r[3] for r in _rows(paths.summary, "Tình hình nộp")
+                if r[0] == "Số đơn vị nộp đúng hạn") == 31 - len(late)

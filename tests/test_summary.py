@@ -37,7 +37,8 @@ def _sub(code: str, name: str, file: str, status: str, received: dt.datetime | N
     identity = {"campaign": "nq02-2020", "unit_code": code, "unit_name": name} if code else {}
     return Submission(file=file, path=Path("/inbox") / file, sha256="0" * 64, size=1,
                       received_at=received, identity=identity, findings=list(findings),
-                      status=status, reason=reason)
+                      status=status, reason=reason,
+                      received_source="mail" if received is not None else "unknown")
 
 
 def _finding(file: str, code: str, severity: str, cell: str, column: str,
@@ -187,8 +188,8 @@ def test_status_rows(book: PyxlWorkbook) -> None:
     ws = book[STATUS_SHEET]
     header = _row_of(ws, 1, "TT")
     head = [c.value for c in ws[header]]
-    assert head[:8] == ["TT", "Mã đơn vị", "Tên đơn vị", "Trạng thái", "Tệp", "Thời gian nhận",
-                        "Hạn nộp", "Đúng hạn / trễ hạn"]
+    assert head[:9] == ["TT", "Mã đơn vị", "Tên đơn vị", "Trạng thái", "Tệp", "Thời gian nhận",
+                        "Nguồn thời gian nhận", "Hạn nộp", "Đúng hạn / trễ hạn"]
     table = [[c.value for c in ws[r]] for r in range(header + 1, ws.max_row + 1)]
     rows = {}
     for values in table:  # the unit's own row comes first; extra files follow
@@ -196,18 +197,19 @@ def test_status_rows(book: PyxlWorkbook) -> None:
     tx01, tx02, tx03, tx04 = (rows[c] for c in ("TX01", "TX02", "TX03", "TX04"))
     assert tx01[2:5] == ["Đoàn thị trấn Thọ Xuân", "Hợp lệ", "TX01.xlsx"]
     assert tx01[5] == dt.datetime(2021, 1, 20, 23, 30)  # Vietnam time
-    assert tx01[6] == dt.datetime(2021, 1, 20)
-    assert tx01[7:10] == ["Đúng hạn", 0, 1]
+    assert tx01[6] == "theo thư điện tử"
+    assert tx01[7] == dt.datetime(2021, 1, 20)
+    assert tx01[8:11] == ["Đúng hạn", 0, 1]
     assert tx02[3:5] == ["Bị trả lại (có lỗi)", "TX02 bản 2.xlsx"]
-    assert tx02[7:10] == ["Đúng hạn", 2, 0]
-    assert tx03[3] == "Chưa nộp" and tx03[4] in (None, "") and tx03[7] in (None, "")
-    assert tx04[5] == dt.datetime(2021, 1, 21, 0, 30) and tx04[7] == "Trễ hạn"
+    assert tx02[8:11] == ["Đúng hạn", 2, 0]
+    assert tx03[3] == "Chưa nộp" and tx03[4] in (None, "") and tx03[8] in (None, "")
+    assert tx04[5] == dt.datetime(2021, 1, 21, 0, 30) and tx04[8] == "Trễ hạn"
     assert ws.cell(_row_of(ws, 2, "TX01"), 6).number_format == "dd/mm/yyyy hh:mm"
     extra = table[4:]
     assert [(r[3], r[4]) for r in extra] == [("Đã có bản mới hơn", "TX02.xlsx"),
                                              ("Không nhận diện được", "lạ.xlsx"),
                                              ("Bỏ qua", "cu.xlsx")]
-    assert extra[2][10] == "Chiến dịch khác"
+    assert extra[2][11] == "Chiến dịch khác"
     assert [r[0] for r in table] == list(range(1, 8))
 
 

@@ -27,6 +27,7 @@ from toolkit.spec.layout import (
     form_layout,
 )
 from toolkit.spec.models import (
+    RECEIVED_SOURCES,
     SEVERITY_LABELS,
     STATUS_LABELS,
     ConsolidationResult,
@@ -55,12 +56,12 @@ from toolkit.write.templates import identity_for, write_meta
 STATUS_SHEET = "Tình hình nộp"
 FINDINGS_SHEET = "Lỗi"
 UNIT_COLUMN = ("unit", "Đơn vị", 28.0)
-ON_TIME, LATE, NO_DEADLINE = "Đúng hạn", "Trễ hạn", "Không có hạn"
+ON_TIME, LATE, NO_DEADLINE, UNKNOWN = "Đúng hạn", "Trễ hạn", "Không có hạn", "Không rõ"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 STATUS_COLUMNS: tuple[tuple[str, float], ...] = (
     ("TT", 5), ("Mã đơn vị", 9), ("Tên đơn vị", 30), ("Trạng thái", 19), ("Tệp", 32),
-    ("Thời gian nhận", 16), ("Hạn nộp", 11), ("Đúng hạn / trễ hạn", 11), ("Số lỗi", 7),
-    ("Số cảnh báo", 9), ("Ghi chú", 32),
+    ("Thời gian nhận", 16), ("Nguồn thời gian nhận", 13), ("Hạn nộp", 11),
+    ("Đúng hạn / trễ hạn", 11), ("Số lỗi", 7), ("Số cảnh báo", 9), ("Ghi chú", 32),
 )
 FINDING_COLUMNS: tuple[tuple[str, float], ...] = (
     ("Tệp", 30), ("Đơn vị", 26), ("Phụ lục", 8), ("Ô", 7), ("Cột", 30), ("Mức độ", 9),
@@ -68,10 +69,12 @@ FINDING_COLUMNS: tuple[tuple[str, float], ...] = (
 )
 
 
-def timeliness(received_at: dt.datetime | None, deadline: dt.date | None) -> str:
-    """``Đúng hạn`` / ``Trễ hạn`` by the Vietnam calendar day; empty when nothing arrived."""
+def timeliness(received_at: dt.datetime | None, deadline: dt.date | None,
+               *, arrived: bool = False) -> str:
+    """``Đúng hạn`` / ``Trễ hạn`` by the Vietnam calendar day; ``Không rõ`` when a file
+    ``arrived`` but its time is unknown (never judged late); empty when nothing arrived."""
     if received_at is None:
-        return ""
+        return UNKNOWN if arrived else ""
     late = is_late(received_at, deadline)
     return NO_DEADLINE if late is None else LATE if late else ON_TIME
 
@@ -148,7 +151,7 @@ class _SummaryWriter:
             row += 1
         for i, (file, why) in enumerate(r.skipped, start=len(unit_rows) + len(extra) + 1):
             ws.write_number(row, 0, i, st.label(align="center"))
-            values = ["", "", "Bỏ qua", file, "", "", "", "", "", why]
+            values = ["", "", "Bỏ qua", file, "", "", "", "", "", "", why]
             for col, value in enumerate(values, start=1):
                 ws.write_string(row, col, value, st.label())
             row += 1
@@ -165,7 +168,8 @@ class _SummaryWriter:
         on_time = sum(
             1 for u, sub in unit_rows
             if sub is not None and timeliness(sub.received_at,
-                                              r.campaign.deadline_for(u.level)) != LATE
+                                              r.campaign.deadline_for(u.level)) in (
+                ON_TIME, NO_DEADLINE)
         )
         return [
             ("expected", "Số đơn vị phải nộp", len(r.expected)),
@@ -211,13 +215,14 @@ class _SummaryWriter:
         received = local_time(sub.received_at) if sub else None
         texts = {
             1: code, 2: name, 3: STATUS_LABELS.get(status, status),
-            4: sub.file if sub else "", 7: timeliness(sub.received_at if sub else None,
-                                                      deadline),
-            10: sub.reason if sub else "",
+            4: sub.file if sub else "",
+            6: RECEIVED_SOURCES.get(sub.received_source, "") if sub else "",
+            8: timeliness(sub.received_at, deadline, arrived=True) if sub else "",
+            11: sub.reason if sub else "",
         }
         ws.write_number(row, 0, number, st.label(align="center"))
         for col, text in texts.items():
-            bold = col == 7 and text == LATE
+            bold = col == 8 and text == LATE
             ws.write_string(row, col, text, st.label(bold=bold))
         if received is not None:
             ws.write_datetime(row, 5, received, st.get(border=1, num_format=DATETIME_FORMAT,
@@ -225,11 +230,11 @@ class _SummaryWriter:
         else:
             ws.write_blank(row, 5, None, st.label())
         if deadline is not None:
-            ws.write_datetime(row, 6, dt.datetime.combine(deadline, dt.time()),
+            ws.write_datetime(row, 7, dt.datetime.combine(deadline, dt.time()),
                               st.value("date"))
         else:
-            ws.write_blank(row, 6, None, st.label())
-        for col, value in ((8, sub.errors if sub else None), (9, sub.warnings if sub else None)):
+            ws.write_blank(row, 7, None, st.label())
+        for col, value in ((9, sub.errors if sub else None), (10, sub.warnings if sub else None)):
             if value is None:
                 ws.write_blank(row, col, None, st.label())
             else:
