@@ -451,7 +451,7 @@ def expect_refused(tmp_path: Path, data: bytes, *needles: str) -> str:
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: so-khai-bao.xlsx: "), result.output
+    assert len(lines) == 1 and lines[0].startswith("Lỗi: so-khai-bao.xlsx: "), result.output
     assert "Traceback" not in result.output
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])

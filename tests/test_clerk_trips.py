@@ -22,6 +22,7 @@ from toolkit.check.values import parse_value
 from toolkit.pipeline import consolidate
 from toolkit.report.outputs import write_outputs
 from toolkit.spec.campaign import Column
+from toolkit.spec.findings import CODES, LABELS
 from toolkit.spec.load import load_campaign
 from toolkit.spec.units import load_units
 from toolkit.write.templates import template_bytes
@@ -237,3 +238,32 @@ def test_targets_sample_is_mostly_on_time(tmp_path: Path) -> None:
     assert late == [f"TX{i:02d}" for i in range(5, 32, 5)]
     assert next(r[3] for r in _rows(paths.summary, "Tình hình nộp")
                 if r[0] == "Số đơn vị nộp đúng hạn") == 31 - len(late)
+
+
+# ------------------------------------------------------------------ item 14: codes as words
+
+
+def test_every_finding_code_has_vietnamese_words() -> None:
+    assert set(LABELS) == set(CODES)
+    for code, words in LABELS.items():
+        assert words and words != code and "_" not in words.replace("_meta", ""), code
+
+
+def test_the_findings_sheet_shows_words_and_the_csv_keeps_the_code(tmp_path: Path) -> None:
+    campaign = load_campaign("nq02-2020")
+    values = clean_values()
+    values["PL2"]["-"]["bt_so_luong"] = "ba"
+    inbox = tmp_path / "inbox"
+    write_workbook(inbox / "TX01.xlsx", campaign, values=values)
+    result = consolidate(inbox, campaign, UNITS, UNITS.get("TX"))
+    paths = write_outputs(result, result.frames, tmp_path / "out")
+    cell = cell_of(campaign, "PL2", "-", "bt_so_luong")
+    (row,) = [r for r in _csv(paths.findings_csv) if r["cell"] == cell]
+    assert row["code"] == "not_a_number"
+    sheet = _rows(paths.summary, "Lỗi")
+    top = next(i for i, r in enumerate(sheet) if r[0] == "Tệp")
+    col = {name: i for i, name in enumerate(sheet[top])}
+    assert "Mã" not in col
+    (shown,) = [r for r in sheet[top + 1:] if r[col["Ô"]] == cell]
+    assert shown[col["Loại"]] == "Không phải số"
+    assert not any(isinstance(v, str) and v in CODES for r in sheet for v in r)

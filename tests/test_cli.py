@@ -63,7 +63,7 @@ def test_make_templates_writes_one_file_per_child(tmp_path):
     [
         (["--units", "khong-co.csv"], "Không tìm thấy tệp đơn vị"),
         (["--office", "XYZ"], "XYZ"),
-        (["--campaign", "khong-co"], "không tìm thấy chiến dịch"),
+        (["--campaign", "khong-co"], "Không tìm thấy chiến dịch «khong-co»"),
     ],
 )
 def test_make_templates_user_mistakes(tmp_path, args, needle):

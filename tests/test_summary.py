@@ -293,14 +293,14 @@ def test_findings_sheet(book: PyxlWorkbook, result: ConsolidationResult) -> None
     ws = book[FINDINGS_SHEET]
     header = _row_of(ws, 1, "Tệp")
     assert [c.value for c in ws[header]][:8] == ["Tệp", "Đơn vị", "Phụ lục", "Ô", "Cột",
-                                                 "Mức độ", "Mã", "Nội dung"]
+                                                 "Mức độ", "Loại", "Nội dung"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=header + 1)]
     assert len(rows) == len(result.findings) == 3
     assert ws.auto_filter.ref.startswith(f"A{header}:")
     by_cell = {r[3]: r for r in rows}
     assert by_cell["C14"][1] == "TX01 – Đoàn thị trấn Thọ Xuân"
     assert by_cell["C14"][5] == "Cảnh báo"
-    assert by_cell["E14"][5] == "Lỗi" and by_cell["E14"][6] == "rule_violation"
+    assert by_cell["E14"][5] == "Lỗi" and by_cell["E14"][6] == "Số liệu không khớp nhau"
     assert by_cell["E14"][4] == "Bí thư, Phó Bí thư Đoàn › Trình độ › Chuyên môn › Thạc sỹ"
     assert by_cell["F14"][8] == "12 người"
     evil = ws.cell(header + 1 + [r[3] for r in rows].index("E14"), 9)

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from toolkit.cli import vi  # noqa: F401  (click's own words in Vietnamese, before any option)
 from toolkit.cli.campaign import campaign_group
 from toolkit.cli.common import ToolkitGroup, campaign_options
 from toolkit.cli.mail import mail_group
@@ -32,6 +33,7 @@ PROGRESS_MIN_FILES = 40  # below this a progress bar is noise
 def cli(debug: bool) -> None:
     """toolkit: biểu mẫu, kiểm tra và tổng hợp báo cáo Excel của Đoàn TNCS Hồ Chí Minh.
 
+    \f
     Excel-by-email reporting for the Youth Union: templates, validation, consolidation.
     """
 
@@ -47,6 +49,7 @@ def make_templates_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
                        out_dir: Path, targets_path: Path | None) -> None:
     """Tạo một tệp biểu mẫu cho mỗi đơn vị trực thuộc (và một tệp trống).
 
+    \f
     Writes one validated workbook per direct child of the office, plus one blank workbook;
     with --targets, each unit's allocated targets are pre-filled and locked.
     """
@@ -67,14 +70,15 @@ def make_templates_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
 
 
 @cli.command("consolidate")
-@click.argument("inbox", type=click.Path(path_type=Path))
+@click.argument("inbox", metavar="HỘP_THƯ", type=click.Path(path_type=Path))
 @campaign_options
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
               show_default=True, help="Thư mục ghi bảng tổng hợp, phản hồi và các tệp CSV.")
 def consolidate_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any,
                     out_dir: Path) -> None:
-    """Đọc, kiểm tra và tổng hợp mọi tệp trong thư mục INBOX.
+    """Đọc, kiểm tra và tổng hợp mọi tệp trong thư mục HỘP_THƯ.
 
+    \f
     Reads every workbook under INBOX, validates it, writes the summary workbook, one
     feedback workbook per unit with findings, and values/findings/submissions CSVs.
     """
@@ -110,6 +114,7 @@ def make_allocation_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
                         out_path: Path | None) -> None:
     """Tạo tệp phân bổ chỉ tiêu: mỗi đơn vị trực thuộc một dòng, mỗi chỉ tiêu một cột.
 
+    \f
     Writes the allocation workbook of the office (its own target on top, one row per child
     unit, live totals); fill it in, then run make-templates --targets FILE.
     """
@@ -126,6 +131,7 @@ def make_allocation_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
 def campaigns_cmd() -> None:
     """Liệt kê các chiến dịch có sẵn và chiến dịch riêng (./schemas), các biểu và hạn nộp.
 
+    \f
     Lists the built-in campaigns and the local ones (folders under ./schemas of the current
     directory) with their forms and deadlines.
     """

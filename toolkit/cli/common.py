@@ -14,6 +14,7 @@ from toolkit._infra.atomic import OutputError
 from toolkit._infra.paths import samples_dir
 from toolkit.author.plan import PlanError
 from toolkit.author.workbook_vocab import WorkbookError
+from toolkit.cli.vi import OPTIONS_METAVAR, SUBCOMMAND_METAVAR, VietnameseCommand
 from toolkit.mail.settings import MailError
 from toolkit.spec.errors import InboxError, SpecError
 from toolkit.spec.load import load_campaign
@@ -28,7 +29,15 @@ KNOWN_ERRORS: tuple[type[Exception], ...] = (
 
 class ToolkitGroup(click.Group):
     """Turns known errors into a one-line Vietnamese message and exit code 1 (traceback only
-    with ``toolkit --debug``)."""
+    with ``toolkit --debug``); its commands and sub-groups speak Vietnamese (:mod:`.vi`)."""
+
+    command_class = VietnameseCommand
+    group_class = type  # sub-groups are ToolkitGroups too
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", OPTIONS_METAVAR)
+        kwargs.setdefault("subcommand_metavar", SUBCOMMAND_METAVAR)
+        super().__init__(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -48,8 +57,7 @@ def campaign_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--campaign, --units, --office: shared by every command working on a campaign."""
 
     @click.option("--campaign", "campaign_ref", default="nq02-2020", show_default=True,
-                  help="Mã chiến dịch có sẵn hoặc đường dẫn tới campaign.yaml "
-                       "(built-in campaign id or path).")
+                  help="Mã chiến dịch có sẵn hoặc đường dẫn tới campaign.yaml.")
     @click.option("--units", "units_path", type=click.Path(path_type=Path), default=None,
                   help="Tệp danh sách đơn vị CSV/XLSX (code,name,level,parent,email); "
                        "mặc định samples/units.csv.")

@@ -155,19 +155,21 @@ def render_send(report: SendReport, campaign: Campaign, mail_dir: Path) -> str:
 def mail_group() -> None:
     """Gửi biểu mẫu, phản hồi, nhắc nộp qua thư điện tử; tải tệp đính kèm về hộp thư.
 
+    \f
     Mail in and out: send templates, feedback and reminders (SMTP); fetch workbook
     attachments with their provenance (IMAP).
     """
 
 
 @mail_group.command("send-templates")
-@click.argument("templates_dir", type=click.Path(path_type=Path))
+@click.argument("templates_dir", metavar="THƯ_MỤC_BIỂU_MẪU", type=click.Path(path_type=Path))
 @campaign_options
 @send_options
 def send_templates_cmd(templates_dir: Path, campaign: Campaign, units: UnitRegistry,
                        office: Unit, **opts: Any) -> None:
     """Gửi mỗi đơn vị trực thuộc biểu mẫu của mình (thư mục của make-templates --out).
 
+    \f
     Sends each child unit its own template from TEMPLATES_DIR.
     """
     build = functools.partial(plan_templates, campaign, units, office, templates_dir)
@@ -185,6 +187,7 @@ def send_feedback_cmd(campaign: Campaign, units: UnitRegistry, office: Unit,
                       results_dir: Path, today: dt.date | None, **opts: Any) -> None:
     """Gửi tệp phản hồi cho các đơn vị có lỗi hoặc cảnh báo.
 
+    \f
     Sends each unit with findings its feedback workbook from RESULTS/feedback.
     """
     build = functools.partial(plan_feedback, campaign, units, office, results_dir,
@@ -205,6 +208,7 @@ def remind_cmd(campaign: Campaign, units: UnitRegistry, office: Unit, results_di
                templates_dir: Path | None, today: dt.date | None, **opts: Any) -> None:
     """Nhắc các đơn vị chưa nộp hoặc bị trả lại, nêu hạn nộp và số ngày còn lại/quá hạn.
 
+    \f
     Reminds units still missing or rejected (at most once a day per unit).
     """
     build = functools.partial(plan_reminders, campaign, units, office, results_dir,
@@ -213,7 +217,7 @@ def remind_cmd(campaign: Campaign, units: UnitRegistry, office: Unit, results_di
 
 
 @mail_group.command("fetch")
-@click.argument("inbox_dir", type=click.Path(path_type=Path))
+@click.argument("inbox_dir", metavar="HỘP_THƯ", type=click.Path(path_type=Path))
 @click.option("--imap-host", envvar="TOOLKIT_IMAP_HOST", show_envvar=True, help="Máy chủ IMAP.")
 @click.option("--imap-port", type=int, envvar="TOOLKIT_IMAP_PORT", show_envvar=True,
               help="Cổng IMAP (mặc định 993 cho ssl, 143 cho starttls).")
@@ -231,8 +235,9 @@ def remind_cmd(campaign: Campaign, units: UnitRegistry, office: Unit, results_di
 def fetch_cmd(inbox_dir: Path, imap_host: str | None, imap_port: int | None,
               imap_security: str, imap_user: str | None, imap_cafile: Path | None,
               folder: str, since: dt.date | None) -> None:
-    """Tải mọi tệp Excel/ODS đính kèm (kể cả trong tệp .zip) về thư mục INBOX_DIR.
+    """Tải mọi tệp Excel/ODS đính kèm (kể cả trong tệp .zip) về thư mục HỘP_THƯ.
 
+    \f
     Saves every workbook attachment into INBOX_DIR (never overwriting, never twice) and
     records sender, Date, Message-ID and subject in INBOX_DIR/manifest.csv.
     """

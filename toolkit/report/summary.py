@@ -20,6 +20,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit.spec.campaign import Column
+from toolkit.spec.findings import label as finding_label
 from toolkit.spec.layout import (
     HEADER_TOP,
     FormLayout,
@@ -65,7 +66,7 @@ STATUS_COLUMNS: tuple[tuple[str, float], ...] = (
 )
 FINDING_COLUMNS: tuple[tuple[str, float], ...] = (
     ("Tệp", 30), ("Đơn vị", 26), ("Phụ lục", 8), ("Ô", 7), ("Cột", 30), ("Mức độ", 9),
-    ("Mã", 18), ("Nội dung", 60), ("Giá trị", 18),
+    ("Loại", 18), ("Nội dung", 60), ("Giá trị", 18),
 )
 
 
@@ -408,7 +409,7 @@ class _SummaryWriter:
         with contextlib.suppress(KeyError):
             column = self.result.campaign.form(f.form).column(f.column).label
         return [f.file, unit, f.form, f.cell, column, SEVERITY_LABELS.get(f.severity,
-                f.severity), f.code, f.message, f.value]
+                f.severity), finding_label(f.code), f.message, f.value]
 
 
 # --------------------------------------------------------------------------- public API
