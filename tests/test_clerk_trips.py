@@ -14,16 +14,20 @@ import re
 import zipfile
 from pathlib import Path
 
+import pytest
 from builders import cell_of, clean_values, workbook_bytes, write_workbook
+from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from toolkit._infra.paths import samples_dir
 from toolkit.check.values import parse_value
+from toolkit.cli import cli, common
 from toolkit.pipeline import consolidate
 from toolkit.report.outputs import write_outputs
 from toolkit.spec.campaign import Column
 from toolkit.spec.findings import CODES, LABELS
 from toolkit.spec.load import load_campaign
+from toolkit.spec.meta import META_SHEET, parse_meta
 from toolkit.spec.units import load_units
 from toolkit.write.templates import template_bytes
 
@@ -267,3 +271,50 @@ def test_the_findings_sheet_shows_words_and_the_csv_keeps_the_code(tmp_path: Pat
     (shown,) = [r for r in sheet[top + 1:] if r[col["Ô"]] == cell]
     assert shown[col["Loại"]] == "Không phải số"
     assert not any(isinstance(v, str) and v in CODES for r in sheet for v in r)
+
+
+# ------------------------------------------------------------------ item 11: no silent defaults
+
+
+def test_units_file_and_office_are_required_and_named(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOOLKIT_UNITS")
+    monkeypatch.chdir(tmp_path)  # outside the repository: no bundled list is reached for
+    runner = CliRunner()
+    sample = str(samples_dir() / "units.csv")
+    for args, needle in (
+            (["make-templates", "--office", "TX"], "Chưa chọn tệp danh sách đơn vị"),
+            (["make-templates", "--units", sample], "Chưa chọn văn phòng ra kế hoạch"),
+            (["consolidate", "hop-thu", "--units", sample], "Chưa chọn văn phòng"),
+            (["make-allocation", "--campaign", TARGETS, "--office", "TS"], "--units")):
+        result = runner.invoke(cli, [*args, "--out", "ra"], prog_name="toolkit")
+        assert result.exit_code == 1 and needle in result.output, result.output
+        assert result.output.startswith("Lỗi: ") and len(result.output.splitlines()) == 1
+        assert not (tmp_path / "ra").exists()
+    result = runner.invoke(cli, ["make-templates", "--units", sample], prog_name="toolkit")
+    assert "TX (Huyện đoàn Thọ Xuân)" in result.output  # the offices it could have meant
+    result = runner.invoke(cli, ["make-templates", "--units", sample, "--office", "tx",
+                                 "--out", "ra"], prog_name="toolkit")
+    assert result.exit_code == 0, result.output
+    assert (f"Tệp đơn vị: {sample} (theo --units); văn phòng: Huyện đoàn Thọ Xuân "
+            "(TX, theo --office)") in result.output
+    made = set()
+    for path in (tmp_path / "ra").glob("*.xlsx"):
+        meta = parse_meta(list(load_workbook(path)[META_SHEET].iter_rows(values_only=True)))
+        made.add(meta.unit_code)
+    assert made == {u.code for u in UNITS.children("TX")} | {""}
+    monkeypatch.setenv("TOOLKIT_UNITS", sample)
+    monkeypatch.setenv("TOOLKIT_OFFICE", "TS")
+    result = runner.invoke(cli, ["make-templates", "--out", "ts"], prog_name="toolkit")
+    assert "(theo TOOLKIT_UNITS); văn phòng: Huyện đoàn Triệu Sơn (TS, theo TOOLKIT_OFFICE)" in (
+        result.output)
+
+
+def test_a_workspace_default_plugs_into_the_one_resolver(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    sample = samples_dir() / "units.csv"
+    monkeypatch.setattr(common, "workspace_settings", lambda: (sample, "NL"))
+    choice = common.resolve_office(None, None)
+    assert (choice.office.code, choice.units_from, choice.office_from) == (
+        "NL", "không gian làm việc", "không gian làm việc")
+    assert common.resolve_office(None, "TX").office_from == "--office"

@@ -85,7 +85,7 @@ def test_make_templates_duplicate_unit_code(tmp_path):
 
 
 def test_consolidate_missing_inbox_is_one_line(tmp_path):
-    result = CliRunner().invoke(cli, ["consolidate", str(tmp_path / "nope"),
+    result = CliRunner().invoke(cli, ["consolidate", str(tmp_path / "nope"), "--office", "TX",
                                       "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "Không tìm thấy thư mục" in result.output
