@@ -318,3 +318,59 @@ def test_a_workspace_default_plugs_into_the_one_resolver(monkeypatch: pytest.Mon
     assert (choice.office.code, choice.units_from, choice.office_from) == (
         "NL", "không gian làm việc", "không gian làm việc")
     assert common.resolve_office(None, "TX").office_from == "--office"
+
+
+# ------------------------------------------------------------------ item 12: say what happened
+
+
+def test_an_empty_inbox_says_so(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for name, files in (("trong", {}), ("chi-co-ghi-chu", {"ghi-chu.txt": b"x"})):
+        inbox = tmp_path / name
+        inbox.mkdir()
+        for file, data in files.items():
+            (inbox / file).write_bytes(data)
+        result = runner.invoke(cli, ["consolidate", str(inbox), "--office", "TX", "--out",
+                                     str(tmp_path / f"ra-{name}")], prog_name="toolkit")
+        assert result.exit_code == 0, result.output
+        assert f"Hộp thư {inbox} không có tệp bảng tính nào" in result.output
+        assert "kiểm tra đường dẫn hộp thư" in result.output
+    result = runner.invoke(cli, ["consolidate", str(samples_dir() / "inbox"), "--office", "TX",
+                                 "--out", str(tmp_path / "ra")], prog_name="toolkit")
+    assert "không có tệp bảng tính nào" not in result.output
+
+
+def test_an_empty_allocation_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    runner = CliRunner()
+    alloc = tmp_path / "phan-bo.xlsx"
+    made = runner.invoke(cli, ["make-allocation", "--campaign", TARGETS, "--office", "TS",
+                               "--out", str(alloc)], prog_name="toolkit")
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(cli, ["make-templates", "--campaign", TARGETS, "--office", "TS",
+                                 "--targets", str(alloc), "--out", str(tmp_path / "bm")],
+                           prog_name="toolkit")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Lỗi: phan-bo.xlsx: chưa có chỉ tiêu nào")
+    assert "«không giao»" in lines[0] and "bỏ --targets" in lines[0]
+    assert not (tmp_path / "bm").exists()
+
+
+def test_send_feedback_with_nothing_to_send_says_why(tmp_path: Path) -> None:
+    campaign = load_campaign("nq02-2020")
+    result = consolidate(samples_dir() / "inbox", campaign, UNITS, UNITS.get("TX"))
+    out = tmp_path / "ket-qua"
+    write_outputs(result, result.frames, out)
+    runner = CliRunner()
+    args = ["mail", "send-feedback", "--results", str(out), "--dry-run", "--from",
+            "vp@tx.example", "--out", str(tmp_path / "thu")]
+    missing = runner.invoke(cli, args, prog_name="toolkit")
+    assert missing.exit_code == 1 and "Chưa chọn văn phòng" in missing.output
+    other = runner.invoke(cli, [*args, "--office", "NL"], prog_name="toolkit")
+    assert other.exit_code == 0, other.output
+    assert "Không có thư nào để gửi" in other.output and "Huyện đoàn Ngọc Lặc" in (
+        other.output)
+    own = runner.invoke(cli, [*args, "--office", "TX"], prog_name="toolkit")
+    assert own.exit_code == 0 and "Không có thư nào để gửi" not in own.output
+    written = list((tmp_path / "thu").rglob("*.eml"))
+    assert written and len(written) == len(list((out / "feedback").glob("TX*.xlsx")))

@@ -90,7 +90,7 @@ def consolidate_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office
     with _progress(inbox) as advance:
         result = consolidate(inbox, campaign, units, office, progress=advance)
     paths = write_outputs(result, result.frames, out_dir)
-    click.echo(render_run_summary(result, paths))
+    click.echo(render_run_summary(result, paths, inbox))
 
 
 def _out_outside_inbox(inbox: Path, out_dir: Path) -> None:

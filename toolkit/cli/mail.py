@@ -105,7 +105,7 @@ def _password(kind: str, user: str) -> Callable[[], str | None]:
 
 
 def _run_send(build: Callable[..., Plan], office: Unit, campaign: Campaign,
-              opts: dict[str, Any], **plan_args: Any) -> None:
+              opts: dict[str, Any], *, empty: str = "", **plan_args: Any) -> None:
     from_addr = opts["from_addr"] or (opts["smtp_user"] if "@" in (opts["smtp_user"] or "")
                                       else None)
     if not from_addr:
@@ -121,13 +121,15 @@ def _run_send(build: Callable[..., Plan], office: Unit, campaign: Campaign,
     report = deliver(plan, opts["mail_dir"], settings=settings,
                      password=_password("SMTP", opts["smtp_user"] or ""),
                      dry_run=opts["dry_run"], resend=opts["resend"])
-    click.echo(render_send(report, campaign, opts["mail_dir"]))
+    click.echo(render_send(report, campaign, opts["mail_dir"], empty=empty))
     if report.failed:
         raise SystemExit(1)
 
 
-def render_send(report: SendReport, campaign: Campaign, mail_dir: Path) -> str:
-    """The terminal report of one send command, in Vietnamese."""
+def render_send(report: SendReport, campaign: Campaign, mail_dir: Path, *,
+                empty: str = "") -> str:
+    """The terminal report of one send command, in Vietnamese; ``empty`` is the sentence
+    saying why, when there was nothing at all to send."""
     label = KIND_LABELS.get(report.kind, report.kind)
     p = printable  # every piece of text that came from outside (files, servers, registry)
     lines = [f"Chiến dịch: {p(campaign.id)} — {p(campaign.document_number)}"]
@@ -144,6 +146,8 @@ def render_send(report: SendReport, campaign: Campaign, mail_dir: Path) -> str:
     if report.failed:
         lines.append(f"Không gửi được {len(report.failed)} thư:")
         lines += [f"  {p(u.code)} {p(u.name)}: {p(why)}" for u, why in report.failed]
+    if empty and not (report.sent or report.skipped or report.failed):
+        lines.append(p(empty))
     if report.dry_run and report.written:
         lines.append(f"Các tệp .eml nằm trong {p(str(report.written[0].parent))}")
     elif not report.dry_run and report.sent:
@@ -192,7 +196,11 @@ def send_feedback_cmd(campaign: Campaign, units: UnitRegistry, office: Unit,
     """
     build = functools.partial(plan_feedback, campaign, units, office, results_dir,
                               today=today or today_in_vietnam())
-    _run_send(build, office, campaign, opts)
+    _run_send(build, office, campaign, opts, empty=(
+        f"Không có thư nào để gửi: thư mục {results_dir / 'feedback'} không có tệp phản hồi "
+        f"nào của đơn vị trực thuộc {office.name} (không đơn vị nào có lỗi hay cảnh báo, "
+        "hoặc kết quả là của văn phòng khác). Kiểm tra --office và --results (thư mục --out "
+        "của toolkit consolidate)."))
 
 
 @mail_group.command("remind")
