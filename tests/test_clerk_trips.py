@@ -11,7 +11,9 @@ import io
 import os
 import random
 import re
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -374,3 +376,99 @@ def test_send_feedback_with_nothing_to_send_says_why(tmp_path: Path) -> None:
     assert own.exit_code == 0 and "Không có thư nào để gửi" not in own.output
     written = list((tmp_path / "thu").rglob("*.eml"))
     assert written and len(written) == len(list((out / "feedback").glob("TX*.xlsx")))
+
+
+# ------------------------------------------------------------------ item 15: a zip in the inbox
+
+
+def _zip(members: dict[str, bytes], *, utf8_flag: bool = True) -> bytes:
+    class RawName(zipfile.ZipInfo):
+        def _encodeFilenameFlags(self):  # type: ignore[no-untyped-def]  # UTF-8, no flag
+            return self.filename.encode("utf-8"), self.flag_bits & ~0x800
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            info = (zipfile.ZipInfo if utf8_flag else RawName)(name, (2021, 1, 18, 9, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return out.getvalue()
+
+
+def _lying_zip(name: str, inflated: int, declared: int) -> bytes:
+    """A zip whose one member declares ``declared`` bytes and inflates to ``inflated``."""
+    raw = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = raw.compress(b"\0" * inflated) + raw.flush()
+    encoded = name.encode()
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, 0, len(body), declared,
+                        len(encoded), 0) + encoded
+    central = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, 0, len(body),
+                          declared, len(encoded), 0, 0, 0, 0, 0, 0) + encoded
+    data = local + body
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(data), 0)
+    return data + central + end
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_zip_saved_into_the_inbox_is_unpacked_with_the_same_guards(tmp_path: Path) -> None:
+    campaign = load_campaign("nq02-2020")
+
+    def filled(code: str, bt: int) -> bytes:
+        values = clean_values()
+        values["PL2"]["-"]["bch_so_luong"] = bt
+        return workbook_bytes(campaign, unit_code=code, unit_name=UNITS.get(code).name,
+                              values=values)
+
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    (inbox / "TX01.xlsx").write_bytes(filled("TX01", 21))
+    (inbox / "thư TX02.zip").write_bytes(_zip({
+        "Báo cáo TX02.xlsx": filled("TX02", 22),
+        "con/TX03.xlsx": filled("TX03", 23),
+        "__MACOSX/con/._TX03.xlsx": b"junk",
+        "~$Báo cáo TX02.xlsx": b"lock",
+        "ghi chú.txt": b"x"}))
+    (inbox / "TX05 khong co co.zip").write_bytes(_zip({"Phụ lục TX05.xlsx": filled("TX05", 25)},
+                                                      utf8_flag=False))
+    (inbox / "bom.zip").write_bytes(_lying_zip("TX04.xlsx", 30 * 2**20, 1000))
+    (inbox / "chi-co-chu.zip").write_bytes(_zip({"doc.txt": b"x"}))
+    (inbox / "hong.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    before = _tree(inbox)
+    result = consolidate(inbox, campaign, UNITS, UNITS.get("TX"))
+    paths = write_outputs(result, result.frames, tmp_path / "ra")
+    assert _tree(inbox) == before  # nothing written into the inbox, nothing unpacked there
+    rows = {r["unit_code"]: r for r in _csv(paths.submissions_csv) if r["status"]}
+    files = {"TX01": "TX01.xlsx", "TX02": "thư TX02.zip › Báo cáo TX02.xlsx",
+             "TX03": "thư TX02.zip › con/TX03.xlsx",
+             "TX05": "TX05 khong co co.zip › Phụ lục TX05.xlsx"}
+    for code, file in files.items():
+        assert (rows[code]["status"], rows[code]["file"]) == ("accepted", file), code
+    assert rows["TX04"]["status"] == "missing"
+    got = {r["unit_code"]: r["value"] for r in _csv(paths.values_csv)
+           if r["form"] == "PL2" and r["column"] == "bch_so_luong"}
+    assert got == {"TX01": "21", "TX02": "22", "TX03": "23", "TX05": "25"}
+    skipped = dict(result.skipped)
+    assert "không có tệp bảng tính" in skipped["chi-co-chu.zip"]
+    assert "hỏng" in skipped["hong.zip"]
+    assert "bị từ chối" in skipped["bom.zip"] and "TX04.xlsx" in skipped["bom.zip"]
+    status = _rows(paths.summary, "Tình hình nộp")
+    shown = [r for r in status if r[3] == "Bỏ qua"]
+    assert {r[4] for r in shown} >= {"bom.zip", "chi-co-chu.zip", "hong.zip"}
+
+
+def test_make_allocation_adds_the_extension(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    monkeypatch.chdir(tmp_path)
+    for typed, written in (("phan-bo", "phan-bo.xlsx"), ("bang.XLSX", "bang.XLSX"),
+                           ("ban.v2", "ban.v2.xlsx")):
+        result = CliRunner().invoke(cli, ["make-allocation", "--campaign", TARGETS,
+                                          "--office", "TS", "--out", typed])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / written).is_file() and written in result.output
+        assert load_workbook(tmp_path / written).sheetnames  # a real workbook
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ban.v2.xlsx", "bang.XLSX",
+                                                          "phan-bo.xlsx"]

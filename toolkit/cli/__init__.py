@@ -122,6 +122,8 @@ def make_allocation_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
     from toolkit.write.allocation import allocation_bytes, allocation_filename
 
     path = out_path or Path(allocation_filename(campaign, office))
+    if path.suffix.lower() != ".xlsx":  # "--out phan-bo" is meant as phan-bo.xlsx
+        path = path.with_name(path.name + ".xlsx")
     write_bytes(path, allocation_bytes(campaign, units, office))
     click.echo(f"Đã tạo tệp phân bổ chỉ tiêu {path} cho {len(units.children(office.code))} "
                f"đơn vị trực thuộc {office.name}")

@@ -178,6 +178,7 @@ _TABLE: tuple[Code, ...] = (
     Code("folder_unreadable", "warning",
          "không đọc được thư mục ({detail}); các tệp trong đó chưa được xem. Hãy cấp quyền "
          "đọc rồi chạy lại"),
+    Code("zip_refused", "warning", "tệp nén: {detail}"),
     Code("manifest_unreadable", "warning",
          "không đọc được {file} ({detail}); thời gian nhận lấy theo thời gian đơn vị lưu "
          "tệp, người gửi không được kiểm tra"),
@@ -252,6 +253,7 @@ LABELS: dict[str, str] = {
     "not_regular_file": "Không phải tệp thường",
     "folder_unreadable": "Không đọc được thư mục",
     "manifest_unreadable": "Không đọc được manifest",
+    "zip_refused": "Tệp nén không giải nén được",
     "text_truncated": "Nội dung quá dài",
 }
 
