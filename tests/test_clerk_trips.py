@@ -472,3 +472,68 @@ def test_make_allocation_adds_the_extension(tmp_path: Path, monkeypatch: pytest.
         assert load_workbook(tmp_path / written).sheetnames  # a real workbook
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ban.v2.xlsx", "bang.XLSX",
                                                           "phan-bo.xlsx"]
+
+
+# ------------------------------------------------------------------ item 17: who to call
+
+
+def test_the_call_list_names_every_unit_to_call_with_its_contact(tmp_path: Path) -> None:
+    """The sample inbox: units missing or rejected, each once, with the phone and e-mail of
+    the units file, on the summary's «Cần liên hệ» sheet and in the terminal output."""
+    campaign = load_campaign("nq02-2020")
+    result = consolidate(samples_dir() / "inbox", campaign, UNITS, UNITS.get("TX"))
+    paths = write_outputs(result, result.frames, tmp_path / "ra")
+    status = {r["unit_code"]: r["status"] for r in _csv(paths.submissions_csv)
+              if r["status"] in ("accepted", "rejected", "missing")}
+    expected = [u for u in UNITS.children("TX") if status.get(u.code) in ("missing",
+                                                                           "rejected")]
+    assert {status[u.code] for u in expected} == {"missing", "rejected"}  # both kinds shown
+    book = load_workbook(paths.summary)
+    assert book.sheetnames[1] == "Cần liên hệ"
+    sheet = [r for r in book["Cần liên hệ"].iter_rows(values_only=True)]
+    top = next(i for i, r in enumerate(sheet) if r[0] == "TT")
+    col = {name: i for i, name in enumerate(sheet[top])}
+    rows = [r for r in sheet[top + 1:] if r[0] is not None]
+    assert [r[col["Mã đơn vị"]] for r in rows] == [u.code for u in expected]
+    for unit, r in zip(expected, rows, strict=True):
+        assert r[col["Tên đơn vị"]] == unit.name
+        assert r[col["Điện thoại"]] == unit.phone and unit.phone.startswith("0237")
+        assert r[col["Email"]] == unit.email
+        if status[unit.code] == "missing":
+            assert r[col["Tình trạng"]] == "Chưa nộp"
+            assert r[col["Hạn nộp"]] == dt.datetime(2021, 1, 20)
+            assert r[col["Việc cần nhắc"]] == "Nhắc gửi báo cáo (hạn 20/01/2021)"
+        else:
+            assert r[col["Tình trạng"]].startswith("Bị trả lại (")
+            assert "tệp phản hồi" in r[col["Việc cần nhắc"]]
+    ws = book["Cần liên hệ"]
+    assert ws.page_setup.paperSize == 9 and ws.print_title_rows
+    out = CliRunner().invoke(cli, ["consolidate", str(samples_dir() / "inbox"), "--office",
+                                   "TX", "--out", str(tmp_path / "ra2")]).output
+    assert f"Cần liên hệ ({len(expected)} đơn vị" in out
+    for unit in expected:
+        line = next(x for x in out.splitlines() if x.startswith(f"  {unit.code} {unit.name} — "))
+        assert f"ĐT {unit.phone}" in line and unit.email in line
+
+
+def test_the_call_list_of_a_complete_run_says_nobody(tmp_path: Path) -> None:
+    campaign = load_campaign("nq02-2020")
+    units = load_units(_units_file(tmp_path))
+    inbox = tmp_path / "inbox"
+    for unit in units.children("TX"):
+        write_workbook(inbox / f"{unit.code}.xlsx", campaign, unit_code=unit.code,
+                       unit_name=unit.name, values=clean_values())
+    result = consolidate(inbox, campaign, units, units.get("TX"))
+    paths = write_outputs(result, result.frames, tmp_path / "ra")
+    values = [v for r in load_workbook(paths.summary)["Cần liên hệ"].iter_rows(values_only=True)
+              for v in r if v]
+    assert "Mọi đơn vị đã nộp hợp lệ; không cần liên hệ." in values
+
+
+def _units_file(tmp_path: Path) -> Path:
+    path = tmp_path / "don-vi.csv"
+    path.write_text("Mã;Tên đơn vị;Cấp;Đơn vị cấp trên;Email;Điện thoại\n"
+                    "TX;Huyện đoàn Thọ Xuân;Huyện;;vp@tx.vn;0237 3000 000\n"
+                    "TX01;Đoàn thị trấn Thọ Xuân;Cơ sở;TX;a@tx.vn;0912 000 001\n"
+                    "TX02;Đoàn xã Xuân Hồng;Cơ sở;TX;b@tx.vn;\n", encoding="utf-8")
+    return path

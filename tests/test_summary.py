@@ -148,8 +148,8 @@ def _row_of(ws, column: int, text: str) -> int:
 
 
 def test_sheets(book: PyxlWorkbook) -> None:
-    assert book.sheetnames == [STATUS_SHEET, "PL1", "PL2", "PL4", "PL5", FINDINGS_SHEET,
-                               META_SHEET]
+    assert book.sheetnames == [STATUS_SHEET, "Cần liên hệ", "PL1", "PL2", "PL4", "PL5",
+                               FINDINGS_SHEET, META_SHEET]
     assert book[META_SHEET].sheet_state == "veryHidden"
 
 

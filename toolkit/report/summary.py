@@ -19,6 +19,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from toolkit.report.calls import write_call_sheet
 from toolkit.spec.campaign import Column
 from toolkit.spec.findings import label as finding_label
 from toolkit.spec.layout import (
@@ -424,6 +425,7 @@ def summary_bytes(result: ConsolidationResult, *, generated_at: dt.datetime | No
     workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
     writer = _SummaryWriter(workbook, result, when)
     writer.status_sheet()
+    write_call_sheet(workbook, writer.st, result)
     layouts = [writer.form_sheet(fs) for fs in result.forms]
     writer.findings_sheet()
     identity = identity_for(result.campaign, result.office, "summary", when)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolkit.report.calls import render_calls
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.models import STATUS_LABELS, ConsolidationResult
 from toolkit.spec.units import LEVEL_NAMES
@@ -77,6 +78,10 @@ def render_run_summary(result: ConsolidationResult, paths: Any, inbox: Any = Non
     if missing:
         lines.append("")
         lines.append("Chưa nộp: " + ", ".join(f"{u.name} ({u.code})" for u in missing))
+    calls = render_calls(result)
+    if calls:
+        lines.append("")
+        lines.extend(calls)
     if result.skipped:
         lines.append(f"Bỏ qua {len(result.skipped)} tệp:")
         lines.extend(f"  {file}: {why}" for file, why in result.skipped)

@@ -1,4 +1,5 @@
-"""Units file: who reports to whom (``code,name,level,parent,email``; CSV or XLSX).
+"""Units file: who reports to whom (``code,name,level,parent,email``, optional ``phone``;
+CSV or XLSX).
 
 The file is read as offices keep it (``;`` or ``,``, a title row, Vietnamese headers and
 levels: :mod:`toolkit.spec.units_file`); codes are matched without regard to case when
@@ -35,6 +36,7 @@ class Unit:
     level: str
     parent: str
     email: str
+    phone: str = ""  # optional column: the number to call (Điện thoại)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def load_units(path: str | Path) -> UnitRegistry:
         values["level"] = level
         if values["code"] in units:
             raise UnitsError(f"{where}: mã đơn vị {values['code']!r} bị trùng")
-        units[values["code"]] = Unit(**values)
+        units[values["code"]] = Unit(**values, phone=nfc(str(row.get("phone", "")).strip()))
     if not units:
         raise UnitsError(f"Tệp đơn vị {path} không có dòng dữ liệu nào")
     units = _parents_by_code(units)

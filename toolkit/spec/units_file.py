@@ -25,10 +25,13 @@ HEADER_WORDS: dict[str, tuple[str, ...]] = {
                "don vi cap tren truc tiep", "ma dv cap tren"),
     "email": ("email", "e mail", "mail", "thu dien tu", "dia chi email",
               "dia chi thu dien tu", "hop thu"),
+    # optional: who to call when the unit has not reported (the summary's call list)
+    "phone": ("phone", "dien thoai", "so dien thoai", "sdt", "dt", "dien thoai lien he"),
 }
+OPTIONAL_COLUMNS = ("phone",)
 # Vietnamese header shown in messages, beside the canonical key
 HEADER_LABELS = {"code": "Mã", "name": "Tên đơn vị", "level": "Cấp",
-                 "parent": "Đơn vị cấp trên", "email": "Email"}
+                 "parent": "Đơn vị cấp trên", "email": "Email", "phone": "Điện thoại"}
 LEVEL_WORDS: dict[str, tuple[str, ...]] = {
     "tinh": ("tinh", "cap tinh", "tinh doan"),
     "huyen": ("huyen", "cap huyen", "huyen doan"),
