@@ -537,3 +537,44 @@ def _units_file(tmp_path: Path) -> Path:
                     "TX01;Đoàn thị trấn Thọ Xuân;Cơ sở;TX;a@tx.vn;0912 000 001\n"
                     "TX02;Đoàn xã Xuân Hồng;Cơ sở;TX;b@tx.vn;\n", encoding="utf-8")
     return path
+
+
+# ------------------------------------------------------------------ item 18: the README
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_links_resolve_in_a_clone_and_the_walkthrough_runs_from_the_venv() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#\s]+)\)", readme)
+    local = [link for link in links if not link.startswith(("http://", "https://"))]
+    assert "docs/DESIGN.md" in local
+    for link in local:
+        assert (ROOT / link).exists() and ".." not in link, link
+    walkthrough = readme.split("## CLI reference", 1)[0]
+    fenced: dict[str, list[str]] = {}
+    language = None
+    for line in walkthrough.splitlines():
+        if line.startswith("```"):
+            language = None if language is not None else (line[3:] or "sh")
+        elif language is not None:
+            fenced.setdefault(language, []).append(line)
+    commands = [line for line in fenced["sh"]
+                if "toolkit " in line and not line.lstrip().startswith("#")]
+    assert commands and all(".venv/bin/toolkit " in line for line in commands), commands
+    assert all(line.startswith((".venv\\Scripts\\", "py ")) for line in fenced["bat"])
+    guide = walkthrough.split("## Hướng dẫn nhanh", 1)[1]
+    prose = re.sub(r"```.*?```", "", guide, flags=re.S)
+    assert not re.findall(r"`toolkit [a-z]", prose)  # inline commands run from the venv too
+
+
+def test_the_contract_in_docs_names_the_csv_columns_as_written() -> None:
+    from toolkit.report.outputs import FINDINGS_HEADER, SUBMISSIONS_HEADER, VALUES_HEADER
+
+    design = " ".join((ROOT / "docs" / "DESIGN.md").read_text(encoding="utf-8").split())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, header in (("values.csv", VALUES_HEADER), ("findings.csv", FINDINGS_HEADER),
+                         ("submissions.csv", SUBMISSIONS_HEADER)):
+        assert f"`{name}` ({', '.join(header)}" in design, name
+        assert f"| `{name}` | {', '.join(header)}" in readme, name
