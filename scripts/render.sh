@@ -9,8 +9,8 @@
 #               instead of doing the sample run
 #
 # Without --from it does the sample run of the README in a temporary folder:
-#   toolkit make-templates --office TX --out TMP/templates
-#   toolkit consolidate samples/inbox --office TX --out TMP
+#   toolkit make-templates --units samples/units.csv --office TX --out TMP/templates
+#   toolkit consolidate samples/inbox --units samples/units.csv --office TX --out TMP
 # (samples/inbox is made by samples/make_inbox.py first when it does not exist), then
 # converts every workbook to PDF with LibreOffice (`soffice --headless --convert-to pdf`,
 # private profile, via tests/lo_driver.py) and each PDF page to PNG
@@ -64,8 +64,8 @@ else
     echo "samples/inbox does not exist: making it with samples/make_inbox.py"
     (cd "$ROOT" && "$PYTHON" samples/make_inbox.py)
   fi
-  (cd "$ROOT" && "$PYTHON" -m toolkit.cli make-templates --office TX --out "$SRC/templates")
-  (cd "$ROOT" && "$PYTHON" -m toolkit.cli consolidate samples/inbox --office TX --out "$SRC")
+  (cd "$ROOT" && "$PYTHON" -m toolkit.cli make-templates --units samples/units.csv --office TX --out "$SRC/templates")
+  (cd "$ROOT" && "$PYTHON" -m toolkit.cli consolidate samples/inbox --units samples/units.csv --office TX --out "$SRC")
 fi
 
 mkdir -p "$DEST"

@@ -114,7 +114,7 @@ def test_a_file_that_is_no_plan_is_one_vietnamese_line_and_nothing_is_written(
     (tmp_path / "ke-hoach.docx").write_bytes(content)
     result = CliRunner().invoke(cli, ["campaign", "new", "ke-hoach.docx"])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: ")
+    assert result.output.startswith("Lỗi: ")
     assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ke-hoach.docx"]
 

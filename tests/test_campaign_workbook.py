@@ -451,7 +451,7 @@ def expect_refused(tmp_path: Path, data: bytes, *needles: str) -> str:
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: so-khai-bao.xlsx: "), result.output
+    assert len(lines) == 1 and lines[0].startswith("Lỗi: so-khai-bao.xlsx: "), result.output
     assert "Traceback" not in result.output
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
@@ -770,20 +770,28 @@ def test_header_with_commas_stays_one_header_cell() -> None:
     assert "Phó Bí thư Đoàn" not in cells and "Cao đẳng" not in cells
 
 
-def test_a_header_split_by_yaml_commas_is_mended_in_the_workbook() -> None:
-    """ctr.yaml writes ``header: [Kết quả, Số đoàn viên, thanh niên tham gia, hưởng lợi]``:
-    YAML's flow list splits on the commas, so the built-in campaign has four levels there
-    (the known bug, in the YAML file). The workbook shows it plainly as a path; a clerk
-    retypes it with › (or >) and it becomes the one header cell it was meant to be."""
+def test_the_programmes_header_is_one_label_and_a_split_path_is_mended() -> None:
+    """ctr.yaml once wrote ``header: [Kết quả, Số đoàn viên, thanh niên tham gia, hưởng
+    lợi]``: YAML's flow list split it on the commas into four stacked header cells (issue 18
+    item 10). The label is quoted now, so the built-in template has it as one cell; and a
+    clerk who retypes a split path with › (or >) in the workbook gets the one cell too."""
     campaign_id = "giua-nhiem-ky-2017-2022"
+    meant = ("Kết quả", "Số đoàn viên, thanh niên tham gia, hưởng lợi")
     _raw, forms = yaml_spec(campaign_id)
     header = next(c["header"] for c in forms["CTR"]["columns"] if c["key"] == "so_nguoi")
-    assert header == ["Kết quả", "Số đoàn viên", "thanh niên tham gia", "hưởng lợi"]
+    assert tuple(header) == meant
+    built_in = header_cells(template_bytes(load_campaign(campaign_id), None, None), "CTR")
+    assert "Số đoàn viên, thanh niên tham gia, hưởng lợi" in built_in
+    assert "thanh niên tham gia" not in built_in and "hưởng lợi" not in built_in
     book = exported(campaign_id)
     ws = load_workbook(io.BytesIO(book))["Cột"]
     assert cell(ws, "Khóa", "so_nguoi", "Tiêu đề").value == (
-        "Kết quả › Số đoàn viên › thanh niên tham gia › hưởng lợi")
-    meant = ("Kết quả", "Số đoàn viên, thanh niên tham gia, hưởng lợi")
+        "Kết quả › Số đoàn viên, thanh niên tham gia, hưởng lợi")
+    split = read_workbook(edit(book, set_cell(
+        "Cột", "Khóa", "so_nguoi", "Tiêu đề",
+        "Kết quả › Số đoàn viên › thanh niên tham gia › hưởng lợi")))
+    assert campaign_from_data(*split, "x.xlsx").form("CTR").column("so_nguoi").header == (
+        "Kết quả", "Số đoàn viên", "thanh niên tham gia", "hưởng lợi")
     for typed in ("Kết quả › Số đoàn viên, thanh niên tham gia, hưởng lợi",
                   "Kết quả>Số đoàn viên, thanh niên tham gia, hưởng lợi",
                   "  Kết quả  >  Số đoàn viên, thanh niên tham gia, hưởng lợi "):

@@ -63,7 +63,7 @@ def test_make_templates_writes_one_file_per_child(tmp_path):
     [
         (["--units", "khong-co.csv"], "Không tìm thấy tệp đơn vị"),
         (["--office", "XYZ"], "XYZ"),
-        (["--campaign", "khong-co"], "không tìm thấy chiến dịch"),
+        (["--campaign", "khong-co"], "Không tìm thấy chiến dịch «khong-co»"),
     ],
 )
 def test_make_templates_user_mistakes(tmp_path, args, needle):
@@ -85,7 +85,7 @@ def test_make_templates_duplicate_unit_code(tmp_path):
 
 
 def test_consolidate_missing_inbox_is_one_line(tmp_path):
-    result = CliRunner().invoke(cli, ["consolidate", str(tmp_path / "nope"),
+    result = CliRunner().invoke(cli, ["consolidate", str(tmp_path / "nope"), "--office", "TX",
                                       "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "Không tìm thấy thư mục" in result.output

@@ -406,7 +406,7 @@ def test_out_inside_the_inbox_is_refused(tmp_path, out):
     result = _cli("consolidate", str(inbox), "--office", "TX", "--out", folder)
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and "hộp thư" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("Lỗi: ") and "hộp thư" in lines[0]
     assert "Traceback" not in result.output
     assert sorted(p.relative_to(inbox) for p in inbox.rglob("*")) == before
 
@@ -462,6 +462,6 @@ def test_a_full_disk_is_one_vietnamese_line_and_keeps_the_previous_outputs(
     assert len(calls) >= fail_at
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: Không ghi được"), lines
+    assert len(lines) == 1 and lines[0].startswith("Lỗi: Không ghi được"), lines
     assert "Traceback" not in result.output and "Errno" not in result.output
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

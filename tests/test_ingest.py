@@ -115,7 +115,10 @@ def test_received_time_comes_from_the_manifest_when_listed(tmp_path):
     result = ingest(tmp_path, CAMPAIGN)
     a, b = result.submissions
     assert a.received_at == dt.datetime(2021, 1, 19, 3, 30, tzinfo=dt.UTC)
-    assert b.received_at == dt.datetime.fromtimestamp(1_600_000_000, dt.UTC)
+    assert a.received_source == "mail"
+    # not listed: the unit's own save time, never the file's time on the clerk's disk
+    assert b.received_at == b.modified_at and b.received_source == "saved"
+    assert b.received_at != dt.datetime.fromtimestamp(1_600_000_000, dt.UTC)
     assert result.skipped == []
 
 

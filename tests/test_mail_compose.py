@@ -266,7 +266,7 @@ def test_no_command_takes_a_password_option() -> None:
             assert "password" not in (param.name or "").lower()
             assert not any("pass" in opt for opt in getattr(param, "opts", []))
     result = CliRunner().invoke(mail_group, ["fetch", "inbox", "--imap-password", "x"])
-    assert result.exit_code == 2 and "No such option" in result.output
+    assert result.exit_code == 2 and "Không có tùy chọn" in result.output
 
 
 def test_cli_dry_run_and_clear_errors(tmp_path: Path) -> None:
@@ -276,7 +276,7 @@ def test_cli_dry_run_and_clear_errors(tmp_path: Path) -> None:
     result = runner.invoke(mail_group, ["make-nothing"])
     assert result.exit_code == 2
     result = runner.invoke(mail_group, [
-        "send-templates", str(tmp_path / "không-có"), "--units", str(units_path),
+        "send-templates", str(tmp_path / "không-có"), "--units", str(units_path), "--office", "HD",
         "--dry-run", "--from", "vanphong@hd.example"])
     assert result.exit_code == 1
     assert "Không tìm thấy thư mục biểu mẫu" in result.output
@@ -284,18 +284,20 @@ def test_cli_dry_run_and_clear_errors(tmp_path: Path) -> None:
     load = load_units(units_path)
     make_templates(CAMPAIGN, load, load.get("HD"), tmp_path / "t")
     result = runner.invoke(mail_group, [
-        "send-templates", str(tmp_path / "t"), "--units", str(units_path), "--dry-run",
-        "--out", str(tmp_path / "mail")], env={"TOOLKIT_MAIL_FROM": "vanphong@hd.example"})
+        "send-templates", str(tmp_path / "t"), "--units", str(units_path), "--office", "HD",
+        "--dry-run", "--out", str(tmp_path / "mail")],
+        env={"TOOLKIT_MAIL_FROM": "vanphong@hd.example"})
     assert result.exit_code == 0, result.output
     assert "Đã ghi (chạy thử, chưa gửi) 2 thư biểu mẫu." in result.output
     assert "X3 Đoàn xã Không Thư: chưa có địa chỉ e-mail" in result.output
     result = runner.invoke(mail_group, [
-        "send-templates", str(tmp_path / "t"), "--units", str(units_path),
+        "send-templates", str(tmp_path / "t"), "--units", str(units_path), "--office", "HD",
         "--smtp-host", "smtp.example.com", "--smtp-security", "none",
         "--from", "vanphong@hd.example"])
     assert result.exit_code == 1
     assert "chỉ dùng cho máy chủ thử nghiệm" in result.output
     result = runner.invoke(mail_group, [
-        "send-templates", str(tmp_path / "t"), "--units", str(units_path), "--dry-run"],
+        "send-templates", str(tmp_path / "t"), "--units", str(units_path), "--office", "HD",
+        "--dry-run"],
         env={"TOOLKIT_MAIL_FROM": None, "TOOLKIT_SMTP_USER": None})
     assert result.exit_code == 1 and "Chưa có địa chỉ người gửi" in result.output

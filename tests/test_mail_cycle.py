@@ -91,7 +91,7 @@ def test_full_mail_cycle(tmp_path: Path, tmp_path_factory) -> None:
     templates, inbox, out = tmp_path / "templates", tmp_path / "inbox", tmp_path / "out"
     mail_dir = out / "mail"
     runner = CliRunner()
-    common = ["--units", str(units_path), "--out", str(mail_dir)]
+    common = ["--units", str(units_path), "--office", "TX", "--out", str(mail_dir)]
 
     with SmtpServer(cert, key, user=OFFICE_MAIL) as smtp, \
             Dovecot(cert, key, {INBOX_USER: INBOX_PASSWORD}) as imap:

@@ -209,7 +209,7 @@ def test_failures_are_one_clear_line(case: str, server: Dovecot, tmp_path: Path)
     result = CliRunner().invoke(mail_group, ["fetch", str(tmp_path / "inbox")], env=env)
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert len(lines) == 1 and lines[0].startswith("Lỗi: "), result.output
     assert expected in lines[0]
     assert PASSWORD not in result.output and "Traceback" not in result.output
     assert not (tmp_path / "inbox" / MANIFEST_NAME).exists()
@@ -221,7 +221,7 @@ def test_wrong_password(certificate, tmp_path: Path) -> None:
         result = CliRunner().invoke(mail_group, ["fetch", str(tmp_path)],
                                     env=imap_env(fresh, TOOLKIT_IMAP_PASSWORD="sai-mật-khẩu"))
     assert result.exit_code == 1
-    assert result.output == (f"Error: Máy chủ IMAP 127.0.0.1:{fresh.imaps_port} từ chối đăng "
+    assert result.output == (f"Lỗi: Máy chủ IMAP 127.0.0.1:{fresh.imaps_port} từ chối đăng "
                              f"nhập của {USER}: sai tên đăng nhập hoặc mật khẩu "
                              f"(TOOLKIT_IMAP_PASSWORD)\n")
 
@@ -232,7 +232,7 @@ def test_starttls_refused_by_a_server_without_tls(certificate, tmp_path: Path) -
         result = CliRunner().invoke(mail_group, ["fetch", str(tmp_path)],
                                     env=imap_env(plain, "starttls"))
     assert result.exit_code == 1
-    assert re.fullmatch(r"Error: Máy chủ IMAP 127\.0\.0\.1:\d+ không hỗ trợ STARTTLS.*\n",
+    assert re.fullmatch(r"Lỗi: Máy chủ IMAP 127\.0\.0\.1:\d+ không hỗ trợ STARTTLS.*\n",
                         result.output)
 
 

@@ -144,7 +144,7 @@ def test_connection_failures_are_one_clear_line(case: str, certificate, template
         assert server.received == []
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert len(lines) == 1 and lines[0].startswith("Lỗi: "), result.output
     assert expected in lines[0]
     assert server.password not in result.output and "Traceback" not in result.output
     assert not (tmp_path / "mail" / SENT_LOG).exists()

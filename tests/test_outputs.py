@@ -46,7 +46,8 @@ def sub(file, unit, status, received, findings=(), name=None):
         identity["unit_name"] = name
     return Submission(file=file, path=Path("/nonexistent") / file, sha256=f"sha-{file}",
                       size=1, received_at=received, identity=identity,
-                      findings=list(findings), status=status)
+                      findings=list(findings), status=status,
+                      received_source="mail" if received is not None else "unknown")
 
 
 def submissions():
@@ -210,20 +211,21 @@ def test_findings_csv(tmp_path):
 def test_submissions_csv(tmp_path):
     paths = write_outputs(result(), frames(), tmp_path)
     rows = read_csv(paths.submissions_csv)
+    # the columns of the contract, in order; received_source was added at the end
     assert rows[0] == ["unit_code", "unit_name", "status", "file", "sha256", "received_at",
-                       "late"]
+                       "late", "received_source"]
     n = {u.code: u.name for u in UNITS}
     assert rows[1:] == [
         ["TX01", n["TX01"], "accepted", "mail/TX01.xlsx", "sha-mail/TX01.xlsx",
-         "2021-01-19T08:00:00+07:00", "no"],
+         "2021-01-19T08:00:00+07:00", "no", "mail"],
         ["TX02", n["TX02"], "rejected", "mail/TX02-v2.xlsx", "sha-mail/TX02-v2.xlsx",
-         "2021-01-20T20:00:00+00:00", "yes"],
+         "2021-01-20T20:00:00+00:00", "yes", "mail"],
         ["TX02", n["TX02"], "superseded", "mail/TX02-v1.xlsx", "sha-mail/TX02-v1.xlsx",
-         "2021-01-10T09:00:00", "no"],
+         "2021-01-10T09:00:00", "no", "mail"],
         ["TX03", n["TX03"], "accepted", "mail/TX03.xlsx", "sha-mail/TX03.xlsx",
-         "2021-01-20T23:59:00", "no"],
-        ["TX04", n["TX04"], "missing", "", "", "", ""],
-        ["", "", "unidentified", "lạ.xlsx", "sha-lạ.xlsx", "", ""],
+         "2021-01-20T23:59:00", "no", "mail"],
+        ["TX04", n["TX04"], "missing", "", "", "", "", ""],
+        ["", "", "unidentified", "lạ.xlsx", "sha-lạ.xlsx", "", "", "unknown"],
     ]
 
 

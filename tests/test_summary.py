@@ -38,7 +38,8 @@ def _sub(code: str, name: str, file: str, status: str, received: dt.datetime | N
     identity = {"campaign": "nq02-2020", "unit_code": code, "unit_name": name} if code else {}
     return Submission(file=file, path=Path("/inbox") / file, sha256="0" * 64, size=1,
                       received_at=received, identity=identity, findings=list(findings),
-                      status=status, reason=reason)
+                      status=status, reason=reason,
+                      received_source="mail" if received is not None else "unknown")
 
 
 def _finding(file: str, code: str, severity: str, cell: str, column: str,
@@ -148,8 +149,8 @@ def _row_of(ws, column: int, text: str) -> int:
 
 
 def test_sheets(book: PyxlWorkbook) -> None:
-    assert book.sheetnames == [STATUS_SHEET, "PL1", "PL2", "PL4", "PL5", CHART_SHEET,
-                               FINDINGS_SHEET, META_SHEET]
+    assert book.sheetnames == [STATUS_SHEET, "Cần liên hệ", "PL1", "PL2", "PL4", "PL5",
+                               CHART_SHEET, FINDINGS_SHEET, META_SHEET]
     assert book[META_SHEET].sheet_state == "veryHidden"
 
 
@@ -188,8 +189,8 @@ def test_status_rows(book: PyxlWorkbook) -> None:
     ws = book[STATUS_SHEET]
     header = _row_of(ws, 1, "TT")
     head = [c.value for c in ws[header]]
-    assert head[:8] == ["TT", "Mã đơn vị", "Tên đơn vị", "Trạng thái", "Tệp", "Thời gian nhận",
-                        "Hạn nộp", "Đúng hạn / trễ hạn"]
+    assert head[:9] == ["TT", "Mã đơn vị", "Tên đơn vị", "Trạng thái", "Tệp", "Thời gian nhận",
+                        "Nguồn thời gian nhận", "Hạn nộp", "Đúng hạn / trễ hạn"]
     table = [[c.value for c in ws[r]] for r in range(header + 1, ws.max_row + 1)]
     rows = {}
     for values in table:  # the unit's own row comes first; extra files follow
@@ -197,18 +198,19 @@ def test_status_rows(book: PyxlWorkbook) -> None:
     tx01, tx02, tx03, tx04 = (rows[c] for c in ("TX01", "TX02", "TX03", "TX04"))
     assert tx01[2:5] == ["Đoàn thị trấn Thọ Xuân", "Hợp lệ", "TX01.xlsx"]
     assert tx01[5] == dt.datetime(2021, 1, 20, 23, 30)  # Vietnam time
-    assert tx01[6] == dt.datetime(2021, 1, 20)
-    assert tx01[7:10] == ["Đúng hạn", 0, 1]
+    assert tx01[6] == "theo thư điện tử"
+    assert tx01[7] == dt.datetime(2021, 1, 20)
+    assert tx01[8:11] == ["Đúng hạn", 0, 1]
     assert tx02[3:5] == ["Bị trả lại (có lỗi)", "TX02 bản 2.xlsx"]
-    assert tx02[7:10] == ["Đúng hạn", 2, 0]
-    assert tx03[3] == "Chưa nộp" and tx03[4] in (None, "") and tx03[7] in (None, "")
-    assert tx04[5] == dt.datetime(2021, 1, 21, 0, 30) and tx04[7] == "Trễ hạn"
+    assert tx02[8:11] == ["Đúng hạn", 2, 0]
+    assert tx03[3] == "Chưa nộp" and tx03[4] in (None, "") and tx03[8] in (None, "")
+    assert tx04[5] == dt.datetime(2021, 1, 21, 0, 30) and tx04[8] == "Trễ hạn"
     assert ws.cell(_row_of(ws, 2, "TX01"), 6).number_format == "dd/mm/yyyy hh:mm"
     extra = table[4:]
     assert [(r[3], r[4]) for r in extra] == [("Đã có bản mới hơn", "TX02.xlsx"),
                                              ("Không nhận diện được", "lạ.xlsx"),
                                              ("Bỏ qua", "cu.xlsx")]
-    assert extra[2][10] == "Chiến dịch khác"
+    assert extra[2][11] == "Chiến dịch khác"
     assert [r[0] for r in table] == list(range(1, 8))
 
 
@@ -292,14 +294,14 @@ def test_findings_sheet(book: PyxlWorkbook, result: ConsolidationResult) -> None
     ws = book[FINDINGS_SHEET]
     header = _row_of(ws, 1, "Tệp")
     assert [c.value for c in ws[header]][:8] == ["Tệp", "Đơn vị", "Phụ lục", "Ô", "Cột",
-                                                 "Mức độ", "Mã", "Nội dung"]
+                                                 "Mức độ", "Loại", "Nội dung"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=header + 1)]
     assert len(rows) == len(result.findings) == 3
     assert ws.auto_filter.ref.startswith(f"A{header}:")
     by_cell = {r[3]: r for r in rows}
     assert by_cell["C14"][1] == "TX01 – Đoàn thị trấn Thọ Xuân"
     assert by_cell["C14"][5] == "Cảnh báo"
-    assert by_cell["E14"][5] == "Lỗi" and by_cell["E14"][6] == "rule_violation"
+    assert by_cell["E14"][5] == "Lỗi" and by_cell["E14"][6] == "Số liệu không khớp nhau"
     assert by_cell["E14"][4] == "Bí thư, Phó Bí thư Đoàn › Trình độ › Chuyên môn › Thạc sỹ"
     assert by_cell["F14"][8] == "12 người"
     evil = ws.cell(header + 1 + [r[3] for r in rows].index("E14"), 9)

@@ -329,8 +329,14 @@ def test_cli_make_allocation_then_templates_and_local_campaigns(tmp_path, monkey
     res = runner.invoke(cli, ["make-allocation", "--campaign", "nq01-hoc-tap-2018",
                               "--office", "TX", "--out", str(alloc)])
     assert res.exit_code == 0, res.output
-    res = runner.invoke(cli, ["make-templates", "--campaign", "nq01-hoc-tap-2018", "--office",
-                              "TX", "--targets", str(alloc), "--out", str(tmp_path / "t")])
+    args = ["make-templates", "--campaign", "nq01-hoc-tap-2018", "--office", "TX", "--targets",
+            str(alloc), "--out", str(tmp_path / "t")]
+    res = runner.invoke(cli, args)  # saved before any target was typed: refused, said so
+    assert res.exit_code == 1 and "chưa có chỉ tiêu nào" in res.output
+    campaign = load_campaign("nq01-hoc-tap-2018")
+    alloc.write_bytes(allocation_bytes(campaign, UNITS, UNITS.get("TX"),
+                                       values=_allocate(campaign, "TX", random.Random(7))))
+    res = runner.invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert len(list((tmp_path / "t").glob("*.xlsx"))) == len(UNITS.children("TX")) + 1
     res = runner.invoke(cli, ["make-templates", "--campaign", "giua-nhiem-ky-2017-2022",
@@ -345,5 +351,5 @@ def test_cli_make_allocation_then_templates_and_local_campaigns(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     res = runner.invoke(cli, ["campaigns"])
     assert res.exit_code == 0
-    assert "giua-nhiem-ky-2017-2022" in res.output and "15/04/2020" in res.output
+    assert "giua-nhiem-ky-2017-2022" in res.output and "10/04/2020" in res.output
     assert "(chiến dịch riêng) rieng" in res.output

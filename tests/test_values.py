@@ -83,7 +83,7 @@ CASES = [
     (-1.0, MONEY, None, "negative", None),
     (2.5, COUNT, None, "not_integer", None),
     ("2,5", COUNT, None, "not_integer", CONVERTED),
-    ("1,234", COUNT, None, "not_integer", CONVERTED),  # the documented ambiguity
+    ("1,234", COUNT, 1234.0, None, "thousands_comma_read"),  # a count has no decimals
     (130.0, PERCENT, None, "out_of_range", None),
     ("130", PERCENT, None, "out_of_range", CONVERTED),
     (100.0, PERCENT, 100.0, None, None),

@@ -32,7 +32,8 @@ from toolkit.spec.targets import RESULT_COLUMNS, TARGET
 from toolkit.spec.text import format_number, is_blank
 
 KEY_COLUMNS = ("file", "unit_code", "row")
-VALUE_WARNINGS = ("number_as_text_converted", "number_formatted_as_date", "text_normalised")
+VALUE_WARNINGS = ("number_as_text_converted", "thousands_comma_read", "number_formatted_as_date",
+                  "text_normalised")
 _TOLERANCE = 1e-9  # money sums in floats: 0.1 + 0.2 ≤ 0.3 must hold
 _VIOLATED = {"le": "lớn hơn", "ge": "nhỏ hơn", "eq": "khác"}
 

@@ -9,9 +9,13 @@ Choices made for Vietnamese files (documented because they are guesses):
 
 - blank (None, ``''``, only spaces) is *blank*, never 0;
 - ``1.234`` / ``1.234.567`` is thousands-dotted (Vietnamese convention) → 1234;
-  ``1.234,5`` → 1234.5; ``3,5`` → 3.5. A *single* comma is always the decimal separator,
-  so ``1,234`` is 1.234 — in a count that is "not an integer", a finding rather than a
-  silent ×1000. ``1,234,567`` (several commas) can only be thousands → 1234567;
+  ``1.234,5`` → 1234.5; ``3,5`` → 3.5. A *single* comma is the decimal separator, so in a
+  number, money or percent column ``1,234`` is 1.234 and ``2,500`` is 2.5. In a *count*
+  column a decimal cannot be meant: ``1,234`` / ``2,500`` (a 1–3 digit non-zero head, one
+  comma, exactly three digits: the English thousands separator) is read as 1234 / 2500 with
+  a warning saying so (``1,000`` too: 1000, not 1); ``1,5``, ``12,50``, ``0,500`` or
+  ``1,2345`` stay decimals, which a count refuses as "not an integer". ``1,234,567``
+  (several commas) can only be thousands → 1234567;
 - a single dot followed by exactly three digits after a 1–3 digit non-zero head is
   thousands (``1.234``); any other single dot is a decimal point (``3.5``, ``0.125``);
 - ``45%`` in a percent column → 45 (a warning, as for every number typed as text);
@@ -50,6 +54,7 @@ _SPACE_GROUPS = re.compile(r"\d{1,3}(?: \d{3})+(?:[.,]\d+)?")
 _HEAD = re.compile(r"[1-9]\d{0,2}")
 _GROUP = re.compile(r"\d{3}")
 _DIGITS = re.compile(r"\d+")
+_THOUSANDS_COMMA = re.compile(r"[1-9]\d{0,2},\d{3}")
 
 
 class Parsed(NamedTuple):
@@ -164,8 +169,12 @@ def _number_body(body: str) -> str | None:
     return head + "." + tail
 
 
-def parse_number_text(text: str, *, percent: bool = False) -> float | None:
-    """A number typed as text (``" 1.234,5 "``, ``'12``, full-width digits, ``45%``)."""
+def parse_number_text(text: str, *, percent: bool = False,
+                      thousands_comma: bool = False) -> float | None:
+    """A number typed as text (``" 1.234,5 "``, ``'12``, full-width digits, ``45%``).
+
+    ``thousands_comma`` reads one comma before exactly three digits (``1,234``) as the
+    English thousands separator, as a count column must; otherwise it is a decimal comma."""
     t = clean_text(unicodedata.normalize("NFKC", text))
     if len(t) > MAX_NUMBER_TEXT:
         return None
@@ -176,6 +185,8 @@ def parse_number_text(text: str, *, percent: bool = False) -> float | None:
     if t and (t[0] in _MINUS or t[0] == "+"):
         sign = 1.0 if t[0] == "+" else -1.0
         t = t[1:].lstrip()
+    if thousands_comma and _THOUSANDS_COMMA.fullmatch(t):
+        t = t.replace(",", "")
     body = _number_body(t)
     if body is None:
         return None
@@ -216,6 +227,10 @@ def _parse_number(raw: Any, col: Column, check_range: bool) -> Parsed:
         if parsed is None:
             return Parsed(None, "not_a_number")
         x, warning = parsed, "number_as_text_converted"
+        if col.type == "count" and "," in raw:
+            grouped = parse_number_text(raw, thousands_comma=True)
+            if grouped is not None and grouped != parsed:  # "1,000" too: 1000, not 1
+                x, warning = grouped, "thousands_comma_read"
     elif (serial := _serial(raw)) is not None:  # a number wearing a pasted date format
         x, warning = serial, "number_formatted_as_date"
     else:  # real dates, anything else a reader may hand over

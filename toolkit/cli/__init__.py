@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from toolkit.cli import vi  # noqa: F401  (click's own words in Vietnamese, before any option)
 from toolkit.cli.campaign import campaign_group
 from toolkit.cli.common import ToolkitGroup, campaign_options
 from toolkit.cli.mail import mail_group
@@ -33,6 +34,7 @@ PROGRESS_MIN_FILES = 40  # below this a progress bar is noise
 def cli(debug: bool) -> None:
     """toolkit: biểu mẫu, kiểm tra và tổng hợp báo cáo Excel của Đoàn TNCS Hồ Chí Minh.
 
+    \f
     Excel-by-email reporting for the Youth Union: templates, validation, consolidation.
     """
 
@@ -48,6 +50,7 @@ def make_templates_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
                        out_dir: Path, targets_path: Path | None) -> None:
     """Tạo một tệp biểu mẫu cho mỗi đơn vị trực thuộc (và một tệp trống).
 
+    \f
     Writes one validated workbook per direct child of the office, plus one blank workbook;
     with --targets, each unit's allocated targets are pre-filled and locked.
     """
@@ -68,15 +71,16 @@ def make_templates_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
 
 
 @cli.command("consolidate")
-@click.argument("inbox", type=click.Path(path_type=Path), required=False)
+@click.argument("inbox", metavar="HỘP_THƯ", type=click.Path(path_type=Path), required=False)
 @campaign_options
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Thư mục ghi bảng tổng hợp, phản hồi và các tệp CSV; mặc định out, hoặc "
                    "thư mục kết quả của chiến dịch trong không gian làm việc.")
 def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry, office: Any,
                     out_dir: Path | None) -> None:
-    """Đọc, kiểm tra và tổng hợp mọi tệp trong thư mục INBOX.
+    """Đọc, kiểm tra và tổng hợp mọi tệp trong thư mục HỘP_THƯ.
 
+    \f
     Reads every workbook under INBOX, validates it, writes the summary workbook, one
     feedback workbook per unit with findings, and values/findings/submissions CSVs.
     """
@@ -95,11 +99,11 @@ def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry,
     with _progress(inbox) as advance:
         result = consolidate(inbox, campaign, units, office, progress=advance)
     paths = write_outputs(result, result.frames, out_dir)
-    click.echo(render_run_summary(result, paths))
+    click.echo(render_run_summary(result, paths, inbox))
 
 
 @cli.command("report")
-@click.argument("inbox", type=click.Path(path_type=Path))
+@click.argument("inbox", metavar="HỘP_THƯ", type=click.Path(path_type=Path))
 @campaign_options
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
               show_default=True, help="Thư mục ghi báo cáo Word.")
@@ -109,8 +113,9 @@ def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry,
               "mặc định lấy cột place của tệp đơn vị, không có thì để trống (……).")
 def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any,
                out_dir: Path, template_path: Path | None, place: str) -> None:
-    """Tổng hợp INBOX rồi viết dự thảo báo cáo Word bao-cao_<chiến dịch>_<đơn vị>.docx.
+    """Tổng hợp HỘP_THƯ rồi viết dự thảo báo cáo Word bao-cao_<chiến dịch>_<đơn vị>.docx.
 
+    \f
     Consolidates INBOX and drafts the office's Word report: the Đoàn's document heading,
     the campaign's outline with the sentences the figures support, marked places for what
     only people know, and every form as an appendix table.
@@ -146,6 +151,7 @@ def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any
 def report_template_cmd(out_path: Path) -> None:
     """Ghi mẫu báo cáo Word có sẵn để văn phòng sửa (dùng lại bằng toolkit report --template).
 
+    \f
     Writes the built-in report template (Jinja tags such as {{ subject }}, {%p for s in
     sections %}) for an office to edit in Word and pass back with --template.
     """
@@ -182,6 +188,7 @@ def make_allocation_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
                         out_path: Path | None) -> None:
     """Tạo tệp phân bổ chỉ tiêu: mỗi đơn vị trực thuộc một dòng, mỗi chỉ tiêu một cột.
 
+    \f
     Writes the allocation workbook of the office (its own target on top, one row per child
     unit, live totals); fill it in, then run make-templates --targets FILE.
     """
@@ -189,6 +196,8 @@ def make_allocation_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
     from toolkit.write.allocation import allocation_bytes, allocation_filename
 
     path = out_path or Path(allocation_filename(campaign, office))
+    if path.suffix.lower() != ".xlsx":  # "--out phan-bo" is meant as phan-bo.xlsx
+        path = path.with_name(path.name + ".xlsx")
     write_bytes(path, allocation_bytes(campaign, units, office))
     click.echo(f"Đã tạo tệp phân bổ chỉ tiêu {path} cho {len(units.children(office.code))} "
                f"đơn vị trực thuộc {office.name}")
@@ -198,6 +207,7 @@ def make_allocation_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
 def campaigns_cmd() -> None:
     """Liệt kê các chiến dịch có sẵn và chiến dịch riêng (./schemas), các biểu và hạn nộp.
 
+    \f
     Lists the built-in campaigns and the local ones (folders under ./schemas of the current
     directory) with their forms and deadlines.
     """

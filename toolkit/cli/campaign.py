@@ -27,19 +27,21 @@ def campaign_group() -> None:
     """Sổ khai báo chiến dịch (.xlsx): xuất ra để sửa bằng Excel hoặc LibreOffice, nạp lại
     thành thư mục chiến dịch.
 
+    \f
     The campaign workbook: export any campaign to an .xlsx a clerk edits; load it back into
     a campaign folder of YAML files.
     """
 
 
 @campaign_group.command("new")
-@click.argument("plan", type=click.Path(path_type=Path))
+@click.argument("plan", metavar="KẾ_HOẠCH", type=click.Path(path_type=Path))
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="Sổ khai báo .xlsx cần ghi; mặc định khai-bao_<tên tệp kế hoạch>.xlsx.")
 @click.option("--force", is_flag=True, help="Ghi đè sổ khai báo và bản xem trước đã có.")
 def new_cmd(plan: Path, out_path: Path | None, force: bool) -> None:
-    """Đọc kế hoạch PLAN (.docx, .xlsx; .doc, .ods nếu có LibreOffice) và đề xuất chiến dịch.
+    """Đọc KẾ_HOẠCH (.docx, .xlsx; .doc, .ods nếu có LibreOffice) và đề xuất chiến dịch.
 
+    \f
     Reads the plan's heading, deadlines and appendix tables and writes the proposed
     campaign as a campaign workbook to correct, with a preview of the templates it would
     make (also as PDF when LibreOffice is installed). Then: toolkit campaign load.
@@ -70,12 +72,13 @@ def new_cmd(plan: Path, out_path: Path | None, force: bool) -> None:
 
 
 @campaign_group.command("export")
-@click.argument("campaign_ref", metavar="ID|PATH")
+@click.argument("campaign_ref", metavar="MÃ|ĐƯỜNG_DẪN")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="Tệp .xlsx cần ghi; mặc định khai-bao_<mã chiến dịch>.xlsx.")
 def export_cmd(campaign_ref: str, out_path: Path | None) -> None:
-    """Xuất chiến dịch ID (có sẵn) hoặc PATH (thư mục, campaign.yaml) ra sổ khai báo .xlsx.
+    """Xuất chiến dịch MÃ (có sẵn) hoặc ĐƯỜNG_DẪN (thư mục, campaign.yaml) ra sổ khai báo .xlsx.
 
+    \f
     Writes the campaign workbook of a campaign: its items, forms, columns, rows, targets
     and rules on sheets a clerk edits, with dropdowns for every closed vocabulary.
     """
@@ -88,14 +91,15 @@ def export_cmd(campaign_ref: str, out_path: Path | None) -> None:
 
 
 @campaign_group.command("load")
-@click.argument("workbook", type=click.Path(path_type=Path))
+@click.argument("workbook", metavar="SỔ_KHAI_BÁO", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Thư mục chiến dịch cần ghi; mặc định schemas/<mã chiến dịch>.")
 @click.option("--force", is_flag=True,
               help="Ghi đè thư mục chiến dịch đã có (mọi tệp YAML cũ trong đó được thay).")
 def load_cmd(workbook: Path, out_dir: Path | None, force: bool) -> None:
-    """Nạp sổ khai báo WORKBOOK (.xlsx hoặc .ods) thành thư mục chiến dịch YAML.
+    """Nạp SỔ_KHAI_BÁO (.xlsx hoặc .ods) thành thư mục chiến dịch YAML.
 
+    \f
     Reads and checks the whole workbook (a mistake is reported by sheet, row and column,
     and nothing is written), then writes campaign.yaml and one file per form into the
     folder at once.

@@ -105,7 +105,7 @@ def _password(kind: str, user: str) -> Callable[[], str | None]:
 
 
 def _run_send(build: Callable[..., Plan], office: Unit, campaign: Campaign,
-              opts: dict[str, Any], **plan_args: Any) -> None:
+              opts: dict[str, Any], *, empty: str = "", **plan_args: Any) -> None:
     from_addr = opts["from_addr"] or (opts["smtp_user"] if "@" in (opts["smtp_user"] or "")
                                       else None)
     if not from_addr:
@@ -121,13 +121,15 @@ def _run_send(build: Callable[..., Plan], office: Unit, campaign: Campaign,
     report = deliver(plan, opts["mail_dir"], settings=settings,
                      password=_password("SMTP", opts["smtp_user"] or ""),
                      dry_run=opts["dry_run"], resend=opts["resend"])
-    click.echo(render_send(report, campaign, opts["mail_dir"]))
+    click.echo(render_send(report, campaign, opts["mail_dir"], empty=empty))
     if report.failed:
         raise SystemExit(1)
 
 
-def render_send(report: SendReport, campaign: Campaign, mail_dir: Path) -> str:
-    """The terminal report of one send command, in Vietnamese."""
+def render_send(report: SendReport, campaign: Campaign, mail_dir: Path, *,
+                empty: str = "") -> str:
+    """The terminal report of one send command, in Vietnamese; ``empty`` is the sentence
+    saying why, when there was nothing at all to send."""
     label = KIND_LABELS.get(report.kind, report.kind)
     p = printable  # every piece of text that came from outside (files, servers, registry)
     lines = [f"Chiến dịch: {p(campaign.id)} — {p(campaign.document_number)}"]
@@ -144,6 +146,8 @@ def render_send(report: SendReport, campaign: Campaign, mail_dir: Path) -> str:
     if report.failed:
         lines.append(f"Không gửi được {len(report.failed)} thư:")
         lines += [f"  {p(u.code)} {p(u.name)}: {p(why)}" for u, why in report.failed]
+    if empty and not (report.sent or report.skipped or report.failed):
+        lines.append(p(empty))
     if report.dry_run and report.written:
         lines.append(f"Các tệp .eml nằm trong {p(str(report.written[0].parent))}")
     elif not report.dry_run and report.sent:
@@ -155,19 +159,21 @@ def render_send(report: SendReport, campaign: Campaign, mail_dir: Path) -> str:
 def mail_group() -> None:
     """Gửi biểu mẫu, phản hồi, nhắc nộp qua thư điện tử; tải tệp đính kèm về hộp thư.
 
+    \f
     Mail in and out: send templates, feedback and reminders (SMTP); fetch workbook
     attachments with their provenance (IMAP).
     """
 
 
 @mail_group.command("send-templates")
-@click.argument("templates_dir", type=click.Path(path_type=Path))
+@click.argument("templates_dir", metavar="THƯ_MỤC_BIỂU_MẪU", type=click.Path(path_type=Path))
 @campaign_options
 @send_options
 def send_templates_cmd(templates_dir: Path, campaign: Campaign, units: UnitRegistry,
                        office: Unit, **opts: Any) -> None:
     """Gửi mỗi đơn vị trực thuộc biểu mẫu của mình (thư mục của make-templates --out).
 
+    \f
     Sends each child unit its own template from TEMPLATES_DIR.
     """
     build = functools.partial(plan_templates, campaign, units, office, templates_dir)
@@ -185,11 +191,16 @@ def send_feedback_cmd(campaign: Campaign, units: UnitRegistry, office: Unit,
                       results_dir: Path, today: dt.date | None, **opts: Any) -> None:
     """Gửi tệp phản hồi cho các đơn vị có lỗi hoặc cảnh báo.
 
+    \f
     Sends each unit with findings its feedback workbook from RESULTS/feedback.
     """
     build = functools.partial(plan_feedback, campaign, units, office, results_dir,
                               today=today or today_in_vietnam())
-    _run_send(build, office, campaign, opts)
+    _run_send(build, office, campaign, opts, empty=(
+        f"Không có thư nào để gửi: thư mục {results_dir / 'feedback'} không có tệp phản hồi "
+        f"nào của đơn vị trực thuộc {office.name} (không đơn vị nào có lỗi hay cảnh báo, "
+        "hoặc kết quả là của văn phòng khác). Kiểm tra --office và --results (thư mục --out "
+        "của toolkit consolidate)."))
 
 
 @mail_group.command("remind")
@@ -205,6 +216,7 @@ def remind_cmd(campaign: Campaign, units: UnitRegistry, office: Unit, results_di
                templates_dir: Path | None, today: dt.date | None, **opts: Any) -> None:
     """Nhắc các đơn vị chưa nộp hoặc bị trả lại, nêu hạn nộp và số ngày còn lại/quá hạn.
 
+    \f
     Reminds units still missing or rejected (at most once a day per unit).
     """
     build = functools.partial(plan_reminders, campaign, units, office, results_dir,
@@ -213,7 +225,7 @@ def remind_cmd(campaign: Campaign, units: UnitRegistry, office: Unit, results_di
 
 
 @mail_group.command("fetch")
-@click.argument("inbox_dir", type=click.Path(path_type=Path))
+@click.argument("inbox_dir", metavar="HỘP_THƯ", type=click.Path(path_type=Path))
 @click.option("--imap-host", envvar="TOOLKIT_IMAP_HOST", show_envvar=True, help="Máy chủ IMAP.")
 @click.option("--imap-port", type=int, envvar="TOOLKIT_IMAP_PORT", show_envvar=True,
               help="Cổng IMAP (mặc định 993 cho ssl, 143 cho starttls).")
@@ -231,8 +243,9 @@ def remind_cmd(campaign: Campaign, units: UnitRegistry, office: Unit, results_di
 def fetch_cmd(inbox_dir: Path, imap_host: str | None, imap_port: int | None,
               imap_security: str, imap_user: str | None, imap_cafile: Path | None,
               folder: str, since: dt.date | None) -> None:
-    """Tải mọi tệp Excel/ODS đính kèm (kể cả trong tệp .zip) về thư mục INBOX_DIR.
+    """Tải mọi tệp Excel/ODS đính kèm (kể cả trong tệp .zip) về thư mục HỘP_THƯ.
 
+    \f
     Saves every workbook attachment into INBOX_DIR (never overwriting, never twice) and
     records sender, Date, Message-ID and subject in INBOX_DIR/manifest.csv.
     """

@@ -13,14 +13,15 @@ from toolkit.workspace import SETTINGS_FILE, find_workspace, init_workspace, ope
 
 
 @click.command("init")
-@click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
+@click.argument("folder", metavar="THƯ_MỤC", type=click.Path(path_type=Path), default=Path("."))
 @click.option("--units", "units_path", type=click.Path(path_type=Path), default=None,
               help="Tệp danh sách đơn vị CSV/XLSX của văn phòng (chép vào không gian làm việc).")
 @click.option("--office", "office_code", default=None,
               help="Mã văn phòng; không ghi thì được hỏi, chọn trong tệp đơn vị.")
 def init_cmd(folder: Path, units_path: Path | None, office_code: str | None) -> None:
-    """Tạo không gian làm việc trong FOLDER (mặc định thư mục hiện tại).
+    """Tạo không gian làm việc trong THƯ_MỤC (mặc định thư mục hiện tại).
 
+    \f
     Creates a workspace: settings file, the office's units file and office; inside it the
     other commands need no --units/--office, and `toolkit serve` opens its page.
     """
@@ -46,7 +47,7 @@ def _interactive() -> bool:
 
 
 @click.command("serve")
-@click.argument("folder", type=click.Path(path_type=Path), required=False)
+@click.argument("folder", metavar="THƯ_MỤC", type=click.Path(path_type=Path), required=False)
 @click.option("--port", type=int, default=0, help="Cổng; mặc định một cổng trống bất kỳ.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Địa chỉ lắng nghe. Khác 127.0.0.1 (cho máy khác vào) thì phải có mật khẩu "
@@ -55,6 +56,7 @@ def _interactive() -> bool:
 def serve_cmd(folder: Path | None, port: int, host: str, no_browser: bool) -> None:
     """Mở trang làm việc của văn phòng trong trình duyệt (Ctrl-C để dừng).
 
+    \f
     Starts the local web page over the workspace FOLDER (created if it is empty; default:
     the workspace the current folder is in, else the current folder) on this computer and
     opens the browser. Serving other computers takes --host and a password.

@@ -23,6 +23,7 @@ from typing import Any
 from toolkit._infra.workers import ordered_map
 from toolkit.read import limits
 from toolkit.read.fsopen import open_regular, os_reason
+from toolkit.read.inbox_zip import SEPARATOR, ZIP_SUFFIX, unpack
 from toolkit.read.manifest import MANIFEST_NAME, load_manifest
 from toolkit.read.reading import OtherCampaign, read_file
 from toolkit.spec.campaign import Campaign
@@ -89,7 +90,7 @@ def _skip_code(name: str, path: Path) -> tuple[str | None, str]:
         mode = stat.S_IFREG  # gone since the listing: the reader says so
     if stat.S_ISLNK(mode):
         return "symlink", ""
-    if not name.lower().endswith(WORKBOOK_SUFFIXES):
+    if not name.lower().endswith((*WORKBOOK_SUFFIXES, ZIP_SUFFIX)):
         return "not_a_spreadsheet", ""
     if not stat.S_ISREG(mode):
         return "not_regular_file", _NOT_REGULAR.get(stat.S_IFMT(mode), "loại đặc biệt")
@@ -216,9 +217,8 @@ def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None
     if manifest.problem:
         result.skipped.append((MANIFEST_NAME, message("manifest_unreadable", file=MANIFEST_NAME,
                                                       detail=manifest.problem)))
-    entries = _walk(inbox)
-    arrivals = {e.rel: manifest.arrivals.get(e.rel) or manifest.arrivals.get(
-        unicodedata.normalize("NFC", e.rel)) for e in entries if e.skip is None}
+    entries = _unzipped(_walk(inbox))
+    arrivals = {e.rel: _arrival(manifest.arrivals, e.rel) for e in entries if e.skip is None}
     received = {rel: a.date for rel, a in arrivals.items() if a is not None and a.date}
     files = [(e.rel, e.path) for e in entries if e.skip is None]
     outcomes = _outcomes(files, campaign, received, units)
@@ -229,6 +229,28 @@ def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None
     _note_names(result.submissions, {rel for rel, a in arrivals.items() if a and a.bad_date},
                 {e.rel for e in entries if e.foreign})
     return result
+
+
+def _arrival(arrivals: dict[str, Any], rel: str) -> Any:
+    """The manifest line of ``rel``; a workbook unpacked from a zip arrived with its zip."""
+    for key in (rel, unicodedata.normalize("NFC", rel), rel.split(SEPARATOR, 1)[0]):
+        if key in arrivals:
+            return arrivals[key]
+    return None
+
+
+def _unzipped(entries: list[_Entry]) -> list[_Entry]:
+    """Each ``.zip`` saved into the inbox replaced by its workbooks (unpacked outside the
+    inbox, :mod:`toolkit.read.inbox_zip`) and by what it held that could not be taken."""
+    out: list[_Entry] = []
+    for entry in entries:
+        if entry.skip is not None or not entry.rel.lower().endswith(ZIP_SUFFIX):
+            out.append(entry)
+            continue
+        unpacked = unpack(entry.rel, entry.path, WORKBOOK_SUFFIXES)
+        out += [_Entry(key, path, foreign=entry.foreign) for key, path in unpacked.members]
+        out += [_Entry(key, entry.path, "zip_refused", why) for key, why in unpacked.refused]
+    return out
 
 
 def _note_names(submissions: list[Submission], bad_dates: set[str],

@@ -28,7 +28,7 @@ from toolkit.read.book import (
     read_properties,
     short_error,
 )
-from toolkit.read.fsopen import file_time, open_regular
+from toolkit.read.fsopen import open_regular
 from toolkit.read.identify import (
     identify,
     is_cached_map,
@@ -266,13 +266,21 @@ def _recognise(sub: Submission, book: Book, campaign: Campaign,
     return True
 
 
+def _saved_time(sub: Submission) -> None:
+    """Without a mail Date, the received time is the workbook's own save time (the unit
+    saved it before mailing it); never the time the clerk saved the attachment, which would
+    make every unit of a hand-saved inbox late. Neither known: no time, never late."""
+    if sub.received_at is None and sub.modified_at is not None:
+        sub.received_at, sub.received_source = sub.modified_at, "saved"
+
+
 def read_file(rel: str, path: Path, campaign: Campaign, received: dict[str, dt.datetime],
               units: UnitRegistry | None = None) -> Submission:
     """One file as a Submission; a whole-file problem makes it ``unidentified`` (or
     ``rejected`` once unit and campaign are known). Raises :class:`OtherCampaign`."""
     with open_regular(path) as fh:
         st = os.fstat(fh.fileno())
-        received_at = received.get(rel) or file_time(st.st_mtime)
+        received_at = received.get(rel)  # the mail's Date; else the unit's save time below
         if st.st_size > limits.MAX_FILE_BYTES:
             sub = Submission(file=rel, path=path, size=st.st_size, received_at=received_at,
                              sha256=hashlib.file_digest(fh, "sha256").hexdigest())
@@ -283,9 +291,12 @@ def read_file(rel: str, path: Path, campaign: Campaign, received: dict[str, dt.d
             data = fh.read(limits.MAX_FILE_BYTES + 1)
             sub = Submission(file=rel, path=path, sha256=hashlib.sha256(data).hexdigest(),
                              size=len(data), received_at=received_at)
+    if received_at is not None:
+        sub.received_source = "mail"
     if data:
         try:
             _read_into(sub, data, campaign, units)
+            _saved_time(sub)
             return sub
         except OtherCampaign:
             raise
@@ -293,6 +304,7 @@ def read_file(rel: str, path: Path, campaign: Campaign, received: dict[str, dt.d
             problem = exc
         except Exception as exc:  # a reader bug on one file stops that file only
             problem = FileProblem("file_unreadable", detail=short_error(exc))
+        _saved_time(sub)
     elif st.st_size <= limits.MAX_FILE_BYTES:
         problem = FileProblem("not_a_workbook", detail="tệp rỗng, 0 byte")
     finding = make_finding(problem.code, file=rel, unit_code=sub.unit_code, **problem.fields)

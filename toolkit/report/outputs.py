@@ -25,6 +25,10 @@ Thin wrapper that touches paths; everything it writes is derived from the
   level), ``no`` (on time), or empty when unknown (no received time, no deadline for that
   level, unit not in the units file, or a ``missing`` row). The received date is taken in
   Vietnam time (UTC+07:00) when the time carries a zone, as given when it does not.
+- ``submissions.csv`` column ``received_source`` (added at the end) says where
+  ``received_at`` came from: ``mail`` (the mail's Date in the inbox manifest), ``saved``
+  (the workbook's own save time, when there is no manifest line), ``unknown`` (neither:
+  no received time, never late); empty on a ``missing`` row.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from toolkit.spec.units import Unit
 VALUES_HEADER = ("campaign", "unit_code", "unit_name", "form", "row", "column", "value")
 FINDINGS_HEADER = ("file", "unit_code", "form", "cell", "column", "severity", "code", "message")
 SUBMISSIONS_HEADER = ("unit_code", "unit_name", "status", "file", "sha256", "received_at",
-                      "late")
+                      "late", "received_source")
 LATE_YES, LATE_NO, LATE_UNKNOWN = "yes", "no", ""
 FEEDBACK_DIR = "feedback"
 FEEDBACK_SUFFIX = "_phan-hoi.xlsx"
@@ -258,7 +262,8 @@ def submissions_rows(result: ConsolidationResult) -> list[list[Any]]:
         deadline = result.campaign.deadline_for(unit.level) if unit is not None else None
         received = sub.received_at.isoformat(timespec="seconds") if sub.received_at else ""
         row = [sub.unit_code, unit.name if unit is not None else sub.unit_name, sub.status,
-               sub.file, sub.sha256, received, is_late(sub.received_at, deadline)]
+               sub.file, sub.sha256, received, is_late(sub.received_at, deadline),
+               sub.received_source]
         key = (position.get(sub.unit_code, len(position)), sub.unit_code,
                _STATUS_ORDER.get(sub.status, len(_STATUS_ORDER)), received, sub.file)
         keyed.append((key, row))
@@ -266,7 +271,7 @@ def submissions_rows(result: ConsolidationResult) -> list[list[Any]]:
     for code, unit in units.items():
         if code not in chosen:  # result.status_of(code) == "missing", without a scan per unit
             keyed.append(((position[code], code, _STATUS_ORDER["missing"], "", ""),
-                          [code, unit.name, "missing", "", "", "", LATE_UNKNOWN]))
+                          [code, unit.name, "missing", "", "", "", LATE_UNKNOWN, ""]))
     keyed.sort(key=lambda pair: pair[0])
     return [row for _, row in keyed]
 

@@ -20,7 +20,9 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from toolkit.report.calls import write_call_sheet
 from toolkit.spec.campaign import Column
+from toolkit.spec.findings import label as finding_label
 from toolkit.spec.layout import (
     HEADER_TOP,
     FormLayout,
@@ -29,6 +31,7 @@ from toolkit.spec.layout import (
 )
 from toolkit.spec.meta import COVERAGE_KEYS
 from toolkit.spec.models import (
+    RECEIVED_SOURCES,
     SEVERITY_LABELS,
     STATUS_LABELS,
     ConsolidationResult,
@@ -60,16 +63,16 @@ from toolkit.write.templates import identity_for, write_meta
 STATUS_SHEET = "Tình hình nộp"
 FINDINGS_SHEET = "Lỗi"
 UNIT_COLUMN = ("unit", "Đơn vị", 28.0)
-ON_TIME, LATE, NO_DEADLINE = "Đúng hạn", "Trễ hạn", "Không có hạn"
+ON_TIME, LATE, NO_DEADLINE, UNKNOWN = "Đúng hạn", "Trễ hạn", "Không có hạn", "Không rõ"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 STATUS_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("TT", 5), ("Mã đơn vị", 8), ("Tên đơn vị", 26), ("Trạng thái", 17), ("Tệp", 27),
-    ("Thời gian nhận", 15), ("Hạn nộp", 11), ("Đúng hạn / trễ hạn", 10), ("Số lỗi", 6),
-    ("Số cảnh báo", 8), ("Ghi chú", 32),
+    ("TT", 5), ("Mã đơn vị", 8), ("Tên đơn vị", 26), ("Trạng thái", 17), ("Tệp", 25),
+    ("Thời gian nhận", 15), ("Nguồn thời gian nhận", 12), ("Hạn nộp", 11),
+    ("Đúng hạn / trễ hạn", 10), ("Số lỗi", 6), ("Số cảnh báo", 8), ("Ghi chú", 28),
 )
 FINDING_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("Tệp", 24), ("Đơn vị", 22), ("Phụ lục", 8), ("Ô", 7), ("Cột", 24), ("Mức độ", 9),
-    ("Mã", 14), ("Nội dung", 48), ("Giá trị", 14),
+    ("Tệp", 24), ("Đơn vị", 22), ("Phụ lục", 8), ("Ô", 7), ("Cột", 22), ("Mức độ", 9),
+    ("Loại", 16), ("Nội dung", 48), ("Giá trị", 14),
 )
 
 
@@ -83,10 +86,12 @@ def coverage_text(coverage: tuple[int, int]) -> str:
     return f"{coverage[0]}/{coverage[1]} đơn vị"
 
 
-def timeliness(received_at: dt.datetime | None, deadline: dt.date | None) -> str:
-    """``Đúng hạn`` / ``Trễ hạn`` by the Vietnam calendar day; empty when nothing arrived."""
+def timeliness(received_at: dt.datetime | None, deadline: dt.date | None,
+               *, arrived: bool = False) -> str:
+    """``Đúng hạn`` / ``Trễ hạn`` by the Vietnam calendar day; ``Không rõ`` when a file
+    ``arrived`` but its time is unknown (never judged late); empty when nothing arrived."""
     if received_at is None:
-        return ""
+        return UNKNOWN if arrived else ""
     late = is_late(received_at, deadline)
     return NO_DEADLINE if late is None else LATE if late else ON_TIME
 
@@ -170,7 +175,7 @@ class _SummaryWriter:
             row += 1
         for i, (file, why) in enumerate(r.skipped, start=len(unit_rows) + len(extra) + 1):
             ws.write_number(row, 0, i, st.label(align="center"))
-            values = ["", "", "Bỏ qua", file, "", "", "", "", "", why]
+            values = ["", "", "Bỏ qua", file, "", "", "", "", "", "", why]
             for col, value in enumerate(values, start=1):
                 ws.write_string(row, col, value, st.label())
             ws.set_row(row, _status_height(values, start=1))
@@ -188,7 +193,8 @@ class _SummaryWriter:
         on_time = sum(
             1 for u, sub in unit_rows
             if sub is not None and timeliness(sub.received_at,
-                                              r.campaign.deadline_for(u.level)) != LATE
+                                              r.campaign.deadline_for(u.level)) in (
+                ON_TIME, NO_DEADLINE)
         )
         return [
             ("expected", "Số đơn vị phải nộp", len(r.expected)),
@@ -234,16 +240,17 @@ class _SummaryWriter:
         received = local_time(sub.received_at) if sub else None
         texts = {
             1: code, 2: name, 3: STATUS_LABELS.get(status, status),
-            4: sub.file if sub else "", 7: timeliness(sub.received_at if sub else None,
-                                                      deadline),
-            10: sub.reason if sub else "",
+            4: sub.file if sub else "",
+            6: RECEIVED_SOURCES.get(sub.received_source, "") if sub else "",
+            8: timeliness(sub.received_at, deadline, arrived=True) if sub else "",
+            11: sub.reason if sub else "",
         }
         if sub is not None and sub.kind == "summary" and sub.coverage is not None:
             note = f"Báo cáo tổng hợp {coverage_text(sub.coverage)}"
-            texts[10] = f"{note}; {texts[10]}" if texts[10] else note
+            texts[11] = f"{note}; {texts[11]}" if texts[11] else note
         ws.write_number(row, 0, number, st.label(align="center"))
         for col, text in texts.items():
-            bold = col == 7 and text == LATE
+            bold = col == 8 and text == LATE
             ws.write_string(row, col, text, st.label(bold=bold))
         ws.set_row(row, row_height((text, STATUS_COLUMNS[col][1]) for col, text in texts.items()))
         if received is not None:
@@ -252,11 +259,11 @@ class _SummaryWriter:
         else:
             ws.write_blank(row, 5, None, st.label())
         if deadline is not None:
-            ws.write_datetime(row, 6, dt.datetime.combine(deadline, dt.time()),
+            ws.write_datetime(row, 7, dt.datetime.combine(deadline, dt.time()),
                               st.value("date"))
         else:
-            ws.write_blank(row, 6, None, st.label())
-        for col, value in ((8, sub.errors if sub else None), (9, sub.warnings if sub else None)):
+            ws.write_blank(row, 7, None, st.label())
+        for col, value in ((9, sub.errors if sub else None), (10, sub.warnings if sub else None)):
             if value is None:
                 ws.write_blank(row, col, None, st.label())
             else:
@@ -422,7 +429,7 @@ class _SummaryWriter:
         with contextlib.suppress(KeyError):
             column = self.result.campaign.form(f.form).column(f.column).label
         return [f.file, unit, f.form, f.cell, column, SEVERITY_LABELS.get(f.severity,
-                f.severity), f.code, f.message, f.value]
+                f.severity), finding_label(f.code), f.message, f.value]
 
 
 # --------------------------------------------------------------------------- public API
@@ -437,6 +444,7 @@ def summary_bytes(result: ConsolidationResult, *, generated_at: dt.datetime | No
     workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
     writer = _SummaryWriter(workbook, result, when)
     writer.status_sheet()
+    write_call_sheet(workbook, writer.st, result)
     layouts = [writer.form_sheet(fs) for fs in result.forms]
     for job in writer.chart_jobs:  # the "Biểu đồ" sheet follows the form sheets
         job()

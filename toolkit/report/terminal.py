@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolkit.report.calls import render_calls
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.models import STATUS_LABELS, ConsolidationResult
 from toolkit.spec.units import LEVEL_NAMES
@@ -39,8 +40,21 @@ def status_counts(result: ConsolidationResult) -> dict[str, int]:
     return counts
 
 
-def render_run_summary(result: ConsolidationResult, paths: Any) -> str:
-    """The short report printed after ``consolidate``: counts, missing units, output paths."""
+def empty_inbox_note(result: ConsolidationResult, inbox: Any = None) -> str:
+    """One sentence when the inbox held no workbook at all (a wrong folder, or attachments
+    not saved yet): every unit then shows as missing, which alone would read as a normal
+    run. Empty when there was something to read."""
+    if result.submissions:
+        return ""
+    where = f"Hộp thư {inbox}" if inbox is not None else "Hộp thư"
+    return (f"{where} không có tệp bảng tính nào (.xlsx, .xlsm, .xls, .ods, .zip), nên mọi "
+            "đơn vị đều là «chưa nộp». Hãy kiểm tra đường dẫn hộp thư, hoặc lưu các tệp đính "
+            "kèm vào thư mục này rồi chạy lại.")
+
+
+def render_run_summary(result: ConsolidationResult, paths: Any, inbox: Any = None) -> str:
+    """The short report printed after ``consolidate``: counts, missing units, output paths
+    (and, for an inbox without any workbook, the sentence saying so first)."""
     counts = status_counts(result)
     expected = len(result.expected)
     done = counts["accepted"]
@@ -52,6 +66,9 @@ def render_run_summary(result: ConsolidationResult, paths: Any) -> str:
         f"Đơn vị phải nộp: {expected}; hợp lệ: {done} ({rate}%)",
         "",
     ]
+    note = empty_inbox_note(result, inbox)
+    if note:
+        lines[1:1] = [note]
     for status, label in STATUS_LABELS.items():
         lines.append(f"  {label:<{width}}  {counts[status]:>5}")
     errors = sum(1 for f in result.findings if f.severity == "error")
@@ -61,6 +78,10 @@ def render_run_summary(result: ConsolidationResult, paths: Any) -> str:
     if missing:
         lines.append("")
         lines.append("Chưa nộp: " + ", ".join(f"{u.name} ({u.code})" for u in missing))
+    calls = render_calls(result)
+    if calls:
+        lines.append("")
+        lines.extend(calls)
     if result.skipped:
         lines.append(f"Bỏ qua {len(result.skipped)} tệp:")
         lines.extend(f"  {file}: {why}" for file, why in result.skipped)

@@ -16,4 +16,6 @@ class SpecError(Exception):
         self.path = str(path)
         self.key = key
         self.problem = problem
-        super().__init__(f"{path}: {key}: {problem}")
+        where = [str(path)] if str(path) else []
+        where += [key] if key and key != "-" else []  # "-": the file as a whole
+        super().__init__(": ".join([*where, problem]))

@@ -45,6 +45,10 @@ _TABLE: tuple[Code, ...] = (
     Code("number_as_text_converted", "warning",
          "{where} — «{value}» được nhập dạng chữ, đã hiểu là số {number}; "
          "lần sau hãy nhập ô này dạng số"),
+    Code("thousands_comma_read", "warning",
+         "{where} — {label}: «{value}» đã được hiểu là {number} (dấu phẩy ngăn cách hàng "
+         "nghìn, vì ô này là số nguyên); nếu ý khác, hãy sửa lại. Lần sau nhập số không có "
+         "dấu ngăn cách, ví dụ 1234"),
     Code("number_formatted_as_date", "warning",
          "{where} — ô đang mang định dạng ngày/giờ (thường do dán cả định dạng từ tệp khác) "
          "nên hiện «{value}»; đã hiểu là số {number}. Hãy đặt lại định dạng số cho ô"),
@@ -174,9 +178,10 @@ _TABLE: tuple[Code, ...] = (
     Code("folder_unreadable", "warning",
          "không đọc được thư mục ({detail}); các tệp trong đó chưa được xem. Hãy cấp quyền "
          "đọc rồi chạy lại"),
+    Code("zip_refused", "warning", "tệp nén: {detail}"),
     Code("manifest_unreadable", "warning",
-         "không đọc được {file} ({detail}); thời gian nhận lấy theo thời gian của tệp, "
-         "người gửi không được kiểm tra"),
+         "không đọc được {file} ({detail}); thời gian nhận lấy theo thời gian đơn vị lưu "
+         "tệp, người gửi không được kiểm tra"),
     # ----------------------------------------------------------------- outputs (report)
     Code("text_truncated", "warning",
          "{where} — {label}: nội dung dài {length} ký tự, vượt giới hạn {limit} ký tự của "
@@ -185,6 +190,77 @@ _TABLE: tuple[Code, ...] = (
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}
+
+# What a clerk reads in place of a code (the «Mã» column of the Lỗi sheet): a few Vietnamese
+# words per code. The code itself stays in findings.csv, for machines.
+LABELS: dict[str, str] = {
+    "not_a_number": "Không phải số",
+    "not_integer": "Không phải số nguyên",
+    "negative": "Số âm",
+    "out_of_range": "Ngoài khoảng cho phép",
+    "not_in_choices": "Không có trong danh sách",
+    "bad_date": "Ngày không hợp lệ",
+    "required_missing": "Bỏ trống ô bắt buộc",
+    "rule_violation": "Số liệu không khớp nhau",
+    "invalid_value": "Giá trị không hợp lệ",
+    "number_as_text_converted": "Số nhập dạng chữ",
+    "thousands_comma_read": "Dấu phẩy hàng nghìn",
+    "number_formatted_as_date": "Ô số mang định dạng ngày",
+    "text_normalised": "Đã chuẩn hóa chữ",
+    "legacy_encoding_converted": "Bảng mã cũ (TCVN3/VNI)",
+    "row_key_changed": "Dòng bị thay đổi",
+    "result_without_target": "Kết quả khi không giao chỉ tiêu",
+    "allocation_blank": "Chỉ tiêu để trống",
+    "allocation_negative": "Chỉ tiêu âm",
+    "allocation_not_number": "Chỉ tiêu không phải số",
+    "allocation_unit_unknown": "Đơn vị lạ trong tệp phân bổ",
+    "allocation_sum_mismatch": "Tổng phân bổ lệch",
+    "allocation_unit_missing": "Đơn vị thiếu trong tệp phân bổ",
+    "layout_shifted": "Bảng bị xê dịch",
+    "layout_damaged": "Bảng bị sửa cấu trúc",
+    "merged_cells": "Ô bị gộp",
+    "formula_in_input": "Công thức trong ô nhập",
+    "file_unreadable": "Không đọc được tệp",
+    "file_encrypted": "Tệp có mật khẩu",
+    "not_a_workbook": "Không phải tệp bảng tính",
+    "too_large": "Tệp quá lớn",
+    "xml_entities": "Tệp chứa nội dung nguy hiểm",
+    "read_timeout": "Đọc tệp quá lâu",
+    "reader_crashed": "Tệp làm hỏng trình đọc",
+    "legacy_xls": "Tệp .xls không phải biểu mẫu",
+    "no_identity": "Không rõ đơn vị, chiến dịch",
+    "meta_rebuilt": "Mất trang _meta, đã đọc lại",
+    "identity_from_content": "Nhận đơn vị theo tên trong tệp",
+    "unknown_kind": "Loại tệp không rõ",
+    "meta_unreadable": "Trang _meta hỏng",
+    "unit_unknown": "Đơn vị không có trong danh sách",
+    "unit_not_child": "Không phải đơn vị trực thuộc",
+    "sheet_missing": "Thiếu trang tính",
+    "sheet_renamed": "Trang tính bị đổi tên",
+    "cell_outside_sheet": "Ô nằm ngoài trang",
+    "superseded": "Đã có bản mới hơn",
+    "duplicate_copy": "Bản trùng",
+    "sender_mismatch": "Người gửi khác địa chỉ đăng ký",
+    "spec_changed": "Biểu mẫu phiên bản cũ",
+    "name_not_unicode": "Tên tệp không phải Unicode",
+    "manifest_bad_date": "Ngày trong manifest sai",
+    "same_name_other_form": "Trùng tên trang của biểu khác",
+    "other_campaign": "Tệp của chiến dịch khác",
+    "lock_file": "Tệp khóa của Office",
+    "hidden_file": "Tệp ẩn",
+    "symlink": "Liên kết tượng trưng",
+    "not_a_spreadsheet": "Không phải tệp bảng tính",
+    "not_regular_file": "Không phải tệp thường",
+    "folder_unreadable": "Không đọc được thư mục",
+    "manifest_unreadable": "Không đọc được manifest",
+    "zip_refused": "Tệp nén không giải nén được",
+    "text_truncated": "Nội dung quá dài",
+}
+
+
+def label(code: str) -> str:
+    """The Vietnamese words a clerk reads for ``code`` (the code itself when it has none)."""
+    return LABELS.get(code, code)
 
 
 class _Blank(dict[str, Any]):

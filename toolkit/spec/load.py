@@ -352,7 +352,8 @@ def resolve_campaign_path(ref: str | Path) -> Path:
     if local.exists():
         return local
     known = ", ".join(list_builtin_campaigns()) or "không có"
-    raise SpecError(ref, "-", f"không tìm thấy chiến dịch (các chiến dịch có sẵn: {known})")
+    raise SpecError("", "-", f"Không tìm thấy chiến dịch «{ref}»: không phải chiến dịch có sẵn "
+                    f"({known}), cũng không phải thư mục hay tệp campaign.yaml")
 
 
 def list_local_campaigns(root: Path | None = None) -> list[Path]:

@@ -28,6 +28,14 @@ FormFrames = dict[str, "pd.DataFrame"]
 
 SEVERITIES = ("error", "warning")
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
+# Where a file's received time comes from: the mail's Date (manifest of ``mail fetch``), the
+# unit's own save time in the workbook (docProps/core.xml), or nowhere. The time a clerk saved
+# an attachment into the inbox is never used: it would make every hand-saved unit late.
+RECEIVED_SOURCES = {
+    "mail": "theo thư điện tử",
+    "saved": "theo thời gian đơn vị lưu tệp",
+    "unknown": "không rõ",
+}
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7))  # deadlines are Vietnam calendar days
 
 
@@ -142,7 +150,8 @@ class Submission(Identified):
     path: Path
     sha256: str
     size: int
-    received_at: dt.datetime | None = None  # when it arrived (file time, or mail Date)
+    received_at: dt.datetime | None = None  # when it arrived: see received_source
+    received_source: str = "unknown"  # a RECEIVED_SOURCES key: where received_at came from
     modified_at: dt.datetime | None = None  # the workbook's own "modified" property
     identity: dict[str, str] = field(default_factory=dict)
     cells: Sequence[CellValue] = field(default_factory=list)  # list, or PackedCells

@@ -1,17 +1,27 @@
-"""Units file: who reports to whom (``code,name,level,parent,email``, optional ``place``;
-CSV or XLSX)."""
+"""Units file: who reports to whom (``code,name,level,parent,email``, optional ``phone``
+and ``place``; CSV or XLSX).
+
+The file is read as offices keep it (``;`` or ``,``, a title row, Vietnamese headers and
+levels: :mod:`toolkit.spec.units_file`); codes are matched without regard to case when
+that is unambiguous (``--office tx``).
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.spec.campaign import LEVELS
 from toolkit.spec.text import nfc
+from toolkit.spec.units_file import (
+    LEVEL_LABELS,
+    REQUIRED_COLUMNS,
+    UnitsFileShapeError,
+    fold,
+    level_of,
+    read_table,
+)
 
-REQUIRED_COLUMNS = ("code", "name", "level", "parent", "email")
 LEVEL_NAMES = {"tinh": "cấp tỉnh", "huyen": "cấp huyện", "co_so": "cấp cơ sở"}
 
 
@@ -27,6 +37,7 @@ class Unit:
     parent: str
     email: str
     place: str = ""  # where its documents are signed ("Thọ Xuân, ngày … tháng … năm …")
+    phone: str = ""  # optional column: the number to call (Điện thoại)
 
 
 @dataclass(frozen=True)
@@ -36,13 +47,20 @@ class UnitRegistry:
     units: dict[str, Unit]
     source: str = ""
 
+    def lookup(self, code: str) -> str | None:
+        """The code as the file spells it: ``code`` itself, or the one code equal to it
+        but for case and surrounding spaces (``tx`` → ``TX``); None when there is none."""
+        if code in self.units:
+            return code
+        wanted = nfc(str(code)).strip().casefold()
+        same = [c for c in self.units if c.casefold() == wanted]
+        return same[0] if len(same) == 1 else None
+
     def get(self, code: str) -> Unit:
-        try:
-            return self.units[code]
-        except KeyError:
-            raise UnitsError(
-                f"Không có đơn vị mã {code!r} trong tệp đơn vị {self.source}"
-            ) from None
+        found = self.lookup(code)
+        if found is None:
+            raise UnitsError(f"Không có đơn vị mã {code!r} trong tệp đơn vị {self.source}")
+        return self.units[found]
 
     def __contains__(self, code: object) -> bool:
         return code in self.units
@@ -64,50 +82,15 @@ class UnitRegistry:
         """The office running the campaign: ``code`` or the root of the file."""
         if code is None:
             return self.root
-        if code not in self.units:
+        found = self.lookup(code)
+        if found is None:
             raise UnitsError(f"Không tìm thấy đơn vị (văn phòng) mã {code!r} trong tệp "
                              f"{self.source}")
-        unit = self.units[code]
-        if not self.children(code):
+        unit = self.units[found]
+        if not self.children(found):
             raise UnitsError(f"Đơn vị {code} ({unit.name}) không có đơn vị trực thuộc nào "
                              f"trong tệp {self.source}")
         return unit
-
-
-def _read_rows(path: Path) -> list[dict[str, str]]:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".ods", ".xls"):
-        from python_calamine import CalamineWorkbook
-
-        try:
-            book = CalamineWorkbook.from_path(str(path))
-            data = book.get_sheet_by_index(0).to_python()
-        except Exception as exc:  # calamine raises several error types for broken files
-            raise UnitsError(f"Không đọc được tệp đơn vị {path}: {exc}") from None
-        if not data:
-            raise UnitsError(f"Tệp đơn vị {path} trống")
-        header = [str(h).strip().lower() for h in data[0]]
-        rows = []
-        for raw in data[1:]:
-            values = [_cell_text(v) for v in raw]
-            rows.append(dict(zip(header, values, strict=False)))
-        return rows
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UnitsError(f"Tệp đơn vị {path} không phải UTF-8; hãy lưu lại dạng "
-                         "CSV UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None:
-        raise UnitsError(f"Tệp đơn vị {path} trống")
-    reader.fieldnames = [f.strip().lower() for f in reader.fieldnames]
-    return [{k: (v or "") for k, v in row.items() if k is not None} for row in reader]
-
-
-def _cell_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
 
 
 def load_units(path: str | Path) -> UnitRegistry:
@@ -117,15 +100,12 @@ def load_units(path: str | Path) -> UnitRegistry:
         raise UnitsError(f"Không tìm thấy tệp đơn vị: {path}")
     if path.is_dir():
         raise UnitsError(f"{path} là thư mục, không phải tệp đơn vị")
-    rows = _read_rows(path)
-    if not rows:
-        raise UnitsError(f"Tệp đơn vị {path} không có dòng dữ liệu nào")
-    missing = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
-    if missing:
-        raise UnitsError(f"Tệp đơn vị {path} thiếu cột: {', '.join(missing)} "
-                         f"(cần đủ các cột {','.join(REQUIRED_COLUMNS)})")
+    try:
+        rows = read_table(path)
+    except UnitsFileShapeError as exc:
+        raise UnitsError(str(exc)) from None
     units: dict[str, Unit] = {}
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         values = {k: nfc(str(row.get(k, "")).strip()) for k in REQUIRED_COLUMNS}
         if not any(values.values()):
             continue
@@ -134,14 +114,19 @@ def load_units(path: str | Path) -> UnitRegistry:
             raise UnitsError(f"{where}: thiếu mã đơn vị (cột code)")
         if not values["name"]:
             raise UnitsError(f"{where}: thiếu tên đơn vị (cột name)")
-        if values["level"] not in LEVELS:
+        level = level_of(values["level"])
+        if level not in LEVELS:
             raise UnitsError(f"{where}: cấp {values['level']!r} không hợp lệ "
-                             f"(dùng: {', '.join(LEVELS)})")
+                             f"(dùng: {', '.join(LEVELS)} hoặc "
+                             f"{', '.join(LEVEL_LABELS[lv] for lv in LEVELS)})")
+        values["level"] = level
         if values["code"] in units:
             raise UnitsError(f"{where}: mã đơn vị {values['code']!r} bị trùng")
-        units[values["code"]] = Unit(**values, place=nfc(str(row.get("place") or "").strip()))
+        units[values["code"]] = Unit(**values, place=nfc(str(row.get("place") or "").strip()),
+                                     phone=nfc(str(row.get("phone") or "").strip()))
     if not units:
         raise UnitsError(f"Tệp đơn vị {path} không có dòng dữ liệu nào")
+    units = _parents_by_code(units)
     for unit in units.values():
         if unit.parent and unit.parent not in units:
             raise UnitsError(f"{path.name}: đơn vị {unit.code} ({unit.name}) có đơn vị cấp trên "
@@ -156,6 +141,27 @@ def load_units(path: str | Path) -> UnitRegistry:
         raise UnitsError(f"{path.name}: các đơn vị {chain} là cấp trên của nhau thành vòng; "
                          "sửa cột parent để mỗi đơn vị dẫn lên đơn vị gốc")
     return UnitRegistry(units=units, source=str(path))
+
+
+def _parents_by_code(units: dict[str, Unit]) -> dict[str, Unit]:
+    """Each ``parent`` as the code the file spells: a code in another case (``tx``) or the
+    parent's name ("Huyện đoàn Thọ Xuân", as a "Đơn vị cấp trên" column often holds) is
+    replaced by the code when exactly one unit matches; anything else is left for the
+    checks below to name."""
+    by_case: dict[str, list[str]] = {}
+    by_name: dict[str, list[str]] = {}
+    for code, unit in units.items():
+        by_case.setdefault(code.casefold(), []).append(code)
+        by_name.setdefault(fold(unit.name), []).append(code)
+    fixed: dict[str, Unit] = {}
+    for code, unit in units.items():
+        parent = unit.parent
+        if parent and parent not in units:
+            match = by_case.get(parent.casefold()) or by_name.get(fold(parent)) or []
+            if len(match) == 1:
+                parent = match[0]
+        fixed[code] = unit if parent == unit.parent else replace(unit, parent=parent)
+    return fixed
 
 
 def _parent_cycle(units: dict[str, Unit]) -> list[str]:

@@ -261,7 +261,24 @@ def read_allocation(source: Path | bytes, campaign: Campaign, units: UnitRegistr
             result.findings.append(make_finding("allocation_unit_missing", file=name,
                                                 unit_code=code, unit_name=unit.name))
     _check_sums(result, name, forms, cells, office)
+    _refuse_empty(result, name, forms)
     return result
+
+
+def _refuse_empty(result: Allocation, name: str, forms: dict[str, Form]) -> None:
+    """An allocation saved before anyone typed a target (only the pre-filled defaults) would
+    make every template say «không giao» and still report success: one sentence instead."""
+    typed = [ind.key for form in forms.values() for ind in form.indicators
+             if ind.default_target is None]
+    if not typed or not result.targets:
+        return
+    if any(per_form.get(key) is not None for unit in result.targets.values()
+           for per_form in unit.values() for key in typed):
+        return
+    raise AllocationError(
+        f"{name}: chưa có chỉ tiêu nào được điền cho các đơn vị (mọi ô chỉ tiêu không có sẵn "
+        "đều trống), nên biểu mẫu nào cũng sẽ ghi «không giao». Hãy điền chỉ tiêu cho từng "
+        "đơn vị, lưu tệp rồi chạy lại; hoặc bỏ --targets để đơn vị tự ghi chỉ tiêu")
 
 
 def _value(result: Allocation, name: str, ref: CellRef, raw: Any, indicator: str,
