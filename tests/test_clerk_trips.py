@@ -31,6 +31,7 @@ from toolkit.spec.findings import CODES, LABELS
 from toolkit.spec.load import load_campaign
 from toolkit.spec.meta import META_SHEET, parse_meta
 from toolkit.spec.units import load_units
+from toolkit.write.charts import CHART_SHEET
 from toolkit.write.templates import template_bytes
 
 TARGETS = "giua-nhiem-ky-2017-2022"
@@ -86,7 +87,7 @@ def test_targets_samples_look_like_real_units(tmp_path: Path) -> None:
         out = tmp_path / campaign_id
         write_outputs(result, None, out)
         (form,) = [f for f in campaign.forms if f.kind == "targets"]
-        rows = _rows(next(out.glob("tong-hop_*.xlsx")), form.id)
+        rows = _rows(next(out.glob("tong-hop_*.xlsx")), CHART_SHEET)  # the completion table
         start = next(i for i, r in enumerate(rows) if r[0] == "Đơn vị") + 1
         shares = [v for r in rows[start:] if r[0] for v in r[1:] if isinstance(v, float | int)]
         assert len(shares) >= 3 * len(form.indicators), campaign_id

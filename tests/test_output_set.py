@@ -71,7 +71,8 @@ if os.environ.get("NO_EXCHANGE"):  # a system without an atomic exchange (Window
         return False
     setswap._exchange = step(_exchange)
 from toolkit.cli import main
-sys.argv = ["toolkit", "consolidate", sys.argv[1], "--out", sys.argv[2], "--office", "TX"]
+sys.argv = ["toolkit", "consolidate", sys.argv[1], "--out", sys.argv[2], "--office", "TX",
+            "--units", sys.argv[3]]
 main()
 """
 
@@ -91,7 +92,8 @@ def make_inbox(folder: Path, run: int) -> Path:
 def consolidate(inbox: Path, out: Path, office: str = "TX") -> subprocess.CompletedProcess:
     """consolidate --out out/SET: ``out`` is the folder that holds the set and .truoc/."""
     done = subprocess.run([sys.executable, "-m", "toolkit.cli", "consolidate", str(inbox),
-                           "--out", str(out / SET), "--office", office], capture_output=True,
+                           "--out", str(out / SET), "--office", office,
+                           "--units", str(samples_dir() / "units.csv")], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
@@ -175,7 +177,8 @@ def killed_run(base: Path, inbox: Path, work: Path, kill_at: int, exchange: bool
     env = {**os.environ, "KILL_AT": str(kill_at), "STEP_LOG": str(log)}
     if not exchange:
         env["NO_EXCHANGE"] = "1"
-    done = subprocess.run([sys.executable, str(harness), str(inbox), str(out / SET)], env=env,
+    done = subprocess.run([sys.executable, str(harness), str(inbox), str(out / SET),
+                           str(samples_dir() / "units.csv")], env=env,
                           capture_output=True, text=True, timeout=300)
     steps = log.read_text().split() if log.exists() else []
     return out, steps, done.returncode
@@ -277,7 +280,7 @@ def test_a_second_office_into_the_same_out_is_refused_and_changes_nothing(tmp_pa
                                       str(out / SET), "--office", "TS"])
     assert result.exit_code == 1, result.output
     (line,) = result.output.strip().splitlines()
-    assert line.startswith("Error: ") and "(TX)" in line and "(TS)" in line and "--out" in line
+    assert line.startswith("Lỗi: ") and "(TX)" in line and "(TS)" in line and "--out" in line
     assert files(out) == before  # Thọ Xuân's run untouched
     ts_root = tmp_path / "trieu-son"
     consolidate(tmp_path / "ts", ts_root, office="TS")

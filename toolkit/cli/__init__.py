@@ -71,7 +71,8 @@ def make_templates_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
 
 
 @cli.command("consolidate")
-@click.argument("inbox", metavar="HỘP_THƯ", type=click.Path(path_type=Path), required=False)
+@click.argument("inbox", metavar="HỘP_THƯ", type=click.Path(path_type=Path), required=False,
+                callback=lambda ctx, param, value: _inbox_or_workspace(value, param))
 @campaign_options
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Thư mục ghi bảng tổng hợp, phản hồi và các tệp CSV; mặc định out, hoặc "
@@ -90,16 +91,27 @@ def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry,
     from toolkit.workspace import defaults_for
 
     here = defaults_for(Path.cwd())  # inside a workspace: the campaign's inbox and results
-    if inbox is None:
-        if here is None or here.inbox is None or here.out is None:
-            raise click.UsageError("Thiếu thư mục hộp thư INBOX")
+    if inbox is None and here is not None and here.inbox is not None:
         inbox, out_dir = here.inbox, out_dir or here.out
+    assert inbox is not None  # _inbox_or_workspace
     out_dir = out_dir or Path("out")
     _out_outside_inbox(inbox, out_dir)
     with _progress(inbox) as advance:
         result = consolidate(inbox, campaign, units, office, progress=advance)
     paths = write_outputs(result, result.frames, out_dir)
     click.echo(render_run_summary(result, paths, inbox))
+
+
+def _inbox_or_workspace(value: Path | None, param: click.Parameter) -> Path | None:
+    """HỘP_THƯ may be left out only inside a workspace with one campaign (its inbox); the
+    check runs while parsing, before the units file and office are resolved."""
+    from toolkit.workspace import defaults_for
+
+    if value is None:
+        here = defaults_for(Path.cwd())
+        if here is None or here.inbox is None or here.out is None:
+            raise click.MissingParameter(param=param)
+    return value
 
 
 @cli.command("report")

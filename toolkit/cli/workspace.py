@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
+from toolkit.cli.vi import VietnameseCommand
 from toolkit.workspace import SETTINGS_FILE, find_workspace, init_workspace, open_workspace
 
 
-@click.command("init")
+@click.command("init", cls=VietnameseCommand)
 @click.argument("folder", metavar="THƯ_MỤC", type=click.Path(path_type=Path), default=Path("."))
 @click.option("--units", "units_path", type=click.Path(path_type=Path), default=None,
               help="Tệp danh sách đơn vị CSV/XLSX của văn phòng (chép vào không gian làm việc).")
@@ -46,7 +47,7 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-@click.command("serve")
+@click.command("serve", cls=VietnameseCommand)
 @click.argument("folder", metavar="THƯ_MỤC", type=click.Path(path_type=Path), required=False)
 @click.option("--port", type=int, default=0, help="Cổng; mặc định một cổng trống bất kỳ.")
 @click.option("--host", default="127.0.0.1", show_default=True,
