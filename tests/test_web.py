@@ -518,3 +518,38 @@ def test_serve_on_a_taken_port_is_one_vietnamese_line(ws):
         out = CliRunner().invoke(cli, ["serve", str(ws.root), "--port", str(port),
                                        "--no-browser"])
     assert out.exit_code == 1 and f"127.0.0.1:{port}" in out.output and "--port" in out.output
+
+
+def test_the_word_report_of_the_board_and_a_broken_office_template(app, client, ws):
+    """The board's «Dự thảo báo cáo Word» link gives the report ``toolkit report`` writes
+    for the files on the board; an office template with a broken tag is a Vietnamese page."""
+    from docx import Document
+
+    for code in ("TX01", "TX02"):
+        client.post(f"/chien-dich/{CID}/nop", data={"csrf": _token(app)},
+                    files={"files": (f"{code}.xlsx", _workbook(ws, code))},
+                    follow_redirects=False)
+    assert f'href="/chien-dich/{CID}/bao-cao.docx"' in client.get(f"/chien-dich/{CID}").text
+    got = client.get(f"/chien-dich/{CID}/bao-cao.docx")
+    assert got.status_code == 200
+    assert "bao-cao_nq02-2020_TX.docx" in got.headers["content-disposition"]
+    doc = Document(io.BytesIO(got.content))
+    texts = [p.text for p in doc.paragraphs]
+    children = ws.load_units().children("TX")
+    assert f"2/{len(children)} cơ sở đã báo cáo; chưa báo cáo: " in "\n".join(texts)
+    heading = [c.text for row in doc.tables[0].rows for c in row.cells]
+    assert any("BCH ĐOÀN HUYỆN THỌ XUÂN" in t for t in heading)
+    (ws.root / "mau-bao-cao.docx").write_bytes(_docx_with("{{ chua_dong"))
+    broken = client.get(f"/chien-dich/{CID}/bao-cao.docx")
+    assert broken.status_code == 400 and "Mẫu báo cáo không dùng được" in broken.text
+    assert "chua_dong" in broken.text
+
+
+def _docx_with(text: str) -> bytes:
+    from docx import Document
+
+    doc = Document()
+    doc.add_paragraph(text)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()

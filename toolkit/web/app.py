@@ -27,6 +27,7 @@ from toolkit.author.workbook_vocab import WorkbookError
 from toolkit.mail.settings import MailError
 from toolkit.read import limits
 from toolkit.report.outputs import FEEDBACK_DIR
+from toolkit.report.word import ReportTemplateError
 from toolkit.spec.errors import InboxError, SpecError
 from toolkit.spec.load import list_builtin_campaigns, load_campaign
 from toolkit.spec.models import STATUS_LABELS
@@ -153,6 +154,7 @@ def _download(name: str, data: bytes, media: str) -> Response:
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 # --------------------------------------------------------------------------- home
@@ -406,6 +408,18 @@ async def upload_allocation(request: Request) -> Response:
     return _redirect(f"/chien-dich/{urllib.parse.quote(campaign_id)}{suffix}")
 
 
+async def download_report(request: Request) -> Response:
+    """The Word report draft of the last consolidation (``toolkit report``)."""
+    ws = _state(request).workspace()
+    campaign_id = _campaign_id(request, ws)
+    board = _state(request).board(ws, campaign_id)
+    try:
+        name, data = downloads.report_download(ws, board.result)
+    except ReportTemplateError as exc:
+        return _render(request, "problem.html", 400, ws=ws, error=str(exc))
+    return _download(name, data, DOCX)
+
+
 async def download_result(request: Request) -> Response:
     """A file of the last consolidation: only names the run itself wrote are served."""
     ws = _state(request).workspace()
@@ -532,6 +546,7 @@ def create_app(root: Path, *, allow_remote: bool = False, password: str | None =
         Route("/chien-dich/{cid}/thu", mail_send, methods=["POST"]),
         Route("/chien-dich/{cid}/thu/cau-hinh", mail_settings, methods=["POST"]),
         Route("/chien-dich/{cid}/lay-thu", mail_fetch, methods=["POST"]),
+        Route("/chien-dich/{cid}/bao-cao.docx", download_report),
         Route("/chien-dich/{cid}/ket-qua/{name:path}", download_result),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -1,6 +1,6 @@
 """Files the office downloads from its workspace, made by the library's own writers: the
 templates (all as one ``.zip`` or one unit's), the allocation workbook of a targets campaign
-and its filled copy, all feedback workbooks as one ``.zip``."""
+and its filled copy, all feedback workbooks as one ``.zip``, the Word report draft."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 
 from toolkit._infra.atomic import write_bytes
 from toolkit.report.outputs import FEEDBACK_DIR
+from toolkit.report.word import render, report_name
 from toolkit.spec.campaign import Campaign
+from toolkit.spec.models import ConsolidationResult
 from toolkit.spec.units import Unit, UnitRegistry
 from toolkit.workspace.settings import Workspace
 from toolkit.write.allocation import Allocation, allocation_bytes, allocation_filename
@@ -18,6 +20,7 @@ from toolkit.write.allocation import read_allocation as _read_allocation
 from toolkit.write.templates import template_bytes, template_filename
 
 ALLOCATION_FILE = "phan-bo-chi-tieu.xlsx"  # the filled allocation, in the campaign's folder
+REPORT_TEMPLATE = "mau-bao-cao.docx"  # the office's own report template, at the root
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
@@ -97,3 +100,12 @@ def feedback_zip(ws: Workspace, campaign_id: str, paths: list[Path]) -> tuple[st
     folder = ws.results(campaign_id) / FEEDBACK_DIR
     files = [(p.name, p.read_bytes()) for p in paths if p.parent == folder and p.exists()]
     return f"phan-hoi_{campaign_id}.zip", _zip(files)
+
+
+def report_download(ws: Workspace, result: ConsolidationResult) -> tuple[str, bytes]:
+    """The Word report draft of a consolidation, as ``toolkit report`` writes it: from the
+    office's own template when the workspace holds one (:data:`REPORT_TEMPLATE`, made with
+    ``toolkit report-template``), else the campaign's; the place from the units file."""
+    own = ws.root / REPORT_TEMPLATE
+    template = own.read_bytes() if own.is_file() else None
+    return report_name(result), render(result, template, place=result.office.place)
