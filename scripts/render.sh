@@ -16,8 +16,8 @@
 # private profile, via tests/lo_driver.py) and each PDF page to PNG
 # (`pdftoppm -png -r $DPI`). Pages land in DEST with the workbook's relative path:
 #   DEST/templates/nq02-2020_TX01_doan-thi-tran-tho-xuan-1.png
-#   DEST/nq02-2020_TX/tong-hop_nq02-2020_TX-3.png
-#   DEST/nq02-2020_TX/feedback/TX05_nq02-2020_phan-hoi-1.png
+#   DEST/tong-hop_nq02-2020_TX-3.png
+#   DEST/feedback/TX05_nq02-2020_phan-hoi-1.png
 # The PDFs are kept beside the PNGs.
 #
 # Environment:

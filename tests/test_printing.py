@@ -326,7 +326,9 @@ def test_province_sees_coverage(district: Any, province: tuple[Any, Any],
                  if isinstance(c.value, str) and c.value.startswith("Huyện đoàn Thọ Xuân"))
     assert f"{covered}/{expected} đơn vị" in label
     status = book["Tình hình nộp"]
-    note = next(r[10].value for r in status.iter_rows() if r[1].value == "TX")
+    rows = list(status.iter_rows(values_only=True))
+    header = next(r for r in rows if "Ghi chú" in r)
+    note = next(r[header.index("Ghi chú")] for r in rows if r[1] == "TX")
     assert f"{covered}/{expected} đơn vị" in note
 
 

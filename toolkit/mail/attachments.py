@@ -29,9 +29,9 @@ from toolkit.mail.names import (
     attachment_name,
     is_junk,
     suffix_of,
-    zip_member_name,
 )
 from toolkit.read import limits
+from toolkit.read.inbox_zip import member_name
 
 MAX_ZIP_MEMBERS = 200
 MAX_MEMBER_BYTES = 50 * 1024 * 1024
@@ -132,7 +132,7 @@ def zip_workbooks(name: str, data: bytes | IO[bytes], notes: list[str]) -> Itera
         notes.append(f"tệp nén {name} có {len(infos)} mục (quá {MAX_ZIP_MEMBERS}), không giải nén")
         return
     for info in infos:
-        member = zip_member_name(info)
+        member = member_name(info)
         if info.is_dir() or is_junk(member) or suffix_of(member) not in WORKBOOK_SUFFIXES:
             continue
         label = f"{name} › {member}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import email.header
 import re
-import zipfile
 from email.message import EmailMessage, Message
 
 from toolkit.spec.text import nfc
@@ -106,24 +105,6 @@ def _raw_filename(part: EmailMessage) -> str | None:
         if name:
             return str(name)
     return None
-
-
-def zip_member_name(info: zipfile.ZipInfo) -> str:
-    """Zip names without the UTF-8 flag were decoded as cp437; most tools really wrote
-    UTF-8, Vietnamese Windows writes cp1258."""
-    name = info.filename
-    if info.flag_bits & 0x800:
-        return nfc(name)
-    try:
-        raw = name.encode("cp437")
-    except UnicodeEncodeError:
-        return nfc(name)
-    for encoding in ("utf-8", "cp1258"):
-        try:
-            return nfc(raw.decode(encoding))
-        except UnicodeDecodeError:
-            continue
-    return nfc(name)
 
 
 def is_junk(name: str, data: bytes | None = None) -> bool:

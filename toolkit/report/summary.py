@@ -66,9 +66,9 @@ UNIT_COLUMN = ("unit", "Đơn vị", 28.0)
 ON_TIME, LATE, NO_DEADLINE, UNKNOWN = "Đúng hạn", "Trễ hạn", "Không có hạn", "Không rõ"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 STATUS_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("TT", 5), ("Mã đơn vị", 8), ("Tên đơn vị", 26), ("Trạng thái", 17), ("Tệp", 25),
-    ("Thời gian nhận", 15), ("Nguồn thời gian nhận", 12), ("Hạn nộp", 11),
-    ("Đúng hạn / trễ hạn", 10), ("Số lỗi", 6), ("Số cảnh báo", 8), ("Ghi chú", 28),
+    ("TT", 5), ("Mã đơn vị", 8), ("Tên đơn vị", 24), ("Trạng thái", 16), ("Tệp", 23),
+    ("Thời gian nhận", 15), ("Nguồn thời gian nhận", 11), ("Hạn nộp", 11),
+    ("Đúng hạn / trễ hạn", 10), ("Số lỗi", 6), ("Số cảnh báo", 8), ("Ghi chú", 26),
 )
 FINDING_COLUMNS: tuple[tuple[str, float], ...] = (
     ("Tệp", 24), ("Đơn vị", 22), ("Phụ lục", 8), ("Ô", 7), ("Cột", 22), ("Mức độ", 9),
