@@ -22,6 +22,7 @@ from typing import Any
 
 from toolkit._infra.workers import ordered_map
 from toolkit.read import limits
+from toolkit.read.cache import ReadCache
 from toolkit.read.fsopen import open_regular, os_reason
 from toolkit.read.inbox_zip import SEPARATOR, ZIP_SUFFIX, unpack
 from toolkit.read.manifest import MANIFEST_NAME, load_manifest
@@ -194,23 +195,80 @@ def _unpack(outcome: _Outcome, places_seen: dict[tuple, tuple]) -> _Outcome:
     return "sub", sub
 
 
+def _cached(cache: ReadCache | None,
+            files: list[tuple[str, Path]]) -> tuple[dict[str, str], dict[str, _Outcome]]:
+    """The cache key of every file that can be hashed here, and the outcomes the cache
+    holds for them (rel → key, rel → outcome). A file too large, or that cannot be opened
+    now, is left to the reader (which says why)."""
+    if cache is None:
+        return {}, {}
+    wanted: dict[str, tuple[str, str, Path, int]] = {}
+    keys: dict[str, str] = {}
+    for rel, path in files:
+        try:
+            with open_regular(path) as fh:
+                data = fh.read(limits.MAX_FILE_BYTES + 1)
+        except OSError:
+            continue
+        if not data or len(data) > limits.MAX_FILE_BYTES:
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        keys[rel] = cache.key(digest, rel)
+        wanted[keys[rel]] = (digest, rel, path, len(data))
+    found = cache.lookup(wanted)
+    hits: dict[str, _Outcome] = {}
+    for rel, key in keys.items():
+        if key in found:
+            value = found[key]
+            hits[rel] = value if isinstance(value, tuple) else ("sub", value)
+    cache.stats.hits += len(hits)
+    cache.stats.misses += len(files) - len(hits)
+    return keys, hits
+
+
+def _received(sub: Submission, received: dict[str, dt.datetime]) -> Submission:
+    """When a file from the cache arrived, as :func:`~toolkit.read.reading.read_file` says:
+    the mail's Date, else the workbook's own save time."""
+    sub.received_at = received.get(sub.file)
+    if sub.received_at is not None:
+        sub.received_source = "mail"
+    elif sub.modified_at is not None:
+        sub.received_at, sub.received_source = sub.modified_at, "saved"
+    return sub
+
+
 def _outcomes(files: list[tuple[str, Path]], campaign: Campaign,
-              received: dict[str, dt.datetime],
-              units: UnitRegistry | None) -> Generator[_Outcome, None, None]:
-    """The outcome of every file, in the order given, each read by a worker process within
-    the time limit (:mod:`toolkit._infra.workers`)."""
+              received: dict[str, dt.datetime], units: UnitRegistry | None,
+              hits: dict[str, _Outcome], keys: dict[str, str],
+              read: list[tuple[str, Any]]) -> Generator[_Outcome, None, None]:
+    """The outcome of every file, in the order given: from ``hits`` (the cache), or read
+    by a worker process within the time limit (:mod:`toolkit._infra.workers`). What was
+    read and can be cached is added to ``read`` as (key, outcome)."""
     places_seen: dict[tuple, tuple] = {}
-    for outcome in ordered_map(_worker_read, [(rel, str(path)) for rel, path in files],
-                               timeout=limits.MAX_FILE_SECONDS, failed=_failed,
-                               initializer=_init_worker, initargs=(campaign, received, units)):
-        yield _unpack(outcome, places_seen)
+    todo = [(rel, str(path)) for rel, path in files if rel not in hits]
+    fresh = ordered_map(_worker_read, todo, timeout=limits.MAX_FILE_SECONDS, failed=_failed,
+                        initializer=_init_worker, initargs=(campaign, received, units))
+    try:
+        for rel, _path in files:
+            hit = hits.get(rel)
+            if hit is not None:
+                yield (hit[0], _received(hit[1], received)) if hit[0] == "sub" else hit
+                continue
+            outcome = _unpack(next(fresh), places_seen)
+            if rel in keys and outcome[0] in ("sub", "other"):
+                read.append((keys[rel], outcome[1] if outcome[0] == "sub" else outcome))
+            yield outcome
+    finally:
+        fresh.close()
 
 
 def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None,
-           progress: Callable[[int], None] | None = None) -> IngestResult:
+           progress: Callable[[int], None] | None = None,
+           cache: ReadCache | None = None) -> IngestResult:
     """Every workbook under ``inbox`` as a :class:`Submission` (identified or not), and the
     files not read with a Vietnamese reason. Never modifies the inbox. ``units`` lets a
-    file that lost its identity be recognised by the unit name on its sheets."""
+    file that lost its identity be recognised by the unit name on its sheets; ``cache``
+    gives back what an earlier run read from the same bytes (:mod:`toolkit.read.cache`)."""
     inbox = Path(inbox)
     manifest = load_manifest(inbox)
     result = IngestResult()
@@ -221,11 +279,15 @@ def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None
     arrivals = {e.rel: _arrival(manifest.arrivals, e.rel) for e in entries if e.skip is None}
     received = {rel: a.date for rel, a in arrivals.items() if a is not None and a.date}
     files = [(e.rel, e.path) for e in entries if e.skip is None]
-    outcomes = _outcomes(files, campaign, received, units)
+    keys, hits = _cached(cache, files)
+    read: list[tuple[str, Any]] = []
+    outcomes = _outcomes(files, campaign, received, units, hits, keys, read)
     try:
         _collect(result, entries, outcomes, campaign, progress)
     finally:
         outcomes.close()  # stops the workers, also when the caller's progress raised
+    if cache is not None:
+        cache.store(read)  # before any later step adds to these submissions
     _note_names(result.submissions, {rel for rel, a in arrivals.items() if a and a.bad_date},
                 {e.rel for e in entries if e.foreign})
     return result
