@@ -47,6 +47,9 @@ def toolkit_version() -> str:
     return found.group(1) if found else "?"
 
 
+_Places = tuple[tuple[str, str, str, str], ...]
+
+
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
     """The toolkit version and a digest of the reader's source: a reader changed without a
@@ -159,10 +162,21 @@ class ReadCache:
 
     # ----------------------------------------------------------------------- entries
 
-    def lookup(self, wanted: dict[str, tuple[str, str, Path, int]]) -> dict[str, Any]:
+    def is_empty(self) -> bool:
+        """Whether the cache holds no entry (a first run: nothing to look up)."""
+        db = self._connect()
+        if db is None:
+            return True
+        try:
+            return db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return True
+
+    def lookup(self, wanted: dict[str, tuple[str, str, Path, int]]) -> dict[str, Submission]:
         """Decoded entries for ``wanted`` (key → (sha256, rel, path, size)): a
-        :class:`Submission` (without received time) or ``("other", campaign id)``. An entry
-        that fails any check is left out (a miss)."""
+        :class:`Submission` without its received time. An entry that fails any check is
+        left out (a miss)."""
         db = self._connect()
         if db is None or not wanted:
             return {}
@@ -181,7 +195,7 @@ class ReadCache:
                     continue
             digests = sorted({p["places"] for p in payloads.values()
                               if isinstance(p, dict) and isinstance(p.get("places"), str)})
-            places: dict[str, tuple[tuple[str, str, str, str], ...]] = {}
+            places: dict[str, _Places] = {}
             for start in range(0, len(digests), 500):
                 chunk = digests[start:start + 500]
                 for digest, text in db.execute(
@@ -193,7 +207,7 @@ class ReadCache:
         except sqlite3.Error as exc:
             self._failed(exc)
             return {}
-        found: dict[str, Any] = {}
+        found: dict[str, Submission] = {}
         for key, payload in payloads.items():
             sha256, rel, path, size = wanted[key]
             try:
@@ -202,18 +216,12 @@ class ReadCache:
                 continue
         return found
 
-    def store(self, entries: Iterable[tuple[str, Any]]) -> None:
-        """Keep ``(key, outcome)`` pairs: a Submission just read (before any later step
-        changed it) or ``("other", campaign id)``. Values of a type JSON cannot say
-        exactly are not kept (that file is read again next time)."""
+    def store(self, entries: Iterable[tuple[str, Encoded]]) -> None:
+        """Keep ``(key, encoded)`` pairs (:func:`encode` of a Submission just read, before
+        any later step changed it)."""
         rows, place_rows = [], {}
-        for key, outcome in entries:
-            encoded = _encode(outcome)
-            if encoded is None:
-                continue
-            payload, places = encoded
-            if places is not None:
-                place_rows[places[0]] = places[1]
+        for key, (payload, (digest, places)) in entries:
+            place_rows[digest] = places
             rows.append((key, payload))
         if not rows:
             return
@@ -237,15 +245,14 @@ def _locked(exc: sqlite3.OperationalError) -> bool:
 
 # --------------------------------------------------------------------------- encoding
 
-_Places = tuple[tuple[str, str, str, str], ...]
+
+Encoded = tuple[str, tuple[str, str]]  # (entry JSON, (places digest, places JSON))
 
 
-def _encode(outcome: Any) -> tuple[str, tuple[str, str] | None] | None:
-    if isinstance(outcome, tuple):
-        if len(outcome) == 2 and outcome[0] == "other" and isinstance(outcome[1], str):
-            return json.dumps({"other": outcome[1]}, ensure_ascii=False), None
-        return None
-    sub: Submission = outcome
+def encode(sub: Submission) -> Encoded | None:
+    """A Submission just read as JSON for :meth:`ReadCache.store` (done in the reading
+    worker, in parallel); None when a value's type JSON cannot say exactly (that file is
+    read again next time)."""
     cells = sub.cells
     if isinstance(cells, PackedCells):
         places, raws = list(cells.places), list(cells.raws)
@@ -333,12 +340,10 @@ def _decode_places(digest: str, text: str) -> _Places | None:
 
 
 def _decode(payload: Any, sha256: str, rel: str, path: Path, size: int,
-            places: dict[str, _Places]) -> Any:
-    """A Submission (or ("other", id)) from a stored entry; raises on anything unexpected."""
+            places: dict[str, _Places]) -> Submission:
+    """A Submission from a stored entry; raises on anything unexpected."""
     if not isinstance(payload, dict):
         raise TypeError("payload")
-    if "other" in payload:
-        return "other", _text(payload["other"])
     modified = payload["modified_at"]
     identity = payload["identity"]
     if not isinstance(identity, dict):

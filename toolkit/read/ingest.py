@@ -22,7 +22,7 @@ from typing import Any
 
 from toolkit._infra.workers import ordered_map
 from toolkit.read import limits
-from toolkit.read.cache import ReadCache
+from toolkit.read.cache import Encoded, ReadCache, encode
 from toolkit.read.fsopen import open_regular, os_reason
 from toolkit.read.inbox_zip import SEPARATOR, ZIP_SUFFIX, unpack
 from toolkit.read.manifest import MANIFEST_NAME, load_manifest
@@ -158,8 +158,8 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(campaign: Campaign, received: dict[str, dt.datetime],
-                 units: UnitRegistry | None) -> None:
-    _WORKER.update(campaign=campaign, received=received, units=units)
+                 units: UnitRegistry | None, cached: bool = False) -> None:
+    _WORKER.update(campaign=campaign, received=received, units=units, cached=cached)
 
 
 def _worker_read(job: tuple[str, str]) -> _Outcome:
@@ -173,35 +173,42 @@ def _worker_read(job: tuple[str, str]) -> _Outcome:
         return "other", str(other)
     except OSError as exc:  # vanished or unreadable on disk
         return "failed", ("file_unreadable", os_reason(exc))
+    # made here, in parallel; an empty or too large file is never looked up (_cached)
+    encoded = encode(sub) if _WORKER.get("cached") and (
+        0 < sub.size <= limits.MAX_FILE_BYTES) else None
     places = tuple((c.form, c.row, c.column, c.cell) for c in sub.cells)
     raws = [c.raw for c in sub.cells]
     sub.cells = []
-    return "packed", (sub, places, raws)
+    return "packed", (sub, places, raws, encoded)
 
 
 def _failed(job: tuple[str, str], code: str, detail: str) -> _Outcome:
     return "failed", (code, detail)
 
 
-def _unpack(outcome: _Outcome, places_seen: dict[tuple, tuple]) -> _Outcome:
-    """A worker's outcome with its cells as :class:`PackedCells`. Files from one template
-    have the same cell places: ``places_seen`` keeps one copy, so a province's 500,000 cells
-    share their form, row, column and cell strings instead of each carrying its own."""
+def _unpack(outcome: _Outcome,
+            places_seen: dict[tuple, tuple]) -> tuple[_Outcome, Encoded | None]:
+    """A worker's outcome with its cells as :class:`PackedCells`, and its cache entry if
+    one was made. Files from one template have the same cell places: ``places_seen``
+    keeps one copy, so a province's 500,000 cells share their form, row, column and cell
+    strings instead of each carrying its own."""
     if outcome[0] != "packed":
-        return outcome
-    sub, places, raws = outcome[1]
+        return outcome, None
+    sub, places, raws, encoded = outcome[1]
     places = places_seen.setdefault(places, places)
     sub.cells = PackedCells(places, raws)
-    return "sub", sub
+    return ("sub", sub), encoded
 
 
-def _cached(cache: ReadCache | None,
-            files: list[tuple[str, Path]]) -> tuple[dict[str, str], dict[str, _Outcome]]:
-    """The cache key of every file that can be hashed here, and the outcomes the cache
-    holds for them (rel → key, rel → outcome). A file too large, or that cannot be opened
-    now, is left to the reader (which says why)."""
+def _cached(cache: ReadCache | None, files: list[tuple[str, Path]]) -> dict[str, _Outcome]:
+    """The outcomes the cache holds for ``files`` (rel → outcome), found by each file's
+    sha256. A file too large, or that cannot be opened now, is left to the reader (which
+    says why)."""
     if cache is None:
-        return {}, {}
+        return {}
+    if cache.is_empty():  # a first run: nothing to hash the files for
+        cache.stats.misses += len(files)
+        return {}
     wanted: dict[str, tuple[str, str, Path, int]] = {}
     keys: dict[str, str] = {}
     for rel, path in files:
@@ -216,14 +223,10 @@ def _cached(cache: ReadCache | None,
         keys[rel] = cache.key(digest, rel)
         wanted[keys[rel]] = (digest, rel, path, len(data))
     found = cache.lookup(wanted)
-    hits: dict[str, _Outcome] = {}
-    for rel, key in keys.items():
-        if key in found:
-            value = found[key]
-            hits[rel] = value if isinstance(value, tuple) else ("sub", value)
+    hits = {rel: ("sub", found[key]) for rel, key in keys.items() if key in found}
     cache.stats.hits += len(hits)
     cache.stats.misses += len(files) - len(hits)
-    return keys, hits
+    return hits
 
 
 def _received(sub: Submission, received: dict[str, dt.datetime]) -> Submission:
@@ -239,24 +242,26 @@ def _received(sub: Submission, received: dict[str, dt.datetime]) -> Submission:
 
 def _outcomes(files: list[tuple[str, Path]], campaign: Campaign,
               received: dict[str, dt.datetime], units: UnitRegistry | None,
-              hits: dict[str, _Outcome], keys: dict[str, str],
-              read: list[tuple[str, Any]]) -> Generator[_Outcome, None, None]:
+              hits: dict[str, _Outcome], cache: ReadCache | None,
+              read: list[tuple[str, Encoded]]) -> Generator[_Outcome, None, None]:
     """The outcome of every file, in the order given: from ``hits`` (the cache), or read
     by a worker process within the time limit (:mod:`toolkit._infra.workers`). What was
-    read and can be cached is added to ``read`` as (key, outcome)."""
+    read and can be cached is added to ``read`` as (key, entry), keyed by the hash of
+    the bytes the worker read."""
     places_seen: dict[tuple, tuple] = {}
     todo = [(rel, str(path)) for rel, path in files if rel not in hits]
     fresh = ordered_map(_worker_read, todo, timeout=limits.MAX_FILE_SECONDS, failed=_failed,
-                        initializer=_init_worker, initargs=(campaign, received, units))
+                        initializer=_init_worker,
+                        initargs=(campaign, received, units, cache is not None))
     try:
         for rel, _path in files:
             hit = hits.get(rel)
             if hit is not None:
                 yield (hit[0], _received(hit[1], received)) if hit[0] == "sub" else hit
                 continue
-            outcome = _unpack(next(fresh), places_seen)
-            if rel in keys and outcome[0] in ("sub", "other"):
-                read.append((keys[rel], outcome[1] if outcome[0] == "sub" else outcome))
+            outcome, encoded = _unpack(next(fresh), places_seen)
+            if cache is not None and encoded is not None:
+                read.append((cache.key(outcome[1].sha256, rel), encoded))
             yield outcome
     finally:
         fresh.close()
@@ -279,9 +284,9 @@ def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None
     arrivals = {e.rel: _arrival(manifest.arrivals, e.rel) for e in entries if e.skip is None}
     received = {rel: a.date for rel, a in arrivals.items() if a is not None and a.date}
     files = [(e.rel, e.path) for e in entries if e.skip is None]
-    keys, hits = _cached(cache, files)
-    read: list[tuple[str, Any]] = []
-    outcomes = _outcomes(files, campaign, received, units, hits, keys, read)
+    hits = _cached(cache, files)
+    read: list[tuple[str, Encoded]] = []
+    outcomes = _outcomes(files, campaign, received, units, hits, cache, read)
     try:
         _collect(result, entries, outcomes, campaign, progress)
     finally:
