@@ -191,7 +191,7 @@ class ReadCache:
             for key, text in rows:
                 try:
                     payloads[key] = json.loads(text)
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, RecursionError):
                     continue
             digests = sorted({p["places"] for p in payloads.values()
                               if isinstance(p, dict) and isinstance(p.get("places"), str)})
@@ -212,7 +212,8 @@ class ReadCache:
             sha256, rel, path, size = wanted[key]
             try:
                 found[key] = _decode(payload, sha256, rel, path, size, places)
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError,
+                    RecursionError):
                 continue
         return found
 
@@ -335,7 +336,7 @@ def _decode_places(digest: str, text: str) -> _Places | None:
         if not isinstance(rows, list):
             return None
         return tuple((a, b, c, d) for a, b, c, d in (_texts(r, 4) for r in rows))
-    except (TypeError, ValueError, UnicodeError):
+    except (TypeError, ValueError, UnicodeError, RecursionError):
         return None
 
 
