@@ -81,8 +81,8 @@ def _source_digest() -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for path in (HERE / "province.py", HERE.parent / "toolkit" / "templates.py",
-                 HERE.parent / "toolkit" / "fill.py"):
+    for path in (HERE / "province.py", HERE.parent / "toolkit" / "write" / "templates.py",
+                 HERE.parent / "toolkit" / "testing.py"):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

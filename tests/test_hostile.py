@@ -26,7 +26,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from toolkit._infra.paths import samples_dir
-from toolkit.pipeline import consolidate
+from toolkit.pipeline import CACHE_NAME, consolidate
 from toolkit.read.ingest import ingest
 from toolkit.report.outputs import write_outputs
 from toolkit.spec.load import load_campaign
@@ -48,8 +48,10 @@ def codes(sub):
 
 
 def hashes(folder: Path) -> dict[str, str]:
+    """Every file's sha256, but the read cache kept beside an output set (not an output)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.startswith(CACHE_NAME)}
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from toolkit.check.validate import long_texts, validate
+from toolkit.read.cache import ReadCache
 from toolkit.read.ingest import ingest
 from toolkit.read.manifest import read_manifest
 from toolkit.read.provenance import sender_mismatches
@@ -22,6 +23,14 @@ from toolkit.spec.findings import make_finding
 from toolkit.spec.models import ConsolidationResult, Submission
 from toolkit.spec.units import Unit, UnitRegistry
 
+CACHE_NAME = ".toolkit-cache.sqlite"
+
+
+def cache_beside(out_dir: Path) -> Path:
+    """Where a run writing ``out_dir`` keeps its read cache: next to that folder (never in
+    it: the output folder is replaced whole), so a workspace's campaign folder holds it."""
+    return Path(out_dir).absolute().parent / CACHE_NAME
+
 
 def consolidate(
     inbox: Path,
@@ -31,15 +40,23 @@ def consolidate(
     *,
     now: dt.datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    cache: Path | None = None,
 ) -> ConsolidationResult:
     """Read every file of ``inbox``, validate it, and aggregate the accepted ones for
-    ``office``. One bad file never stops the run: it becomes a status and findings."""
+    ``office``. One bad file never stops the run: it becomes a status and findings.
+    ``cache``: an SQLite file keeping what each file's bytes read as, so a rerun reads
+    only new or changed files (:mod:`toolkit.read.cache`); results are the same without."""
     inbox = Path(inbox)
     if not inbox.exists():
         raise InboxError(f"Không tìm thấy thư mục hộp thư: {inbox}")
     if not inbox.is_dir():
         raise InboxError(f"{inbox} không phải là thư mục")
-    ingested = ingest(inbox, campaign, units=units, progress=progress)
+    read_cache = ReadCache(cache, campaign, units) if cache is not None else None
+    try:
+        ingested = ingest(inbox, campaign, units=units, progress=progress, cache=read_cache)
+    finally:
+        if read_cache is not None:
+            read_cache.close()
     select(ingested.submissions, units, office, campaign)
     _check_senders(inbox, ingested.submissions, units)
     frames = validate(campaign, ingested.submissions)
@@ -60,6 +77,7 @@ def consolidate(
         generated_at=generated_at,
         skipped=list(ingested.skipped),
         frames=frames,
+        cache=read_cache.stats if read_cache is not None else None,
     )
 
 

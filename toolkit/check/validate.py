@@ -27,7 +27,7 @@ from pandera.errors import SchemaErrors
 from toolkit.check.values import parse_value, range_problem, range_text, shown_text, typed_number
 from toolkit.spec.campaign import Campaign, Column, Form, Rule
 from toolkit.spec.findings import make_finding
-from toolkit.spec.models import CellValue, Finding, FormFrames, Submission
+from toolkit.spec.models import CellValue, Finding, FormFrames, PackedCells, Submission
 from toolkit.spec.targets import RESULT_COLUMNS, TARGET
 from toolkit.spec.text import format_number, is_blank
 
@@ -102,6 +102,13 @@ class _FormRows:
     cells: list[dict[str, str]] = field(default_factory=list)  # column key → A1
     raws: list[dict[str, Any]] = field(default_factory=list)  # column key → raw value
     rejected: set[tuple[int, str]] = field(default_factory=set)  # (row, key) parse errors
+    _columns: dict[str, tuple[Column, bool]] | None = None
+
+    def columns(self) -> dict[str, tuple[Column, bool]]:
+        """The form's input columns (key → column, numeric?), worked out once per run."""
+        if self._columns is None:
+            self._columns = {c.key: (c, c.is_numeric) for c in self.form.input_columns}
+        return self._columns
 
     def frame(self) -> pd.DataFrame:
         data: dict[str, Any] = {}
@@ -118,8 +125,23 @@ def _empty_rows(form: Form) -> _FormRows:
     return _FormRows(form, {k: [] for k in keys})
 
 
-def _group_rows(cells: Iterable[CellValue]) -> dict[str, dict[str, list[CellValue]]]:
-    """form → row key → cells, in map order."""
+def _group_rows(cells: Iterable[CellValue],
+                layouts: dict[int, tuple[Any, list[tuple[str, str, list[int]]]]] | None = None,
+                ) -> dict[str, dict[str, list[CellValue]]]:
+    """form → row key → cells, in map order. Files of one template share their cell places
+    (:class:`PackedCells`): their grouping is worked out once per places (``layouts``)."""
+    if layouts is not None and isinstance(cells, PackedCells):
+        places, raws = cells.places, cells.raws
+        hit = layouts.get(id(places))
+        if hit is None or hit[0] is not places:
+            order: dict[tuple[str, str], list[int]] = {}
+            for i, place in enumerate(places):
+                order.setdefault((place[0], place[1]), []).append(i)
+            hit = layouts[id(places)] = (places, [(f, r, idx) for (f, r), idx in order.items()])
+        packed: dict[str, dict[str, list[CellValue]]] = {}
+        for form, row, idx in hit[1]:
+            packed.setdefault(form, {})[row] = [CellValue(*places[i], raws[i]) for i in idx]
+        return packed
     grouped: dict[str, dict[str, list[CellValue]]] = {}
     for cv in cells:
         grouped.setdefault(cv.form, {}).setdefault(cv.row, []).append(cv)
@@ -135,8 +157,7 @@ def _add_rows(rows: _FormRows, owner: int, sub: Submission,
               by_row: dict[str, list[CellValue]]) -> None:
     """Parse one submission's rows of one form into ``rows``; type problems → findings."""
     form = rows.form
-    inputs = form.input_columns
-    columns = {c.key: (c, c.is_numeric) for c in inputs}
+    columns = rows.columns()
     for row_key, cells in by_row.items():
         if form.kind == "list" and all(is_blank(cv.raw) for cv in cells):
             continue  # an unused list row
@@ -297,8 +318,9 @@ def validate(campaign: Campaign, submissions: list[Submission]) -> FormFrames:
     ones, one per form of ``campaign`` (possibly empty)."""
     candidates = [s for s in submissions if s.status == ""]
     all_rows = {form.id: _empty_rows(form) for form in campaign.forms}
+    layouts: dict[int, tuple[Any, list[tuple[str, str, list[int]]]]] = {}
     for owner, sub in enumerate(candidates):
-        for form_id, by_row in _group_rows(sub.cells).items():
+        for form_id, by_row in _group_rows(sub.cells, layouts).items():
             if form_id in all_rows:
                 _add_rows(all_rows[form_id], owner, sub, by_row)
     frames_all: dict[str, pd.DataFrame] = {}
@@ -359,6 +381,10 @@ def long_texts(campaign: Campaign, submissions: Iterable[Submission]) -> None:
     for sub in submissions:
         if sub.status != "accepted":
             continue
+        raws = sub.cells.raws if isinstance(sub.cells, PackedCells) else [
+            c.raw for c in sub.cells]
+        if not any(isinstance(raw, str) and len(raw) > EXCEL_CELL_CHARS for raw in raws):
+            continue  # the common case, without making every cell
         for cell in sub.cells:
             raw = cell.raw
             if not (isinstance(raw, str) and len(raw) > EXCEL_CELL_CHARS):

@@ -85,7 +85,7 @@ def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry,
     Reads every workbook under INBOX, validates it, writes the summary workbook, one
     feedback workbook per unit with findings, and values/findings/submissions CSVs.
     """
-    from toolkit.pipeline import consolidate
+    from toolkit.pipeline import cache_beside, consolidate
     from toolkit.report.outputs import write_outputs
     from toolkit.report.terminal import render_run_summary
     from toolkit.workspace import defaults_for
@@ -97,7 +97,8 @@ def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry,
     out_dir = out_dir or Path("out")
     _out_outside_inbox(inbox, out_dir)
     with _progress(inbox) as advance:
-        result = consolidate(inbox, campaign, units, office, progress=advance)
+        result = consolidate(inbox, campaign, units, office, progress=advance,
+                             cache=cache_beside(out_dir))
     paths = write_outputs(result, result.frames, out_dir)
     click.echo(render_run_summary(result, paths, inbox))
 
@@ -133,7 +134,7 @@ def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any
     only people know, and every form as an appendix table.
     """
     from toolkit._infra.atomic import write_bytes
-    from toolkit.pipeline import consolidate
+    from toolkit.pipeline import cache_beside, consolidate
     from toolkit.report.word import render, report_name
     from toolkit.report.word.render import check_template
 
@@ -147,7 +148,8 @@ def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any
         check_template(template)  # before reading the whole inbox
     _out_outside_inbox(inbox, out_dir, whole_set=False)
     with _progress(inbox) as advance:
-        result = consolidate(inbox, campaign, units, office, progress=advance)
+        result = consolidate(inbox, campaign, units, office, progress=advance,
+                             cache=cache_beside(out_dir))
     data = render(result, template, place=place or office.place)
     target = out_dir / report_name(result)
     write_bytes(target, data)

@@ -22,6 +22,7 @@ from typing import Any
 
 from toolkit._infra.workers import ordered_map
 from toolkit.read import limits
+from toolkit.read.cache import Encoded, ReadCache, encode
 from toolkit.read.fsopen import open_regular, os_reason
 from toolkit.read.inbox_zip import SEPARATOR, ZIP_SUFFIX, unpack
 from toolkit.read.manifest import MANIFEST_NAME, load_manifest
@@ -157,8 +158,8 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(campaign: Campaign, received: dict[str, dt.datetime],
-                 units: UnitRegistry | None) -> None:
-    _WORKER.update(campaign=campaign, received=received, units=units)
+                 units: UnitRegistry | None, cached: bool = False) -> None:
+    _WORKER.update(campaign=campaign, received=received, units=units, cached=cached)
 
 
 def _worker_read(job: tuple[str, str]) -> _Outcome:
@@ -172,45 +173,107 @@ def _worker_read(job: tuple[str, str]) -> _Outcome:
         return "other", str(other)
     except OSError as exc:  # vanished or unreadable on disk
         return "failed", ("file_unreadable", os_reason(exc))
+    # made here, in parallel; an empty or too large file is never looked up (_cached)
+    encoded = encode(sub) if _WORKER.get("cached") and (
+        0 < sub.size <= limits.MAX_FILE_BYTES) else None
     places = tuple((c.form, c.row, c.column, c.cell) for c in sub.cells)
     raws = [c.raw for c in sub.cells]
     sub.cells = []
-    return "packed", (sub, places, raws)
+    return "packed", (sub, places, raws, encoded)
 
 
 def _failed(job: tuple[str, str], code: str, detail: str) -> _Outcome:
     return "failed", (code, detail)
 
 
-def _unpack(outcome: _Outcome, places_seen: dict[tuple, tuple]) -> _Outcome:
-    """A worker's outcome with its cells as :class:`PackedCells`. Files from one template
-    have the same cell places: ``places_seen`` keeps one copy, so a province's 500,000 cells
-    share their form, row, column and cell strings instead of each carrying its own."""
+def _unpack(outcome: _Outcome,
+            places_seen: dict[tuple, tuple]) -> tuple[_Outcome, Encoded | None]:
+    """A worker's outcome with its cells as :class:`PackedCells`, and its cache entry if
+    one was made. Files from one template have the same cell places: ``places_seen``
+    keeps one copy, so a province's 500,000 cells share their form, row, column and cell
+    strings instead of each carrying its own."""
     if outcome[0] != "packed":
-        return outcome
-    sub, places, raws = outcome[1]
+        return outcome, None
+    sub, places, raws, encoded = outcome[1]
     places = places_seen.setdefault(places, places)
     sub.cells = PackedCells(places, raws)
-    return "sub", sub
+    return ("sub", sub), encoded
+
+
+def _cached(cache: ReadCache | None, files: list[tuple[str, Path]]) -> dict[str, _Outcome]:
+    """The outcomes the cache holds for ``files`` (rel → outcome), found by each file's
+    sha256. A file too large, or that cannot be opened now, is left to the reader (which
+    says why)."""
+    if cache is None:
+        return {}
+    if cache.is_empty():  # a first run: nothing to hash the files for
+        cache.stats.misses += len(files)
+        return {}
+    wanted: dict[str, tuple[str, str, Path, int]] = {}
+    keys: dict[str, str] = {}
+    for rel, path in files:
+        try:
+            with open_regular(path) as fh:
+                data = fh.read(limits.MAX_FILE_BYTES + 1)
+        except OSError:
+            continue
+        if not data or len(data) > limits.MAX_FILE_BYTES:
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        keys[rel] = cache.key(digest, rel)
+        wanted[keys[rel]] = (digest, rel, path, len(data))
+    found = cache.lookup(wanted)
+    hits = {rel: ("sub", found[key]) for rel, key in keys.items() if key in found}
+    cache.stats.hits += len(hits)
+    cache.stats.misses += len(files) - len(hits)
+    return hits
+
+
+def _received(sub: Submission, received: dict[str, dt.datetime]) -> Submission:
+    """When a file from the cache arrived, as :func:`~toolkit.read.reading.read_file` says:
+    the mail's Date, else the workbook's own save time."""
+    sub.received_at = received.get(sub.file)
+    if sub.received_at is not None:
+        sub.received_source = "mail"
+    elif sub.modified_at is not None:
+        sub.received_at, sub.received_source = sub.modified_at, "saved"
+    return sub
 
 
 def _outcomes(files: list[tuple[str, Path]], campaign: Campaign,
-              received: dict[str, dt.datetime],
-              units: UnitRegistry | None) -> Generator[_Outcome, None, None]:
-    """The outcome of every file, in the order given, each read by a worker process within
-    the time limit (:mod:`toolkit._infra.workers`)."""
+              received: dict[str, dt.datetime], units: UnitRegistry | None,
+              hits: dict[str, _Outcome], cache: ReadCache | None,
+              read: list[tuple[str, Encoded]]) -> Generator[_Outcome, None, None]:
+    """The outcome of every file, in the order given: from ``hits`` (the cache), or read
+    by a worker process within the time limit (:mod:`toolkit._infra.workers`). What was
+    read and can be cached is added to ``read`` as (key, entry), keyed by the hash of
+    the bytes the worker read."""
     places_seen: dict[tuple, tuple] = {}
-    for outcome in ordered_map(_worker_read, [(rel, str(path)) for rel, path in files],
-                               timeout=limits.MAX_FILE_SECONDS, failed=_failed,
-                               initializer=_init_worker, initargs=(campaign, received, units)):
-        yield _unpack(outcome, places_seen)
+    todo = [(rel, str(path)) for rel, path in files if rel not in hits]
+    fresh = ordered_map(_worker_read, todo, timeout=limits.MAX_FILE_SECONDS, failed=_failed,
+                        initializer=_init_worker,
+                        initargs=(campaign, received, units, cache is not None))
+    try:
+        for rel, _path in files:
+            hit = hits.get(rel)
+            if hit is not None:
+                yield (hit[0], _received(hit[1], received)) if hit[0] == "sub" else hit
+                continue
+            outcome, encoded = _unpack(next(fresh), places_seen)
+            if cache is not None and encoded is not None:
+                read.append((cache.key(outcome[1].sha256, rel), encoded))
+            yield outcome
+    finally:
+        fresh.close()
 
 
 def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None,
-           progress: Callable[[int], None] | None = None) -> IngestResult:
+           progress: Callable[[int], None] | None = None,
+           cache: ReadCache | None = None) -> IngestResult:
     """Every workbook under ``inbox`` as a :class:`Submission` (identified or not), and the
     files not read with a Vietnamese reason. Never modifies the inbox. ``units`` lets a
-    file that lost its identity be recognised by the unit name on its sheets."""
+    file that lost its identity be recognised by the unit name on its sheets; ``cache``
+    gives back what an earlier run read from the same bytes (:mod:`toolkit.read.cache`)."""
     inbox = Path(inbox)
     manifest = load_manifest(inbox)
     result = IngestResult()
@@ -221,11 +284,15 @@ def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None
     arrivals = {e.rel: _arrival(manifest.arrivals, e.rel) for e in entries if e.skip is None}
     received = {rel: a.date for rel, a in arrivals.items() if a is not None and a.date}
     files = [(e.rel, e.path) for e in entries if e.skip is None]
-    outcomes = _outcomes(files, campaign, received, units)
+    hits = _cached(cache, files)
+    read: list[tuple[str, Encoded]] = []
+    outcomes = _outcomes(files, campaign, received, units, hits, cache, read)
     try:
         _collect(result, entries, outcomes, campaign, progress)
     finally:
         outcomes.close()  # stops the workers, also when the caller's progress raised
+    if cache is not None:
+        cache.store(read)  # before any later step adds to these submissions
     _note_names(result.submissions, {rel for rel, a in arrivals.items() if a and a.bad_date},
                 {e.rel for e in entries if e.foreign})
     return result

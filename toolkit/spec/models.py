@@ -199,6 +199,17 @@ class FormSummary:
 
 
 @dataclass
+class CacheStats:
+    """How a run used the read cache (:mod:`toolkit.read.cache`): files found in it, files
+    read, entries stored, and why it was not used or was rebuilt (empty when all went well)."""
+
+    hits: int = 0
+    misses: int = 0
+    stored: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ConsolidationResult:
     """Everything one ``consolidate`` run found and computed; writers only render it."""
 
@@ -212,6 +223,7 @@ class ConsolidationResult:
     frames: FormFrames = field(default_factory=dict)  # typed values of accepted submissions
     # the office's own superior (shown above the office's name in the summary heading)
     office_parent: Unit | None = None
+    cache: CacheStats | None = None  # None: run without the read cache
 
     @property
     def findings(self) -> list[Finding]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.pipeline import consolidate
+from toolkit.pipeline import cache_beside, consolidate
 from toolkit.report.outputs import OutputPaths, feedback_plan, write_outputs
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.models import STATUS_LABELS, ConsolidationResult, Submission, is_late
@@ -194,7 +194,8 @@ def consolidate_campaign(ws: Workspace, campaign_id: str) -> Board:
     campaign = ws.load_campaign(campaign_id)
     units = ws.load_units()
     office = units.office(ws.office or None)
-    result = consolidate(ws.inbox(campaign_id), campaign, units, office)
+    result = consolidate(ws.inbox(campaign_id), campaign, units, office,
+                         cache=cache_beside(ws.results(campaign_id)))
     paths = write_outputs(result, result.frames, ws.results(campaign_id))
     board = Board(campaign=campaign, office=office, result=result, paths=paths)
     written = {p.name for p in paths.feedback}

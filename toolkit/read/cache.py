@@ -1,0 +1,369 @@
+"""What reading one file gave, kept in SQLite so the next run on the same inbox reads only
+the files that are new or changed (issue 15 item 4).
+
+An entry is keyed by everything reading a file depends on: the file's sha256, its name in
+the inbox (findings quote it), the campaign spec's hash, the toolkit version and a digest
+of the reader's own source, and the units file (a file without identity is recognised by
+its unit's name). What depends on the other files, the manifest or the office — when it
+was received, superseded, late, validation per form — is never cached: the pipeline
+computes it again each run, so results are byte-identical with and without the cache.
+
+A cache file may have been damaged or tampered with: entries are JSON (never pickle),
+checked field by field on load, and anything wrong is a miss. A file SQLite cannot read is
+replaced; a cache another run holds locked is simply not used. Standard library only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import math
+import re
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from toolkit.spec.campaign import Campaign
+from toolkit.spec.models import CacheStats, Finding, PackedCells, Submission
+from toolkit.spec.units import UnitRegistry
+
+SCHEMA = "toolkit-read-cache 1"
+_TIMEOUT = 2.0  # seconds to wait for another run's write before going without the cache
+_SOURCES = ("read", "spec", "check", "_infra")  # what reading a file runs
+_FINDING_FIELDS = 10
+
+
+_ROOT = Path(__file__).resolve().parent.parent
+_VERSION_RE = re.compile(r'^__version__ = "([^"]+)"', re.MULTILINE)
+
+
+def toolkit_version() -> str:
+    """``toolkit.__version__``, read from the package's source (this layer may not import
+    the public API)."""
+    found = _VERSION_RE.search((_ROOT / "__init__.py").read_text(encoding="utf-8"))
+    return found.group(1) if found else "?"
+
+
+_Places = tuple[tuple[str, str, str, str], ...]
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """The toolkit version and a digest of the reader's source: a reader changed without a
+    new version number (a developer's checkout) must not reuse old entries."""
+    root = _ROOT
+    digest = hashlib.sha256(toolkit_version().encode())
+    for package in _SOURCES:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def units_digest(units: UnitRegistry | None) -> str:
+    """A digest of the units a file can be recognised by (code, name, level, parent)."""
+    if units is None:
+        return "-"
+    rows = sorted((u.code, u.name, u.level, u.parent) for u in units.units.values())
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
+
+
+class ReadCache:
+    """One SQLite file of read results, for one campaign spec, toolkit and units file."""
+
+    def __init__(self, path: Path, campaign: Campaign, units: UnitRegistry | None) -> None:
+        self.path = Path(path)
+        self.stats = CacheStats()
+        self._prefix = "\0".join((SCHEMA, campaign.spec_sha256, campaign.id, code_digest(),
+                                  units_digest(units)))
+        self._db: sqlite3.Connection | None = None
+        self._opened = False
+
+    # ----------------------------------------------------------------------- keys
+
+    def key(self, sha256: str, rel: str) -> str:
+        """The entry's key: a digest of everything reading the file depends on."""
+        return hashlib.sha256(f"{self._prefix}\0{sha256}\0{rel}".encode()).hexdigest()
+
+    # ----------------------------------------------------------------------- the file
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._opened:
+            return self._db
+        self._opened = True
+        for attempt in range(2):
+            try:
+                self._db = self._open()
+                return self._db
+            except sqlite3.OperationalError as exc:
+                if _locked(exc):
+                    self.stats.problems.append(f"locked: {exc}")
+                    return None
+                self.stats.problems.append(f"unreadable: {exc}")
+            except (sqlite3.Error, OSError, ValueError) as exc:
+                self.stats.problems.append(f"unreadable: {exc}")
+            self._close()
+            if attempt == 0 and not self._replace():
+                return None
+        return None
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=_TIMEOUT, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, "
+                       "payload TEXT NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS places (digest TEXT PRIMARY KEY, "
+                       "payload TEXT NOT NULL)")
+            row = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+            if row is None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
+            elif row[0] != SCHEMA:
+                raise ValueError(f"schema {row[0]!r}")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _replace(self) -> bool:
+        """Remove a cache file SQLite cannot read (and its journal), to start afresh."""
+        try:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        except OSError as exc:
+            self.stats.problems.append(f"cannot replace: {exc}")
+            return False
+        self.stats.problems.append("rebuilt")
+        return True
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def close(self) -> None:
+        """Done with the cache for this run."""
+        self._close()
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        """A query failed: a locked cache is left alone; a damaged one is replaced (its
+        entries would not be trusted anyway), both without failing the run."""
+        self._close()
+        if isinstance(exc, sqlite3.OperationalError) and _locked(exc):
+            self.stats.problems.append(f"locked: {exc}")
+            return
+        self.stats.problems.append(f"unreadable: {exc}")
+        self._replace()
+
+    # ----------------------------------------------------------------------- entries
+
+    def is_empty(self) -> bool:
+        """Whether the cache holds no entry (a first run: nothing to look up)."""
+        db = self._connect()
+        if db is None:
+            return True
+        try:
+            return db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return True
+
+    def lookup(self, wanted: dict[str, tuple[str, str, Path, int]]) -> dict[str, Submission]:
+        """Decoded entries for ``wanted`` (key → (sha256, rel, path, size)): a
+        :class:`Submission` without its received time. An entry that fails any check is
+        left out (a miss)."""
+        db = self._connect()
+        if db is None or not wanted:
+            return {}
+        try:
+            rows: list[tuple[str, str]] = []
+            keys = list(wanted)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                rows += db.execute(f"SELECT key, payload FROM entries WHERE key IN "
+                                   f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            payloads = {}
+            for key, text in rows:
+                try:
+                    payloads[key] = json.loads(text)
+                except (TypeError, ValueError, RecursionError):
+                    continue
+            digests = sorted({p["places"] for p in payloads.values()
+                              if isinstance(p, dict) and isinstance(p.get("places"), str)})
+            places: dict[str, _Places] = {}
+            for start in range(0, len(digests), 500):
+                chunk = digests[start:start + 500]
+                for digest, text in db.execute(
+                        f"SELECT digest, payload FROM places WHERE digest IN "
+                        f"({','.join('?' * len(chunk))})", chunk):
+                    decoded = _decode_places(digest, text)
+                    if decoded is not None:
+                        places[digest] = decoded
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return {}
+        found: dict[str, Submission] = {}
+        for key, payload in payloads.items():
+            sha256, rel, path, size = wanted[key]
+            try:
+                found[key] = _decode(payload, sha256, rel, path, size, places)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError,
+                    RecursionError):
+                continue
+        return found
+
+    def store(self, entries: Iterable[tuple[str, Encoded]]) -> None:
+        """Keep ``(key, encoded)`` pairs (:func:`encode` of a Submission just read, before
+        any later step changed it)."""
+        rows, place_rows = [], {}
+        for key, (payload, (digest, places)) in entries:
+            place_rows[digest] = places
+            rows.append((key, payload))
+        if not rows:
+            return
+        db = self._connect()
+        if db is None:
+            return
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT OR REPLACE INTO places VALUES (?, ?)", place_rows.items())
+            db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)", rows)
+            db.execute("COMMIT")
+            self.stats.stored += len(rows)
+        except sqlite3.Error as exc:
+            self._failed(exc)
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+Encoded = tuple[str, tuple[str, str]]  # (entry JSON, (places digest, places JSON))
+
+
+def encode(sub: Submission) -> Encoded | None:
+    """A Submission just read as JSON for :meth:`ReadCache.store` (done in the reading
+    worker, in parallel); None when a value's type JSON cannot say exactly (that file is
+    read again next time)."""
+    cells = sub.cells
+    if isinstance(cells, PackedCells):
+        places, raws = list(cells.places), list(cells.raws)
+    else:
+        places = [(c.form, c.row, c.column, c.cell) for c in cells]
+        raws = [c.raw for c in cells]
+    try:
+        raws_out = [_encode_raw(r) for r in raws]
+    except TypeError:
+        return None
+    places_text = json.dumps([list(p) for p in places], ensure_ascii=False)
+    digest = hashlib.sha256(places_text.encode()).hexdigest()
+    payload = {
+        "modified_at": sub.modified_at.isoformat() if sub.modified_at else None,
+        "identity": sub.identity,
+        "sheet_names": list(sub.sheet_names),
+        "origins": [[form, row, unit] for (form, row), unit in sub.origins.items()],
+        "findings": [[f.file, f.unit_code, f.form, f.cell, f.column, f.severity, f.code,
+                      f.message, f.value, f.row] for f in sub.findings],
+        "status": sub.status,
+        "reason": sub.reason,
+        "places": digest,
+        "raws": raws_out,
+    }
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False), (digest, places_text)
+
+
+def _encode_raw(raw: Any) -> Any:
+    """A cell value as JSON: text, numbers and booleans as they are; a time, date or
+    duration tagged (``["dt", iso]``); anything else raises TypeError."""
+    if raw is None or isinstance(raw, (str, bool, int)):
+        return raw
+    if isinstance(raw, float):
+        return raw if math.isfinite(raw) else ["f", repr(raw)]
+    if isinstance(raw, dt.datetime):
+        return ["dt", raw.isoformat()]
+    if isinstance(raw, dt.date):
+        return ["d", raw.isoformat()]
+    if isinstance(raw, dt.time):
+        return ["t", raw.isoformat()]
+    if isinstance(raw, dt.timedelta):
+        return ["td", raw.days, raw.seconds, raw.microseconds]
+    raise TypeError(type(raw).__name__)
+
+
+def _decode_raw(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    tag = value[0]
+    if tag == "f" and value[1] in ("inf", "-inf", "nan"):
+        return float(value[1])
+    if tag == "dt":
+        return dt.datetime.fromisoformat(_text(value[1]))
+    if tag == "d":
+        return dt.date.fromisoformat(_text(value[1]))
+    if tag == "t":
+        return dt.time.fromisoformat(_text(value[1]))
+    if tag == "td" and len(value) == 4 and all(type(v) is int for v in value[1:]):
+        return dt.timedelta(days=value[1], seconds=value[2], microseconds=value[3])
+    raise ValueError("raw")
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("text")
+    return value
+
+
+def _texts(values: Any, n: int | None = None) -> list[str]:
+    if not isinstance(values, list) or (n is not None and len(values) != n):
+        raise TypeError("list")
+    return [_text(v) for v in values]
+
+
+def _decode_places(digest: str, text: str) -> _Places | None:
+    try:
+        if hashlib.sha256(text.encode()).hexdigest() != digest:
+            return None
+        rows = json.loads(text)
+        if not isinstance(rows, list):
+            return None
+        return tuple((a, b, c, d) for a, b, c, d in (_texts(r, 4) for r in rows))
+    except (TypeError, ValueError, UnicodeError, RecursionError):
+        return None
+
+
+def _decode(payload: Any, sha256: str, rel: str, path: Path, size: int,
+            places: dict[str, _Places]) -> Submission:
+    """A Submission from a stored entry; raises on anything unexpected."""
+    if not isinstance(payload, dict):
+        raise TypeError("payload")
+    modified = payload["modified_at"]
+    identity = payload["identity"]
+    if not isinstance(identity, dict):
+        raise TypeError("identity")
+    raws = payload["raws"]
+    cell_places = places[_text(payload["places"])]
+    if not isinstance(raws, list) or len(raws) != len(cell_places):
+        raise ValueError("cells")
+    origins = {}
+    for item in payload["origins"]:
+        form, row, unit = _texts(item, 3)
+        origins[(form, row)] = unit
+    sub = Submission(
+        file=rel, path=path, sha256=sha256, size=size,
+        modified_at=None if modified is None else dt.datetime.fromisoformat(_text(modified)),
+        identity={_text(k): _text(v) for k, v in identity.items()},
+        findings=[Finding(*_texts(f, _FINDING_FIELDS)) for f in payload["findings"]],
+        status=_text(payload["status"]), reason=_text(payload["reason"]),
+        sheet_names=tuple(_texts(payload["sheet_names"])), origins=origins,
+    )
+    sub.cells = PackedCells(cell_places, [_decode_raw(r) for r in raws])
+    return sub
