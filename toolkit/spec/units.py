@@ -8,6 +8,7 @@ that is unambiguous (``--office tx``).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -38,6 +39,10 @@ class Unit:
     email: str
     place: str = ""  # where its documents are signed ("Thọ Xuân, ngày … tháng … năm …")
     phone: str = ""  # optional column: the number to call (Điện thoại)
+    # merged or renamed: the code of the unit that carries on its reporting (thay_the_boi),
+    # and since when; empty for a unit that still exists
+    successor: str = ""
+    merged_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,24 @@ class UnitRegistry:
     def children(self, code: str) -> list[Unit]:
         """Direct subordinate units of ``code``, in file order."""
         return [u for u in self.units.values() if u.parent == code]
+
+    def current(self, code: str) -> Unit:
+        """The unit that reports today for ``code``: ``code`` itself, or the end of its chain
+        of successors (A merged into B, B renamed C → C). History and files of a merged unit
+        are counted under it."""
+        unit = self.get(code)
+        seen = {unit.code}
+        while unit.successor and unit.successor in self.units and unit.successor not in seen:
+            unit = self.units[unit.successor]
+            seen.add(unit.code)
+        return unit
+
+    def predecessors(self, code: str) -> list[Unit]:
+        """Every unit whose chain of successors ends at ``code`` (not ``code`` itself), in
+        file order: the units whose past figures add up under it."""
+        target = self.get(code).code
+        return [u for u in self.units.values()
+                if u.successor and u.code != target and self.current(u.code).code == target]
 
     def parent_of(self, unit: Unit) -> Unit | None:
         return self.units.get(unit.parent) if unit.parent else None
