@@ -145,8 +145,10 @@ def load_units(path: str | Path) -> UnitRegistry:
         values["level"] = level
         if values["code"] in units:
             raise UnitsError(f"{where}: mã đơn vị {values['code']!r} bị trùng")
-        units[values["code"]] = Unit(**values, place=nfc(str(row.get("place") or "").strip()),
-                                     phone=nfc(str(row.get("phone") or "").strip()))
+        units[values["code"]] = Unit(
+            code=values["code"], name=values["name"], level=level, parent=values["parent"],
+            email=values["email"], place=nfc(str(row.get("place") or "").strip()),
+            phone=nfc(str(row.get("phone") or "").strip()))
     if not units:
         raise UnitsError(f"Tệp đơn vị {path} không có dòng dữ liệu nào")
     units = _parents_by_code(units)
