@@ -336,6 +336,19 @@ def test_the_clerks_files_follow_every_set_and_are_deleted_nowhere(tmp_path, mon
     assert [p.name for p in (out / ".truoc").iterdir()] == ["c_o"]
 
 
+def test_a_first_run_into_a_folder_of_the_clerks_files_reports_no_previous_results(tmp_path):
+    """The folder held only the clerk's notes: they are carried over, and the run does not
+    claim "the previous run's results are kept" (there were none)."""
+    out = tmp_path / "out"
+    (out / "c_o").mkdir(parents=True)
+    (out / "c_o" / "ghi-chu.txt").write_bytes(b"notes")
+    first = _publish(out, {"a.csv": b"1"})
+    assert first.previous is None
+    assert files(first.folder) == {"a.csv": b"1", "ghi-chu.txt": b"notes", MANIFEST: ANY}
+    second = _publish(out, {"a.csv": b"2"})
+    assert second.previous is not None and files(second.previous)["a.csv"] == b"1"
+
+
 def test_a_file_the_clerk_dropped_into_the_previous_set_is_kept(tmp_path):
     out = tmp_path / "out"
     _publish(out, {"a.csv": b"1"})

@@ -215,6 +215,7 @@ def publish(out: Path, name: str, staging: Path, identity: dict[str, str]) -> Pu
 def _publish(out: Path, name: str, staging: Path, identity: dict[str, str]) -> Published:
     current, previous = out / name, out / PREVIOUS / name
     trash: Path | None = None
+    old: Manifest | None = None
     try:
         old = read_manifest(current) if current.is_dir() else None
         carried = _carry(current, staging, old)
@@ -257,7 +258,9 @@ def _publish(out: Path, name: str, staging: Path, identity: dict[str, str]) -> P
         _fsync_dir(previous.parent)
     if trash is not None:
         _prune(trash, keep_in=(current, previous), leftovers=previous)
-    return Published(current, previous if previous.is_dir() else None, carried)
+    # a folder that held only the clerk's files had no results to keep: say none were kept
+    return Published(current, previous if old is not None and previous.is_dir() else None,
+                     carried)
 
 
 def recover(out: Path, name: str) -> None:
