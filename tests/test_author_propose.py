@@ -41,8 +41,10 @@ from plan_builders import (
     zip_bomb_docx,
 )
 
-from toolkit.author.infer import Findings, group_prefix, split_two, type_of_text
+from toolkit.author.infer import group_prefix, type_of_text
 from toolkit.author.infer_campaign import infer_campaign
+from toolkit.author.infer_notes import Findings
+from toolkit.author.infer_table import split_two
 from toolkit.author.infer_text import make_key
 from toolkit.author.plan import Paragraph, Plan, PlanError, Table, read_plan
 from toolkit.author.propose import Proposal, propose

@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from toolkit.author.infer import Findings
+from toolkit.author.infer_notes import Findings
 from toolkit.author.infer_text import (
     DATE,
     ascii_fold,

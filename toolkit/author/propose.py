@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.author.infer import Caption, Findings, Note, Question, caption_of, infer_form
+from toolkit.author.infer import infer_form
 from toolkit.author.infer_campaign import CampaignFacts, OutlineItem, infer_campaign
+from toolkit.author.infer_notes import Findings, Note, Question
+from toolkit.author.infer_table import Caption, caption_of
 from toolkit.author.infer_text import ascii_fold, norm, sentence_case, words
 from toolkit.author.plan import Plan
 from toolkit.author.spec_files import campaign_files
