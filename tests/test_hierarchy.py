@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 
 from toolkit.mail.compose import sender_address
 from toolkit.mail.send import plan_reminders
+from toolkit.mail.settings import MailError
 from toolkit.pipeline import consolidate
 from toolkit.report.outputs import write_outputs
 from toolkit.report.word import render
@@ -252,6 +253,11 @@ def test_reminders_skip_the_merged_unit(run: dict[str, Any]) -> None:
     assert [o.unit.code for o in plan.outgoing] == ["TH06"]
     subject = str(plan.outgoing[0].message["Subject"])
     assert "hạn 20/01/2021" in subject
+    with pytest.raises(MailError, match=r"TH05 \(Đoàn xã Xuân Minh\) đã sáp nhập vào Đoàn "
+                                        r"xã Xuân Lập: không gửi thư riêng"):
+        plan_reminders(CAMPAIGN, units, office, run["root"] / "TH" / "out",
+                       sender_address(office.name, "th@doan.vn"),
+                       today=dt.date(2021, 1, 21), only=["TH05"])
 
 
 def test_word_report_of_a_province_without_districts(run: dict[str, Any]) -> None:
@@ -287,3 +293,31 @@ def test_centre_rolls_up_province_summaries(run: dict[str, Any]) -> None:
         key = (r["form"], r["row"], r["column"])
         if r["unit_code"] == "TH" and key in th:
             assert float(r["value"]) == pytest.approx(th[key])
+
+
+# ------------------------------------------------------------------ the units page
+
+
+def test_units_page_shows_levels_and_the_merged_unit(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from toolkit.web.app import create_app
+    from toolkit.workspace import init_workspace
+
+    units = tmp_path / "don-vi.csv"
+    units.write_text(UNITS_CSV, encoding="utf-8")
+    ws = init_workspace(tmp_path / "ws", units=units, office="TH")
+    app = create_app(ws.root)
+
+    async def local(scope: Any, receive: Any, send: Any) -> None:  # a peer on this machine
+        if scope["type"] == "http":
+            scope = dict(scope, client=("127.0.0.1", 40000))
+        await app(scope, receive, send)
+
+    client = TestClient(local, base_url="http://127.0.0.1:8000")
+    page = client.get("/don-vi").text
+    for name in ("Trung ương Đoàn", "Đoàn xã Xuân Minh", "Đoàn Khối các cơ quan tỉnh"):
+        assert name in page
+    assert "đã sáp nhập vào Đoàn xã Xuân Lập từ 01/07/2025" in page
+    for label in ("cấp trung ương", "cấp huyện", "cấp cơ sở"):
+        assert label in page
