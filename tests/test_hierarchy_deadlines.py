@@ -102,3 +102,43 @@ def test_reminder_of_a_commune_reporting_to_its_province() -> None:
                            status="missing", today=dt.date(2021, 1, 18))
     body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Hạn gửi báo cáo đối với cấp cơ sở: chậm nhất ngày 20/01/2021" in body
+
+
+# the test's own words for the levels, top to bottom
+NAMES = {"trung_uong": "cấp trung ương", "tinh": "cấp tỉnh", "huyen": "cấp huyện",
+         "co_so": "cấp cơ sở", "chi_doan": "cấp chi đoàn"}
+
+
+def _guide_deadline(data: bytes) -> str:
+    ws = load_workbook(io.BytesIO(data))["Hướng dẫn"]
+    for row in ws.iter_rows(values_only=True):
+        cells = [c for c in row if c not in (None, "")]
+        if cells and cells[0] == "Hạn nộp":
+            return str(cells[1])
+    raise AssertionError("no «Hạn nộp» line")
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_blank_template_deadlines_for_generated_mixes_of_levels(seed: int) -> None:
+    """An office whose children are of some levels, a campaign with deadlines for some
+    levels: the blank shows the one deadline of a single level, else each of the children's
+    levels that has one, top to bottom."""
+    import random
+
+    from toolkit.write.templates import template_bytes
+
+    rng = random.Random(seed)
+    below = ["huyen", "co_so", "chi_doan"]
+    levels = rng.sample(below, rng.randint(1, 3))
+    dated = rng.sample(list(ALL_FIVE), rng.randint(1, 5))
+    campaign = _with_deadlines({k: ALL_FIVE[k].isoformat() for k in dated})
+    office = Unit(code="T", name="Tỉnh đoàn", level="tinh", parent="", email="")
+    text = _guide_deadline(template_bytes(campaign, None, office, child_levels=levels))
+    ordered = [lv for lv in NAMES if lv in levels]
+    if len(ordered) == 1:
+        lv = ordered[0]
+        assert text == (f"Chậm nhất ngày {ALL_FIVE[lv]:%d/%m/%Y} ({NAMES[lv]})" if lv in dated
+                        else "Theo kế hoạch (kế hoạch không nêu hạn cho cấp này)")
+    else:
+        parts = [f"{NAMES[lv]}: {ALL_FIVE[lv]:%d/%m/%Y}" for lv in ordered if lv in dated]
+        assert text == ("Chậm nhất ngày — " + "; ".join(parts) if parts else "Theo kế hoạch")

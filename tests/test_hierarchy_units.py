@@ -175,3 +175,30 @@ def test_an_office_whose_children_all_merged_away_has_none(tmp_path: Path) -> No
     units = load_units(_write(tmp_path, lines))
     with pytest.raises(UnitsError, match="không có đơn vị trực thuộc nào"):
         units.office("H")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_generated_trees_with_skipped_levels(tmp_path: Path, seed: int) -> None:
+    """Random trees where each unit sits at any level below its parent (levels skipped at
+    random, spelled at random): every unit keeps its level and parent, every office lists
+    exactly its children."""
+    import random
+
+    rng = random.Random(seed)
+    rows = [HEADER, "R,Đơn vị gốc,Trung ương,,"]
+    want: dict[str, tuple[str, str]] = {"R": ("trung_uong", "")}
+    frontier = ["R"]
+    while frontier and len(want) < 40:
+        parent = frontier.pop(0)
+        below = CHAIN[CHAIN.index(want[parent][0]) + 1:]
+        for _ in range(rng.randint(0, 4) if below else 0):
+            level = rng.choice(below)
+            code = f"U{len(want)}"
+            rows.append(f'{code},Đơn vị {code},"{rng.choice(SPELLINGS[level])}",{parent},')
+            want[code] = (level, parent)
+            frontier.append(code)
+    units = load_units(_write(tmp_path, rows))
+    assert {u.code: (u.level, u.parent) for u in units.units.values()} == want
+    for code in want:
+        assert [u.code for u in units.children(code)] == [
+            c for c, (_lv, p) in want.items() if p == code]
