@@ -244,6 +244,32 @@ def test_successors_own_newer_file_wins(tmp_path: Path) -> None:
     assert {f.code for f in by_file["cu.xlsx"].findings} >= {"unit_merged", "superseded"}
 
 
+def test_merged_units_file_without_meta_is_recognised_by_its_name(tmp_path: Path) -> None:
+    """The file lost ``_meta`` and its properties: the merged commune is recognised by its
+    name under its province's, then counted for its successor."""
+    units = _units(tmp_path)
+    office = units.get("TH")
+    values = sample_values(CAMPAIGN, random.Random("stripped"))
+    book = load_workbook(io.BytesIO(fill_workbook(
+        template_bytes(CAMPAIGN, units.get("TH05"), office), values,
+        modified=dt.datetime(2021, 1, 12, 2, 0))))
+    del book[META_SHEET]
+    book.custom_doc_props.props.clear()
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    book.save(inbox / "bao cao.xlsx")
+    result = consolidate(inbox, CAMPAIGN, units, office, now=NOW)
+    (sub,) = result.submissions
+    assert (sub.unit_code, sub.status) == ("TH04", "accepted")
+    assert {"identity_from_content", "unit_merged"} <= {f.code for f in sub.findings}
+    frame = result.frames["PL2"]
+    assert set(frame["unit_code"]) == {"TH04"}
+    for col in CAMPAIGN.form("PL2").input_columns:
+        v = values.get(("PL2", "-", col.key))
+        if isinstance(v, (int, float)):
+            assert float(frame[col.key].iloc[0]) == pytest.approx(float(v))
+
+
 def test_reminders_skip_the_merged_unit(run: dict[str, Any]) -> None:
     units = run["units"]
     office = units.get("TH")
