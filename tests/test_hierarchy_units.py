@@ -18,7 +18,7 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
                    "Trung ương Đoàn", "TRUNG UONG"),
     "tinh": ("tinh", "Tỉnh", "TỈNH", "cấp tỉnh", "Tỉnh đoàn", "tinh doan"),
     "huyen": ("huyen", "Huyện", "cấp huyện", "Huyện đoàn", "Quận", "Quận đoàn", "Thị đoàn",
-              "Thị xã", "Đoàn Khối", "đoàn khối", "Đoàn trực thuộc", "Trực thuộc"),
+              "Thị xã", "Đoàn Khối", "đoàn khối", "Đoàn trực thuộc"),
     "co_so": ("co_so", "co so", "Cơ sở", "cấp cơ sở", "Đoàn cơ sở", "Cơ sở Đoàn",
               "Chi đoàn cơ sở", "Xã", "xã", "Phường", "Thị trấn", "Đặc khu", "Đoàn xã",
               "cấp xã"),

@@ -50,7 +50,7 @@ TABLE: tuple[Level, ...] = (
     Level("huyen", "cấp huyện", "Huyện",
           ("huyen", "cap huyen", "huyen doan", "doan huyen", "quan", "quan doan", "thi doan",
            "thi xa", "huyen thi", "huyen thi doan", "doan khoi", "doan truc thuoc",
-           "truc thuoc", "cap tren co so", "tuong duong cap huyen"),
+           "cap tren co so", "tuong duong cap huyen"),
           plan_words=(r"cấp huyện|các huyện|huyện, thị, thành đoàn|huyện, thành đoàn|huyện "
                       r"đoàn|đoàn trực thuộc|thị đoàn|quận đoàn|thành đoàn trực thuộc|"
                       r"đoàn khối"),
@@ -63,8 +63,9 @@ TABLE: tuple[Level, ...] = (
                       r"xã, phường, thị trấn"),
           noun="cơ sở", usual_deadline=True),
     Level("chi_doan", "cấp chi đoàn", "Chi đoàn",
-          ("chi doan", "cap chi doan", "chi doan truc thuoc"),
-          plan_words=r"cấp chi đoàn|các chi đoàn trực thuộc", noun="chi đoàn"),
+          # not "chi đoàn trực thuộc": under a district it is a base unit (chi đoàn cơ sở)
+          ("chi doan", "cap chi doan"),
+          plan_words=r"cấp chi đoàn", noun="chi đoàn"),
 )
 LEVELS: tuple[str, ...] = tuple(level.key for level in TABLE)  # top to bottom
 BY_KEY: dict[str, Level] = {level.key: level for level in TABLE}
