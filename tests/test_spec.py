@@ -173,8 +173,8 @@ def test_duplicate_header(tmp_path: Path) -> None:
 
 def test_bad_deadline_level(tmp_path: Path) -> None:
     campaign = copy.deepcopy(CAMPAIGN)
-    campaign["deadlines"] = {"xa": "2021-01-20"}
-    expect_error(tmp_path, "deadlines.xa", file="campaign.yaml", campaign=campaign)
+    campaign["deadlines"] = {"thon": "2021-01-20"}  # "xa" (Xã) is co_so now; a hamlet is not
+    expect_error(tmp_path, "deadlines.thon", file="campaign.yaml", campaign=campaign)
 
 
 def test_bad_deadline_date(tmp_path: Path) -> None:

@@ -81,8 +81,8 @@ def test_every_shape_reads_to_the_same_units(tmp_path: Path, sep: str, title: bo
 
 def test_a_bad_row_is_named_by_the_line_the_clerk_sees(tmp_path: Path) -> None:
     rows = _table(VI, True, True, False)
-    rows[4][2] = "Xã"  # TX01's level, on line 5 of the file (title, blank, header, TX)
-    with pytest.raises(UnitsError, match=r"dòng 5: cấp 'Xã' không hợp lệ.*Cơ sở"):
+    rows[4][2] = "Thôn"  # TX01's level, on line 5 of the file (title, blank, header, TX)
+    with pytest.raises(UnitsError, match=r"dòng 5: cấp 'Thôn' không hợp lệ.*Cơ sở"):
         load_units(_csv(tmp_path / "don-vi.csv", rows, ";"))
 
 

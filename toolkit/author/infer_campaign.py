@@ -27,22 +27,20 @@ from toolkit.author.infer_text import (
     vn_date,
 )
 from toolkit.author.plan import Paragraph, Plan
+from toolkit.spec.levels import LEVELS, TABLE, name_of, rank
 
 DOC_TYPES = ("ke hoach", "huong dan", "cong van", "thong bao", "chuong trinh", "quyet dinh",
              "chi thi", "nghi quyet", "bao cao")
-LEVEL_NAMES = {"co_so": "cấp cơ sở", "huyen": "cấp huyện", "tinh": "cấp tỉnh"}
-LEVEL_WORDS = (
-    ("co_so", r"cấp cơ sở|cơ sở đoàn|các cơ sở|đoàn cơ sở|cấp xã|xã, phường, thị trấn"),
-    ("huyen", r"cấp huyện|các huyện|huyện, thị, thành đoàn|huyện, thành đoàn|huyện đoàn|"
-              r"đoàn trực thuộc|thị đoàn|quận đoàn|thành đoàn trực thuộc"),
-    ("tinh", r"cấp tỉnh|tỉnh đoàn"),
-)
-_LEVEL_RE = [(level, re.compile(pattern, re.IGNORECASE)) for level, pattern in LEVEL_WORDS]
+# the levels, lowest first (a plan lists the base units' deadline first): one table
+_BOTTOM_UP = tuple(reversed(TABLE))
+_LEVEL_RE = [(level.key, re.compile(level.plan_words, re.IGNORECASE)) for level in _BOTTOM_UP
+             if level.plan_words]
 # a level word inside a name: «Nghị quyết Đại hội Đoàn cấp huyện», «BTV Huyện Đoàn»
 _NAME_BEFORE = re.compile(r"(đại hội|nghị quyết|ban chấp hành|bch|btv|ban thường vụ|thường "
                           r"trực|của|văn phòng|ban [a-zà-ỹđ]+)(\s+đoàn)?\s*$", re.IGNORECASE)
-_EXPLICIT = re.compile(r"^\W*(?:\d+(?:\.\d+)*[.)]?\s*)?(?:đối với\s+)?(cấp\s+(?:cơ sở|huyện|"
-                       r"tỉnh|xã[^:]*)(?:\s*\(?và tương đương\)?)?)\s*:", re.IGNORECASE)
+_EXPLICIT = re.compile(r"^\W*(?:\d+(?:\.\d+)*[.)]?\s*)?(?:đối với\s+)?(cấp\s+(?:"
+                       + "|".join(level.name.removeprefix("cấp ") for level in _BOTTOM_UP)
+                       + r"|xã[^:]*)(?:\s*\(?và tương đương\)?)?)\s*:", re.IGNORECASE)
 _CUE = (r"(?:trước|chậm nhất|muộn nhất|hạn chót|hạn cuối|không quá|không muộn hơn)"
         r"(?:\s+(?:là|vào))?(?:\s+\d{1,2}\s*(?:g|h|giờ)\s*\d{0,2}(?:\s*phút)?)?\s*,?\s*"
         r"(?:ngày\s*)?")
@@ -50,9 +48,9 @@ _CUED = re.compile(_CUE + f"(?P<date>{DATE})", re.IGNORECASE)
 _LEADING = re.compile(r"^\W*(?:từ\s+ngày\s+\d{1,2}(?:/\d{1,2})?\s*(?:-|–|đến)\s*)?(?:ngày|hạn)?"
                       f"\\s*(?P<date>{DATE})\\s*:(?P<rest>.*)$", re.IGNORECASE)
 _SENDING = re.compile(r"\b(gửi|gởi|nộp|chuyển về|báo cáo (?:kết quả )?về)\b", re.IGNORECASE)
-_DEST = re.compile(r"\bvề\s+((?:Văn phòng|Ban|BTV|BCH|Thường trực|Huyện|Tỉnh|Thành|Quận|Thị|"
-                   r"Đoàn|Hội|Bộ phận|Phòng|VP)[^,;.()]*?)\s*(?=trước|chậm nhất|muộn nhất|"
-                   r"hạn|qua|theo|trong|bằng|để|,|;|\.|\(|$)")
+_DEST = re.compile(r"\bvề\s+((?:Văn phòng|Ban|BTV|BCH|Thường trực|Trung ương|Huyện|Tỉnh|"
+                   r"Thành|Quận|Thị|Đoàn|Hội|Bộ phận|Phòng|VP)[^,;.()]*?)\s*(?=trước|chậm nhất|"
+                   r"muộn nhất|hạn|qua|theo|trong|bằng|để|,|;|\.|\(|$)")
 _SEPARATOR = re.compile(r"^[-–—_*=~.·\s]{3,}$")
 _BODY_START = re.compile(r"^(thực hiện|căn cứ|để|nhằm|ban thường vụ|btv|trên cơ sở|theo)\b",
                          re.IGNORECASE)
@@ -248,13 +246,13 @@ def _parse(text: str, year: int | None) -> dt.date | None:
 def choose_deadlines(found: list[Deadline]) -> dict[str, dt.date]:
     """Per level: the earliest sending date, else the earliest date to finish."""
     out: dict[str, dt.date] = {}
-    for level in LEVEL_NAMES:
+    for level in LEVELS:
         mine = [d for d in found if d.level == level]
         sending = [d.date for d in mine if d.sending]
         pick = min(sending) if sending else min((d.date for d in mine), default=None)
         if pick is not None:
             out[level] = pick
-    return {k: out[k] for k in ("co_so", "huyen", "tinh") if k in out}
+    return {k.key: out[k.key] for k in _BOTTOM_UP if k.key in out}
 
 
 def read_outline(paragraphs: list[Paragraph]) -> list[OutlineItem]:
@@ -361,7 +359,7 @@ def _report_deadlines(facts: CampaignFacts, found: Findings) -> None:
         level_sends = any(x.sending for x in facts.found_deadlines if x.level == d.level)
         chosen = facts.deadlines.get(d.level) == d.date and (d.sending or not level_sends)
         quoted = d.text if len(d.text) <= 120 else "…" + d.text[-110:]
-        found.note("", d.level, f"{LEVEL_NAMES[d.level].capitalize()}: hạn {what} "
+        found.note("", d.level, f"{name_of(d.level).capitalize()}: hạn {what} "
                    f"{vn_date(d.date)} («{quoted}»)"
                    + (" — dùng làm hạn nộp." if chosen else "."), kind="deadline")
     if not facts.deadlines:
@@ -373,7 +371,7 @@ def _report_deadlines(facts: CampaignFacts, found: Findings) -> None:
 
 def _return_to(facts: CampaignFacts, paragraphs: list[Paragraph], found: Findings) -> None:
     sends = [d for d in facts.found_deadlines if d.sending and d.destination]
-    sends.sort(key=lambda d: (list(LEVEL_NAMES).index(d.level) if d.level else 9, d.date))
+    sends.sort(key=lambda d: (len(LEVELS) - rank(d.level) if d.level else 9, d.date))
     dest = sends[0].destination if sends else ""
     if not dest:
         for p in paragraphs:

@@ -159,7 +159,8 @@ class _Writer:
         rows: list[dict[str, Any]] = []
         by_level = {i.key.split(".", 1)[1]: i for i in ITEMS if i.key.startswith("deadlines.")}
         order = [lv for lv in deadlines if lv in by_level]  # the campaign's order is kept
-        order += [lv for lv in by_level if lv not in order]
+        # then the usual levels' rows, empty; a rare level's row is chosen from the list
+        order += [lv for lv, i in by_level.items() if lv not in order and i.usual]
         first_deadline = True
         for item in ITEMS:
             if item.key.startswith("deadlines."):

@@ -17,12 +17,11 @@ from toolkit.spec.campaign import (
     COLUMN_TYPES,
     FORM_KINDS,
     INDICATOR_KINDS,
-    LEVELS,
     RULE_OPS,
     XML_ESCAPE,
 )
+from toolkit.spec.levels import LEVEL_NAMES, LEVELS, TABLE
 from toolkit.spec.text import clean_text
-from toolkit.spec.units import LEVEL_NAMES
 from toolkit.write.templates import slugify
 
 # ----------------------------------------------------------------------------- sheets
@@ -175,6 +174,7 @@ class Item:
     help: str
     date: bool = False
     required: bool = False
+    usual: bool = True  # written in every new workbook (a rare level's deadline: when set)
 
 
 ITEMS = (
@@ -189,9 +189,10 @@ ITEMS = (
     Item("Kỳ báo cáo", "period", "Ví dụ 2016 - 2020."),
     Item("Phiên bản biểu mẫu", "template_version", "Tăng lên khi sửa biểu sau khi đã gửi "
          "biểu mẫu cho đơn vị."),
-    *(Item(f"Hạn nộp {LEVEL_NAMES[level]}", f"deadlines.{level}",
-           f"Ngày các đơn vị {LEVEL_NAMES[level]} phải nộp. Để trống nếu kế hoạch không nêu.",
-           date=True) for level in ("co_so", "huyen", "tinh")),
+    # one row per level, lowest first (they send first): toolkit.spec.levels
+    *(Item(f"Hạn nộp {LEVEL_NAMES[level.key]}", f"deadlines.{level.key}",
+           f"Ngày các đơn vị {LEVEL_NAMES[level.key]} phải nộp. Để trống nếu kế hoạch không "
+           "nêu.", date=True, usual=level.usual_deadline) for level in reversed(TABLE)),
     Item("Nơi nhận báo cáo", "return_to", "Ví dụ Văn phòng Huyện đoàn Thọ Xuân."),
     Item("Hướng dẫn", "instructions", "Mỗi câu hướng dẫn điền biểu một dòng; thêm dòng "
          "«Hướng dẫn» khi cần."),

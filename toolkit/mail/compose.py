@@ -20,9 +20,10 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 from toolkit.mail.settings import MailError
 from toolkit.spec.campaign import Campaign
+from toolkit.spec.levels import name_of
 from toolkit.spec.models import VIETNAM_TIME
 from toolkit.spec.text import nfc
-from toolkit.spec.units import LEVEL_NAMES, Unit
+from toolkit.spec.units import Unit
 
 EML_POLICY = policy.default.clone(linesep="\r\n")  # Outlook wants CRLF; Thunderbird accepts it
 KINDS = ("templates", "feedback", "remind")
@@ -97,7 +98,7 @@ def sender_address(office_name: str, from_addr: str) -> Address:
 
 def _deadline_line(campaign: Campaign, unit: Unit, today: dt.date | None) -> str:
     deadline = campaign.deadline_for(unit.level)
-    level = LEVEL_NAMES.get(unit.level, unit.level)
+    level = name_of(unit.level)
     if deadline is None:
         return f"Kế hoạch không quy định hạn nộp cho {level}; đề nghị đơn vị gửi sớm."
     line = f"Hạn gửi báo cáo đối với {level}: chậm nhất ngày {vn_date(deadline)}"

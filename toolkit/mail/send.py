@@ -92,6 +92,11 @@ def _targets(units: UnitRegistry, office: Unit, only: Iterable[str] | None) -> l
     wanted = list(dict.fromkeys(only))
     codes = {u.code for u in children}
     unknown = [c for c in wanted if c not in codes]
+    merged = [units.get(c) for c in unknown if units.lookup(c) and units.get(c).successor]
+    if merged:
+        raise MailError("; ".join(f"{u.code} ({u.name}) đã sáp nhập vào "
+                                  f"{units.current(u.code).name}: không gửi thư riêng"
+                                  for u in merged))
     if unknown:
         raise MailError(f"Không phải đơn vị trực thuộc {office.name} ({office.code}): "
                         f"{', '.join(unknown)}")

@@ -48,12 +48,19 @@ def sender_mismatches(
     units: UnitRegistry,
 ) -> list[SenderMismatch]:
     """``(file, unit_code, sender, expected)`` for each submission whose manifest sender is
-    none of its unit's registered addresses. Files without a manifest line or sender, units
+    none of its unit's registered addresses (a successor's include those of the units merged
+    into it). Files without a manifest line or sender, units
     not in the units file and units without a registered address are not judged."""
     by_file: dict[str, Arrival] = {}
     items = arrivals.values() if isinstance(arrivals, Mapping) else arrivals
     for arrival in items:
         by_file[nfc(arrival.file).replace("\\", "/")] = arrival
+    # a merged unit's file is counted for its successor: its own address is not a stranger's
+    inherited: dict[str, set[str]] = {}
+    for old in units.units.values():
+        if old.successor:
+            inherited.setdefault(units.current(old.code).code, set()).update(
+                addresses(old.email))
     found: list[SenderMismatch] = []
     for sub in submissions:
         arrival = by_file.get(nfc(sub.file).replace("\\", "/"))
@@ -61,7 +68,7 @@ def sender_mismatches(
         if arrival is None or not arrival.sender or not code or code not in units:
             continue
         unit = units.get(code)
-        expected = addresses(unit.email)
+        expected = addresses(unit.email) | inherited.get(unit.code, set())
         sent_by = addresses(arrival.sender)
         if not expected or not sent_by or sent_by & expected:
             continue

@@ -6,8 +6,8 @@ from typing import Any
 
 from toolkit.report.calls import render_calls
 from toolkit.spec.campaign import Campaign
+from toolkit.spec.levels import name_of
 from toolkit.spec.models import STATUS_LABELS, ConsolidationResult
-from toolkit.spec.units import LEVEL_NAMES
 
 
 def _date(d: Any) -> str:
@@ -21,7 +21,7 @@ def render_campaign(campaign: Campaign) -> str:
         f" — {campaign.issuer}",
         f"  {campaign.title}",
         "  Hạn nộp: " + "; ".join(
-            f"{LEVEL_NAMES.get(level, level)} {_date(day)}"
+            f"{name_of(level)} {_date(day)}"
             for level, day in campaign.deadlines.items()
         ),
     ]

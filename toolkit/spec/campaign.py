@@ -11,6 +11,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from toolkit.spec.levels import LEVELS as _LEVELS
+
 COLUMN_TYPES = ("count", "number", "money", "percent", "text", "date", "choice")
 NUMERIC_TYPES = ("count", "number", "money", "percent")
 FORM_KINDS = ("single_row", "fixed_rows", "list", "targets")
@@ -18,7 +20,7 @@ INDICATOR_KINDS = ("count", "rate")
 AGGREGATES = ("sum", "ratio", "concat", "none")  # what a spec may declare
 COMPUTED = ("ratio", "completion")  # "completion": only a targets form's derived column
 RULE_OPS = {"le": "≤", "ge": "≥", "eq": "="}
-LEVELS = ("tinh", "huyen", "co_so")
+LEVELS = _LEVELS  # the hierarchy, top to bottom: one table in toolkit.spec.levels
 # "_xa_" in an xlsx string is read back by LibreOffice as the escaped character U+000A: a key
 # like ky_nang_xa_hoi would come back as "ky_nang\nhoi" from the _meta map.
 XML_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{1,4}_")

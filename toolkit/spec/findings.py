@@ -145,6 +145,9 @@ _TABLE: tuple[Code, ...] = (
          "tiêu đề và đọc số liệu ở trang đó. Lần sau không đổi tên trang tính của biểu mẫu"),
     Code("cell_outside_sheet", "error",
          "{file} — bảng vị trí ô (_meta) ghi ô «{ref}» của {form}, không phải ô hợp lệ"),
+    Code("unit_merged", "warning",
+         "{file} — tệp của {merged_name} ({merged_code}, đã sáp nhập vào {unit_name}{since}): "
+         "tính cho {unit_name} ({unit_code})"),
     Code("superseded", "warning",
          "{file} — {unit_name} đã gửi bản mới hơn ({newer}); tệp này không được dùng"),
     Code("duplicate_copy", "warning",
@@ -238,6 +241,7 @@ LABELS: dict[str, str] = {
     "sheet_missing": "Thiếu trang tính",
     "sheet_renamed": "Trang tính bị đổi tên",
     "cell_outside_sheet": "Ô nằm ngoài trang",
+    "unit_merged": "Đơn vị đã sáp nhập",
     "superseded": "Đã có bản mới hơn",
     "duplicate_copy": "Bản trùng",
     "sender_mismatch": "Người gửi khác địa chỉ đăng ký",

@@ -21,7 +21,6 @@ from toolkit.spec.campaign import (
     DEFAULT_AGGREGATE,
     FORM_KINDS,
     INDICATOR_KINDS,
-    LEVELS,
     NUMERIC_TYPES,
     RULE_OPS,
     XML_ESCAPE,
@@ -33,6 +32,7 @@ from toolkit.spec.campaign import (
     Rule,
 )
 from toolkit.spec.errors import SpecError
+from toolkit.spec.levels import LEVELS, level_of, name_of
 from toolkit.spec.outline import OutlineError, parse_outline
 from toolkit.spec.targets import TARGET_COLUMNS, TARGET_RULES
 from toolkit.spec.text import nfc
@@ -374,9 +374,12 @@ def _deadlines(r: _Reader) -> dict[str, dt.date]:
     raw_deadlines = r.sub(r.get("deadlines", dict), "deadlines")
     deadlines: dict[str, dt.date] = {}
     for level in raw_deadlines.data:
-        if level not in LEVELS:
+        key = level_of(level)  # co_so, or a word a clerk types for it ("Cơ sở", "xã")
+        if key is None:
             raise raw_deadlines.fail(str(level), f"cấp không hợp lệ (dùng: {', '.join(LEVELS)})")
-        deadlines[level] = raw_deadlines.date(level)
+        if key in deadlines:
+            raise raw_deadlines.fail(str(level), f"hạn nộp {name_of(key)} ghi hai lần")
+        deadlines[key] = raw_deadlines.date(level)
     return deadlines
 
 

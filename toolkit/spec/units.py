@@ -1,9 +1,12 @@
-"""Units file: who reports to whom (``code,name,level,parent,email``, optional ``phone``
-and ``place``; CSV or XLSX).
+"""Units file: who reports to whom (``code,name,level,parent,email``, optional ``phone``,
+``place``, and ``successor`` with ``merged_on`` for a merged or renamed unit; CSV or XLSX).
 
 The file is read as offices keep it (``;`` or ``,``, a title row, Vietnamese headers and
 levels: :mod:`toolkit.spec.units_file`); codes are matched without regard to case when
-that is unambiguous (``--office tx``).
+that is unambiguous (``--office tx``). Levels are those of :mod:`toolkit.spec.levels`; a
+unit's parent is at any higher level (a commune may report straight to its province). A
+unit with a successor no longer reports: it is nobody's expected child, and a file it still
+sends is counted for its successor (:mod:`toolkit.read.selection`).
 """
 
 from __future__ import annotations
@@ -12,18 +15,16 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from toolkit.spec.campaign import LEVELS
+from toolkit.spec.levels import LEVEL_NAMES, level_of, level_problem, name_of, rank
 from toolkit.spec.text import nfc
 from toolkit.spec.units_file import (
-    LEVEL_LABELS,
     REQUIRED_COLUMNS,
     UnitsFileShapeError,
     fold,
-    level_of,
     read_table,
 )
 
-LEVEL_NAMES = {"tinh": "cấp tỉnh", "huyen": "cấp huyện", "co_so": "cấp cơ sở"}
+__all__ = ["LEVEL_NAMES", "Unit", "UnitRegistry", "UnitsError", "load_units"]
 
 
 class UnitsError(Exception):
@@ -76,9 +77,12 @@ class UnitRegistry:
         roots = [u for u in self.units.values() if not u.parent]
         return roots[0]
 
-    def children(self, code: str) -> list[Unit]:
-        """Direct subordinate units of ``code``, in file order."""
-        return [u for u in self.units.values() if u.parent == code]
+    def children(self, code: str, *, merged: bool = False) -> list[Unit]:
+        """Direct subordinate units of ``code`` that report today, in file order: a unit
+        merged into another (it has a successor) is nobody's expected child, gets no template
+        and no reminder. ``merged=True`` lists those too (the units page shows them)."""
+        return [u for u in self.units.values()
+                if u.parent == code and (merged or not u.successor)]
 
     def current(self, code: str) -> Unit:
         """The unit that reports today for ``code``: ``code`` itself, or the end of its chain
@@ -128,6 +132,7 @@ def load_units(path: str | Path) -> UnitRegistry:
     except UnitsFileShapeError as exc:
         raise UnitsError(str(exc)) from None
     units: dict[str, Unit] = {}
+    lines: dict[str, int] = {}  # code → the line a clerk sees, for messages
     for line, row in rows:
         values = {k: nfc(str(row.get(k, "")).strip()) for k in REQUIRED_COLUMNS}
         if not any(values.values()):
@@ -138,17 +143,26 @@ def load_units(path: str | Path) -> UnitRegistry:
         if not values["name"]:
             raise UnitsError(f"{where}: thiếu tên đơn vị (cột name)")
         level = level_of(values["level"])
-        if level not in LEVELS:
-            raise UnitsError(f"{where}: cấp {values['level']!r} không hợp lệ "
-                             f"(dùng: {', '.join(LEVELS)} hoặc "
-                             f"{', '.join(LEVEL_LABELS[lv] for lv in LEVELS)})")
+        if level is None:
+            raise UnitsError(f"{where}: {level_problem(values['level'])}")
         values["level"] = level
         if values["code"] in units:
             raise UnitsError(f"{where}: mã đơn vị {values['code']!r} bị trùng")
+        successor = nfc(str(row.get("successor") or "").strip())
+        merged_text = nfc(str(row.get("merged_on") or "").strip())
+        merged_on = _date(merged_text)
+        if merged_text and merged_on is None:
+            raise UnitsError(f"{where}: ngày sáp nhập {merged_text!r} không hợp lệ "
+                             "(ghi dạng ngày/tháng/năm, ví dụ 01/07/2025)")
+        if merged_on is not None and not successor:
+            raise UnitsError(f"{where}: có ngày sáp nhập nhưng chưa ghi đơn vị thay thế "
+                             "(cột «Thay thế bởi»)")
+        lines[values["code"]] = line
         units[values["code"]] = Unit(
             code=values["code"], name=values["name"], level=level, parent=values["parent"],
             email=values["email"], place=nfc(str(row.get("place") or "").strip()),
-            phone=nfc(str(row.get("phone") or "").strip()))
+            phone=nfc(str(row.get("phone") or "").strip()), successor=successor,
+            merged_on=merged_on)
     if not units:
         raise UnitsError(f"Tệp đơn vị {path} không có dòng dữ liệu nào")
     units = _parents_by_code(units)
@@ -165,7 +179,77 @@ def load_units(path: str | Path) -> UnitRegistry:
         chain = " → ".join(cycle)
         raise UnitsError(f"{path.name}: các đơn vị {chain} là cấp trên của nhau thành vòng; "
                          "sửa cột parent để mỗi đơn vị dẫn lên đơn vị gốc")
+    for unit in units.values():
+        parent = units.get(unit.parent)
+        if parent is not None and rank(unit.level) <= rank(parent.level):
+            raise UnitsError(
+                f"{path.name}, dòng {lines[unit.code]}: đơn vị {unit.code} ({unit.name}, "
+                f"{name_of(unit.level)}) không thể trực thuộc {parent.name} "
+                f"({name_of(parent.level)}): đơn vị cấp trên phải ở cấp cao hơn")
+    units = _successors_by_code(units, path.name, lines)
     return UnitRegistry(units=units, source=str(path))
+
+
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%y")
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def _date(text: str) -> dt.date | None:
+    """A merger date as a clerk writes it (01/07/2025, 1-7-2025, 2025-07-01, a date cell,
+    an Excel day number such as 45839); None when it is not one."""
+    text = text.strip()
+    if not text:
+        return None
+    head = text.split(" ", 1)[0].split("T", 1)[0]  # "2025-07-01 00:00:00"
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(head, fmt).date()
+        except ValueError:
+            continue
+    if head.isdigit() and 20000 <= int(head) <= 80000:  # an Excel serial day (1954–2119)
+        return EXCEL_EPOCH + dt.timedelta(days=int(head))
+    return None
+
+
+def _successors_by_code(units: dict[str, Unit], name: str,
+                        lines: dict[str, int]) -> dict[str, Unit]:
+    """Each ``successor`` as a known code (a code in another case or the successor's name
+    are accepted, as for parents), never the unit itself, never a loop (A → B → A)."""
+    by_case: dict[str, list[str]] = {}
+    by_name: dict[str, list[str]] = {}
+    for code, unit in units.items():
+        by_case.setdefault(code.casefold(), []).append(code)
+        by_name.setdefault(fold(unit.name), []).append(code)
+    fixed: dict[str, Unit] = {}
+    for code, unit in units.items():
+        target = unit.successor
+        if target and target not in units:
+            match = by_case.get(target.casefold()) or by_name.get(fold(target)) or []
+            if len(match) != 1:
+                raise UnitsError(
+                    f"{name}, dòng {lines[code]}: đơn vị {code} ({unit.name}) ghi «Thay thế "
+                    f"bởi» {target!r}, không có đơn vị nào mã hoặc tên như vậy trong tệp"
+                    if not match else
+                    f"{name}, dòng {lines[code]}: «Thay thế bởi» {target!r} của đơn vị {code} "
+                    f"trùng tên nhiều đơn vị ({', '.join(match)}); ghi mã đơn vị")
+            target = match[0]
+        if target == code:
+            raise UnitsError(f"{name}, dòng {lines[code]}: đơn vị {code} ({unit.name}) không "
+                             "thể được thay thế bởi chính nó (cột «Thay thế bởi»)")
+        fixed[code] = unit if target == unit.successor else replace(unit, successor=target)
+    for start in fixed:
+        seen = [start]
+        code = fixed[start].successor
+        while code:
+            if code in seen:
+                loop = [*seen[seen.index(code):], code]
+                raise UnitsError(
+                    f"{name}, dòng {lines[start]}: các đơn vị {' → '.join(loop)} thay thế "
+                    "nhau thành vòng (cột «Thay thế bởi»); đơn vị cuối cùng của chuỗi sáp "
+                    "nhập phải để trống cột này")
+            seen.append(code)
+            code = fixed[code].successor
+    return fixed
 
 
 def _parents_by_code(units: dict[str, Unit]) -> dict[str, Unit]:

@@ -3,17 +3,25 @@
 Offices keep their list of units in Excel and save it as they can: CSV separated by ``;``
 (what Excel writes when Windows' list separator is Vietnamese) or ``,``, a title row such as
 "DANH SÁCH CƠ SỞ ĐOÀN TRỰC THUỘC" above the header, Vietnamese headers (Mã, Tên đơn vị, Cấp,
-Đơn vị cấp trên, Email) and levels ("Cơ sở", "Huyện", "Tỉnh"). All of these are read into the
-canonical ``code,name,level,parent,email`` rows; the row numbers stay those the clerk sees.
+Đơn vị cấp trên, Email) and levels ("Cơ sở", "Huyện", "Tỉnh", "Xã", "TW": the words of
+:mod:`toolkit.spec.levels`). All of these are read into the canonical
+``code,name,level,parent,email`` rows; the row numbers stay those the clerk sees. Optional
+columns: phone, place, and for a merged or renamed unit its successor ("Thay thế bởi",
+"Sáp nhập vào") and the date of the merger ("Ngày sáp nhập").
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
-import re
-import unicodedata
 from pathlib import Path
+
+from toolkit.spec.levels import LEVEL_LABELS, fold, level_of
+
+__all__ = ["HEADER_LABELS", "HEADER_WORDS", "LEVEL_LABELS", "OPTIONAL_COLUMNS",
+           "REQUIRED_COLUMNS", "UnitsFileShapeError", "cell_text", "fold", "level_of",
+           "read_table"]
 
 REQUIRED_COLUMNS = ("code", "name", "level", "parent", "email")
 # the header a clerk may type for each column, folded (see :func:`fold`); one place
@@ -28,37 +36,24 @@ HEADER_WORDS: dict[str, tuple[str, ...]] = {
     # optional: who to call when the unit has not reported (the summary's call list)
     "phone": ("phone", "dien thoai", "so dien thoai", "sdt", "dt", "dien thoai lien he"),
     "place": ("place", "dia danh", "noi ky", "dia diem"),
+    # optional: a merged or renamed unit names the unit that carries on its reporting
+    "successor": ("successor", "thay the boi", "merged into", "merged_into", "sap nhap vao",
+                  "don vi ke thua", "ke thua", "don vi thay the", "ma don vi thay the",
+                  "nhap vao", "don vi sap nhap vao", "doi ten thanh", "hop nhat vao"),
+    "merged_on": ("merged on", "merged_on", "ngay sap nhap", "sap nhap tu ngay",
+                  "ngay hop nhat", "ngay thay the", "ngay doi ten"),
 }
-OPTIONAL_COLUMNS = ("phone", "place")
+OPTIONAL_COLUMNS = ("phone", "place", "successor", "merged_on")
 # Vietnamese header shown in messages, beside the canonical key
 HEADER_LABELS = {"code": "Mã", "name": "Tên đơn vị", "level": "Cấp",
                  "parent": "Đơn vị cấp trên", "email": "Email", "phone": "Điện thoại",
-                 "place": "Địa danh"}
-LEVEL_WORDS: dict[str, tuple[str, ...]] = {
-    "tinh": ("tinh", "cap tinh", "tinh doan"),
-    "huyen": ("huyen", "cap huyen", "huyen doan"),
-    "co_so": ("co so", "cap co so", "co so doan", "doan co so"),
-}
-LEVEL_LABELS = {"tinh": "Tỉnh", "huyen": "Huyện", "co_so": "Cơ sở"}
+                 "place": "Địa danh", "successor": "Thay thế bởi",
+                 "merged_on": "Ngày sáp nhập"}
 SEPARATORS = (",", ";", "\t")
 HEADER_SEARCH_ROWS = 10  # a title block above the header is a few rows at most
 
 
-def fold(text: object) -> str:
-    """Lower case, no diacritics, ``_``/``-``/``.`` and runs of spaces as one space:
-    ``"Mã đơn vị"`` → ``"ma don vi"``, ``"co_so"`` → ``"co so"``."""
-    text = unicodedata.normalize("NFD", str(text or "").replace("đ", "d").replace("Đ", "D"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    return re.sub(r"[\s_\-.:]+", " ", text).strip()
-
-
-_HEADER = {word: key for key, words in HEADER_WORDS.items() for word in words}
-_LEVEL = {word: key for key, words in LEVEL_WORDS.items() for word in words}
-
-
-def level_of(text: str) -> str | None:
-    """The canonical level of ``tinh``, ``Tỉnh``, ``cấp tỉnh``…; None when unknown."""
-    return _LEVEL.get(fold(text))
+_HEADER = {fold(word): key for key, words in HEADER_WORDS.items() for word in words}
 
 
 def _header_map(row: list[str]) -> dict[int, str]:
@@ -96,6 +91,11 @@ def cell_text(value: object) -> str:
     """A spreadsheet cell as the clerk typed it (``101.0`` read back is ``101``)."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, dt.datetime):  # a date cell (Ngày sáp nhập) as calamine reads it
+        return value.isoformat(sep=" ") if value.time() != dt.time() else \
+            value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return "" if value is None else str(value)
 
 

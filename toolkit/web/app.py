@@ -29,9 +29,10 @@ from toolkit.read import limits
 from toolkit.report.outputs import FEEDBACK_DIR
 from toolkit.report.word import ReportTemplateError
 from toolkit.spec.errors import InboxError, SpecError
+from toolkit.spec.levels import LEVEL_LABELS, LEVEL_NAMES
 from toolkit.spec.load import list_builtin_campaigns, load_campaign
 from toolkit.spec.models import STATUS_LABELS
-from toolkit.spec.units import LEVEL_NAMES, UnitsError
+from toolkit.spec.units import UnitsError
 from toolkit.web.security import Guard, GuardMiddleware
 from toolkit.workspace import Workspace, WorkspaceError, downloads, drafts, mailing, open_workspace
 from toolkit.workspace.board import Board, consolidate_campaign, inbox_state
@@ -107,7 +108,8 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["date"] = _date
 templates.env.filters["time"] = _time
 templates.env.globals.update(status_labels=STATUS_LABELS, level_names=LEVEL_NAMES,
-                             version=_version(), quote=urllib.parse.quote)
+                             level_labels=LEVEL_LABELS, version=_version(),
+                             quote=urllib.parse.quote)
 
 
 def _state(request: Request) -> _State:
@@ -253,16 +255,22 @@ def _units(request: Request, ws: Workspace, status: int = 200, error: str | None
             registry = ws.load_units()
         except UnitsError as exc:
             problem = str(exc)
-    tree: list[tuple[int, Any]] = []
+    tree: list[tuple[int, Any, str]] = []  # depth, unit, "đã sáp nhập vào …"
     offices = []
     if registry is not None:
+        def merged(unit: Any) -> str:
+            if not unit.successor:
+                return ""
+            since = f" từ {unit.merged_on:%d/%m/%Y}" if unit.merged_on else ""
+            return f"đã sáp nhập vào {registry.current(unit.code).name}{since}"
+
         def walk(code: str, depth: int) -> None:
-            for child in registry.children(code):
-                tree.append((depth, child))
+            for child in registry.children(code, merged=True):
+                tree.append((depth, child, merged(child)))
                 walk(child.code, depth + 1)
         for unit in registry.units.values():
             if not unit.parent:
-                tree.append((0, unit))
+                tree.append((0, unit, merged(unit)))
                 walk(unit.code, 1)
         offices = [u for u in registry.units.values() if registry.children(u.code)]
     return _render(request, "units.html", status, ws=ws, tree=tree, offices=offices,

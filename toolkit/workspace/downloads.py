@@ -13,11 +13,11 @@ from toolkit.report.outputs import FEEDBACK_DIR
 from toolkit.report.word import render, report_name
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.models import ConsolidationResult
-from toolkit.spec.units import Unit, UnitRegistry
+from toolkit.spec.units import Unit, UnitRegistry, UnitsError
 from toolkit.workspace.settings import Workspace
 from toolkit.write.allocation import Allocation, allocation_bytes, allocation_filename
 from toolkit.write.allocation import read_allocation as _read_allocation
-from toolkit.write.templates import template_bytes, template_filename
+from toolkit.write.templates import child_levels, template_bytes, template_filename
 
 ALLOCATION_FILE = "phan-bo-chi-tieu.xlsx"  # the filled allocation, in the campaign's folder
 REPORT_TEMPLATE = "mau-bao-cao.docx"  # the office's own report template, at the root
@@ -74,10 +74,12 @@ def templates_zip(ws: Workspace, campaign_id: str) -> tuple[str, bytes]:
     campaign, units, office = _context(ws, campaign_id)
     allocation = read_allocation(ws, campaign_id)
     targets = allocation.targets if allocation is not None else {}
+    children = units.children(office.code)  # any lower level; merged units get none
     files = [(template_filename(campaign, unit),
               template_bytes(campaign, unit, office, targets=targets.get(unit.code)))
-             for unit in units.children(office.code)]
-    files.append((template_filename(campaign, None), template_bytes(campaign, None, office)))
+             for unit in children]
+    files.append((template_filename(campaign, None),
+                  template_bytes(campaign, None, office, child_levels=child_levels(children))))
     return f"bieu-mau_{campaign.id}_{office.code}.zip", _zip(files)
 
 
@@ -86,9 +88,10 @@ def unit_template(ws: Workspace, campaign_id: str, code: str) -> tuple[str, byte
     campaign, units, office = _context(ws, campaign_id)
     unit = units.get(code)
     if unit.parent != office.code:
-        from toolkit.spec.units import UnitsError
-
         raise UnitsError(f"Đơn vị {code} không trực thuộc {office.name}")
+    if unit.successor:
+        raise UnitsError(f"Đơn vị {code} ({unit.name}) đã sáp nhập vào "
+                         f"{units.current(code).name}: không gửi biểu mẫu riêng")
     allocation = read_allocation(ws, campaign_id)
     targets = allocation.targets.get(code) if allocation is not None else None
     return template_filename(campaign, unit), template_bytes(campaign, unit, office,

@@ -28,9 +28,10 @@ from toolkit._infra.atomic import OutputError, ensure_dir, write_bytes
 from toolkit._infra.workers import ordered_map
 from toolkit.spec.campaign import Campaign, Column, Form
 from toolkit.spec.layout import DOTS, DataRow, FormLayout, a1, col_name
+from toolkit.spec.levels import LEVELS, below, name_of
 from toolkit.spec.meta import META_SHEET, cell_map, meta_rows, template_layout
 from toolkit.spec.targets import UnitTargets
-from toolkit.spec.units import LEVEL_NAMES, Unit, UnitRegistry
+from toolkit.spec.units import Unit, UnitRegistry
 from toolkit.write.styles import (
     PROTECT_OPTIONS,
     WORKBOOK_OPTIONS,
@@ -55,7 +56,6 @@ BLANK_UNIT = "ĐƠN VỊ: ……………"
 DATE_MIN = dt.date(1990, 1, 1)
 DATE_MAX = dt.date(2100, 12, 31)
 TEXT_MAX = 2000
-CHILD_LEVEL = {"tinh": "huyen", "huyen": "co_so"}
 GOLDEN_ENV = "TOOLKIT_REGENERATE_GOLDEN"
 
 
@@ -213,8 +213,10 @@ class _Writer:
     """Writes one template workbook; holds what the sheets share."""
 
     def __init__(self, workbook: Workbook, campaign: Campaign, unit: Unit | None,
-                 parent: Unit | None, targets: UnitTargets | None = None) -> None:
+                 parent: Unit | None, targets: UnitTargets | None = None,
+                 child_levels: Sequence[str] | None = None) -> None:
         self.wb = workbook
+        self.child_levels = child_levels
         self.targets = targets
         self.styles = Styles(workbook)
         self.campaign = campaign
@@ -367,15 +369,25 @@ class _Writer:
         ]
 
     def _deadline_text(self) -> str:
+        """The unit's own level's deadline; on a blank, the deadlines of the levels its
+        readers are at (an office's children may be of several levels: a province's
+        districts and the communes reporting to it straight), else every deadline."""
         c = self.campaign
-        level = self.unit.level if self.unit else (
-            CHILD_LEVEL.get(self.parent.level) if self.parent else None)
-        if level is not None:
-            day = c.deadline_for(level)
+        if self.unit is not None:
+            levels: Sequence[str] = (self.unit.level,)
+        elif self.child_levels is not None:
+            levels = [lv for lv in LEVELS if lv in self.child_levels]
+        elif self.parent is not None:
+            levels = [lv for lv in below(self.parent.level) if lv in c.deadlines]
+        else:
+            levels = ()
+        if len(levels) == 1:
+            day = c.deadline_for(levels[0])
             if day is not None:
-                return f"Chậm nhất ngày {fmt_date(day)} ({LEVEL_NAMES.get(level, level)})"
+                return f"Chậm nhất ngày {fmt_date(day)} ({name_of(levels[0])})"
             return "Theo kế hoạch (kế hoạch không nêu hạn cho cấp này)"
-        parts = [f"{LEVEL_NAMES.get(lv, lv)}: {fmt_date(d)}" for lv, d in c.deadlines.items()]
+        shown = [lv for lv in levels if lv in c.deadlines] if levels else list(c.deadlines)
+        parts = [f"{name_of(lv)}: {fmt_date(c.deadlines[lv])}" for lv in shown]
         return "Chậm nhất ngày — " + "; ".join(parts) if parts else "Theo kế hoạch"
 
 
@@ -422,14 +434,17 @@ def template_bytes(
     *,
     generated_at: dt.datetime | None = None,
     targets: UnitTargets | None = None,
+    child_levels: Sequence[str] | None = None,
 ) -> bytes:
     """One template workbook, in memory. ``unit=None`` gives the blank template; ``parent``
     is the office the unit reports to (heading and "Gửi về"); ``targets`` is the unit's
-    allocation (form → indicator → target, None = "không giao"), shown locked."""
+    allocation (form → indicator → target, None = "không giao"), shown locked;
+    ``child_levels``: the levels of the office's children, whose deadlines a blank shows
+    (None: the levels below ``parent``)."""
     when = generated_at or default_generated_at(campaign)
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
-    writer = _Writer(workbook, campaign, unit, parent, targets)
+    writer = _Writer(workbook, campaign, unit, parent, targets, child_levels)
     writer.guide_sheet()
     layouts = [writer.form_sheet(form) for form in campaign.forms]
     identity = identity_for(campaign, unit, "template", when)
@@ -458,7 +473,8 @@ def make_templates(
     out = ensure_dir(Path(out_dir)).resolve()
     jobs: list[tuple[str, Unit | None, UnitTargets | None]] = []
     files: list[Path] = []
-    for child in units.children(office.code):
+    children = units.children(office.code)  # any lower level; merged units get none
+    for child in children:
         target = _inside(out, template_filename(campaign, child))
         if target in files:
             raise OutputError(f"Hai đơn vị cho cùng tên tệp {target.name}; hãy sửa mã đơn vị "
@@ -472,23 +488,33 @@ def make_templates(
     jobs.append((str(blank), None, None))
     # a province writes ~2,000 workbooks: one process per CPU, each file written whole
     for _done in ordered_map(_write_template, jobs, timeout=WRITE_SECONDS, failed=_not_written,
-                             initializer=_init_writer, initargs=(campaign, office, generated_at)):
+                             initializer=_init_writer,
+                             initargs=(campaign, office, generated_at,
+                                       tuple(child_levels(children)))):
         pass
     return TemplatesResult(files=files, blank=blank)
+
+
+def child_levels(children: Sequence[Unit]) -> list[str]:
+    """The levels of ``children``, top to bottom (whose deadlines the blank shows)."""
+    present = {u.level for u in children}
+    return [lv for lv in LEVELS if lv in present]
 
 
 WRITE_SECONDS = 600.0  # one template takes ~50 ms; this only stops a stuck process
 _WRITER: dict[str, Any] = {}
 
 
-def _init_writer(campaign: Campaign, office: Unit, generated_at: dt.datetime | None) -> None:
-    _WRITER.update(campaign=campaign, office=office, generated_at=generated_at)
+def _init_writer(campaign: Campaign, office: Unit, generated_at: dt.datetime | None,
+                 levels: tuple[str, ...]) -> None:
+    _WRITER.update(campaign=campaign, office=office, generated_at=generated_at, levels=levels)
 
 
 def _write_template(job: tuple[str, Unit | None, UnitTargets | None]) -> str:
     target, unit, own = job
     write_bytes(Path(target), template_bytes(_WRITER["campaign"], unit, _WRITER["office"],
-                                             generated_at=_WRITER["generated_at"], targets=own))
+                                             generated_at=_WRITER["generated_at"], targets=own,
+                                             child_levels=_WRITER["levels"]))
     return target
 
 

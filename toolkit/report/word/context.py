@@ -16,6 +16,7 @@ from typing import Any
 from toolkit.report.word.figures import notes, sentences, unit_word
 from toolkit.spec.campaign import Section
 from toolkit.spec.layout import DOTS
+from toolkit.spec.levels import symbol_for
 from toolkit.spec.models import ConsolidationResult
 from toolkit.spec.units import Unit
 
@@ -48,8 +49,9 @@ def body_name(unit: Unit) -> str:
 
 
 def number_symbol(office: Unit) -> str:
-    """``…-BC/ĐTN`` (a district's committee); ``…-BC/TĐTN`` for a province's."""
-    return "BC/TĐTN" if office.level == "tinh" else "BC/ĐTN"
+    """``…-BC/ĐTN`` (a district's committee); ``…-BC/TĐTN`` for a province's, ``…-BC/TWĐTN``
+    for the centre's (:mod:`toolkit.spec.levels`)."""
+    return f"BC/{symbol_for(office.level)}"
 
 
 def standing_committee(office: Unit) -> str:

@@ -17,6 +17,7 @@ from itertools import groupby
 from typing import Any
 
 from toolkit.spec.campaign import Column, Form
+from toolkit.spec.levels import noun_for
 from toolkit.spec.models import ConsolidationResult, FormSummary, SummaryRow
 from toolkit.spec.outline import STATUS_REF, split_ref
 from toolkit.spec.targets import (
@@ -215,9 +216,9 @@ _BY_KIND = {"single_row": single_row_sentences, "fixed_rows": fixed_rows_sentenc
 
 
 def unit_word(result: ConsolidationResult) -> str:
-    """What the office calls its units: ``cơ sở`` below a district, else ``đơn vị``."""
-    levels = {u.level for u in result.expected}
-    return "cơ sở" if levels == {"co_so"} else "đơn vị"
+    """What the office calls its units: ``cơ sở`` when they are all base units (a district's,
+    or a province's without districts), else the noun of their one level, else ``đơn vị``."""
+    return noun_for({u.level for u in result.expected})
 
 
 def status_sentences(result: ConsolidationResult) -> list[str]:
