@@ -100,8 +100,7 @@ class _Writer:
         self.text_row(f"I. TOÀN {self.result.office.name.upper()}", bold=True)
         self.header([label for label, _w in COLUMNS])
         for i, ind in enumerate(self.cmp.indicators, start=1):
-            self.figures(i, ind.form, ind.label, ind.total, self.kind(ind.form, ind.column),
-                         bold=True)
+            self.figures(i, ind.form, ind.label, ind.total, self.kind(ind.form, ind.column))
         self.row += 1
 
     def per_unit(self) -> None:
