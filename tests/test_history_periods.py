@@ -38,8 +38,8 @@ from toolkit.write.templates import template_bytes
 BUILTIN = load_campaign("nq02-2020")
 OFFICE = Unit(code="TX", name="Huyện đoàn Thọ Xuân", level="huyen", parent="", email="")
 CODES = [f"X{i:02d}" for i in range(1, 9)]
-NAMES = {c: f"Đoàn xã Xuân {n}" for c, n in zip(CODES, ("Hồng", "Trường", "Giang", "Sinh",
-                                                         "Hưng", "Lai", "Lập", "Minh"), strict=True)}
+PLACES = ("Hồng", "Trường", "Giang", "Sinh", "Hưng", "Lai", "Lập", "Minh")
+NAMES = {c: f"Đoàn xã Xuân {n}" for c, n in zip(CODES, PLACES, strict=True)}
 MERGED, SUCCESSOR = "X08", "X07"  # Xuân Minh merged into Xuân Lập before period 2
 PLANTED = ("X03", ("PL2", "-", "bch_so_luong"))  # period 2: ten times its period-1 figure
 SHEET = "So sánh"

@@ -1,0 +1,167 @@
+"""The history store on its own: schema and refusal of foreign files, superseded files kept
+and marked, the earlier period chosen, merged units' figures added up under their successor,
+column mappings of ``compare_with``; and ``compare_with`` in a campaign spec."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+
+from toolkit.history.compare import choose_period, previous_values
+from toolkit.history.store import SCHEMA_VERSION, FileValues, HistoryError, HistoryStore
+from toolkit.spec.campaign import Campaign, CompareTarget
+from toolkit.spec.data import campaign_to_data
+from toolkit.spec.errors import SpecError
+from toolkit.spec.load import campaign_from_data, load_campaign
+from toolkit.spec.units import Unit, UnitRegistry
+
+CAMPAIGN = load_campaign("nq02-2020")
+
+
+def _registry(merges: dict[str, str] | None = None) -> UnitRegistry:
+    units = {"TX": Unit(code="TX", name="Huyện đoàn Thọ Xuân", level="huyen", parent="",
+                        email="")}
+    for code in ("A", "B", "C", "D"):
+        units[code] = Unit(code=code, name=f"Đoàn xã {code}", level="co_so", parent="TX",
+                           email="", successor=(merges or {}).get(code, ""))
+    return UnitRegistry(units=units, source="test")
+
+
+def _record(store: HistoryStore, campaign: str, period: str, values: dict[str, float],
+            *, sha: str = "s1", digest: str = "d1", superseded: bool = False,
+            column: str = "bch_so_luong") -> None:
+    store.record(campaign=campaign, period=period, office="TX", generated_at="",
+                 spec_sha256="", inbox_digest=digest, source="test",
+                 files=[FileValues(unit, f"{sha}-{unit}", f"{unit}.xlsx",
+                                   [("PL2", "-", column, value)], superseded=superseded)
+                        for unit, value in values.items()])
+
+
+def _as(campaign_id: str, period: str, *targets: CompareTarget) -> Campaign:
+    return dataclasses.replace(CAMPAIGN, id=campaign_id, period=period, compare_with=targets)
+
+
+def test_schema_version_and_wal(tmp_path):
+    path = tmp_path / "h.sqlite"
+    HistoryStore(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (
+        SCHEMA_VERSION,)
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    db.execute("UPDATE meta SET value='99'")
+    db.commit()
+    db.close()
+    with pytest.raises(HistoryError, match="phiên bản 99"):
+        HistoryStore(path)
+
+
+@pytest.mark.parametrize("content", [b"not a database at all" * 100, b""])
+def test_a_file_that_is_not_a_history_is_refused_in_vietnamese(tmp_path, content):
+    path = tmp_path / "h.sqlite"
+    if content:
+        path.write_bytes(content)
+    else:  # an SQLite file of something else
+        db = sqlite3.connect(path)
+        db.execute("CREATE TABLE other (x)")
+        db.close()
+    with pytest.raises(HistoryError, match="không phải tệp lịch sử"):
+        HistoryStore(path)
+
+
+def test_a_newer_file_supersedes_the_older_one_which_is_kept(tmp_path):
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        _record(store, "c", "2020", {"A": 10, "B": 20})
+        _record(store, "c", "2020", {"A": 11, "B": 20}, sha="s2", digest="d2")
+        current = {(u, v) for u, _f, _r, _c, v in store.values("c", "2020")}
+        old = {(u, v) for u, _f, _r, _c, v in store.values("c", "2020", superseded=True)}
+    assert current == {("A", 11), ("B", 20)}
+    assert old == {("A", 10), ("B", 20)}  # B's second "file" has another sha: both kept
+    # the history_values view shows every value with its flag
+    db = sqlite3.connect(tmp_path / "h.sqlite")
+    flags = dict(db.execute("SELECT value, superseded FROM history_values WHERE unit_code='A'"))
+    assert flags == {10.0: 1, 11.0: 0}
+
+
+def test_a_superseded_file_of_the_run_is_kept_marked(tmp_path):
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        _record(store, "c", "2020", {"A": 10})
+        _record(store, "c", "2020", {"A": 99}, sha="old", digest="d2", superseded=True)
+        assert [v for *_k, v in store.values("c", "2020")] == [10]
+        assert [v for *_k, v in store.values("c", "2020", superseded=True)] == [99]
+
+
+def test_the_most_recent_earlier_period_is_chosen(tmp_path):
+    this = _as("bc", "2024")
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        assert choose_period(store, this) is None
+        for period in ("2021", "2023", "2025"):
+            _record(store, "bc", period, {"A": 1}, digest=period)
+        _record(store, "bc", "2024", {"A": 1}, digest="this")  # this run's own period
+        target, period = choose_period(store, this)
+        assert (target.campaign, period) == ("bc", "2023")
+        named = _as("bc", "2024", CompareTarget("bc", period="2021"))
+        assert choose_period(store, named)[1] == "2021"
+        other = _as("bc", "2024", CompareTarget("khong-co"), CompareTarget("bc"))
+        assert choose_period(store, other)[1] == "2023"  # the first target with figures wins
+
+
+def test_merged_units_add_up_under_their_successor(tmp_path):
+    this = _as("bc", "2021 - 2025", CompareTarget("nq", period="2016 - 2020"))
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        _record(store, "nq", "2016 - 2020", {"A": 5, "B": 7, "C": 11, "D": 13, "Z": 100})
+        prev = previous_values(store, this, "TX", _registry({"C": "B", "D": "C"}))
+    key = ("PL2", "-", "bch_so_luong")
+    assert prev == {("A", *key): 5, ("B", *key): 7 + 11 + 13}  # D → C → B; Z is not TX's
+
+
+def test_columns_follow_the_mapping(tmp_path):
+    this = _as("bc", "2025", CompareTarget("old", columns=(("PL2.bch_so_luong",
+                                                             "PL2.bch_cu"),)))
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        store.record(campaign="old", period="2020", office="TX", generated_at="",
+                     spec_sha256="", inbox_digest="d", source="test", files=[FileValues(
+                         "A", "s", "A.xlsx", [("PL2", "-", "bch_cu", 3),
+                                              ("PL2", "-", "bch_so_luong", 4)])])
+        prev = previous_values(store, this, "TX", _registry())
+    assert prev == {("A", "PL2", "-", "bch_so_luong"): 3}
+
+
+def _builtin_yaml() -> tuple[dict, list[dict]]:
+    folder = Path(CAMPAIGN.source).parent
+    data = yaml.safe_load((folder / "campaign.yaml").read_text(encoding="utf-8"))
+    forms = [yaml.safe_load((folder / n).read_text(encoding="utf-8")) for n in data["forms"]]
+    return data, forms
+
+
+@pytest.mark.parametrize(("value", "where"), [
+    ({"period": "2015"}, "compare_with[0].campaign"),
+    ({"campaign": "x", "nam": 1}, "compare_with[0].nam"),
+    ({"campaign": "x", "columns": {"PL9.a": "PL2.b"}}, "compare_with[0].columns.PL9.a"),
+    ({"campaign": "x", "columns": {"PL2.bch": "PL2.b"}}, "compare_with[0].columns.PL2.bch"),
+    ({"campaign": "x", "columns": {"PL2": "PL2.b"}}, "compare_with[0].columns.PL2"),
+    ({"campaign": "x", "columns": ["PL2.a"]}, "compare_with[0].columns"),
+])
+def test_compare_with_mistakes_name_the_key(value, where):
+    data, forms = _builtin_yaml()
+    data["compare_with"] = [value]
+    with pytest.raises(SpecError) as err:
+        campaign_from_data(data, forms, CAMPAIGN.source)
+    assert where in str(err.value)
+
+
+def test_compare_with_round_trips_and_stays_out_of_the_hash():
+    data, forms = _builtin_yaml()
+    data["compare_with"] = ["nq02-2015", {"campaign": "nq02-2010", "period": "2006 - 2010",
+                                          "columns": {"PL2.bch_so_luong": "PL2.bch"}}]
+    campaign = campaign_from_data(data, forms, CAMPAIGN.source)
+    assert campaign.spec_sha256 == CAMPAIGN.spec_sha256
+    assert campaign.compare_with == (
+        CompareTarget("nq02-2015"),
+        CompareTarget("nq02-2010", "2006 - 2010", (("PL2.bch_so_luong", "PL2.bch"),)))
+    again, again_forms = campaign_to_data(campaign)
+    assert campaign_from_data(again, again_forms, "x/campaign.yaml").compare_with == \
+        campaign.compare_with
