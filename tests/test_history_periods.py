@@ -11,6 +11,7 @@ summary workbook through ``toolkit history import``.
 from __future__ import annotations
 
 import dataclasses
+import io
 import datetime as dt
 import math
 import random
@@ -343,3 +344,20 @@ def test_no_history_no_sheet_but_trends_when_a_history_is_given(periods, tmp_pat
     assert any(isinstance(r[0], str) and "chưa có số liệu kỳ trước" in r[0] for r in rows)
     assert _sections(rows)["trends"]
     dataclasses.replace(result.comparison)  # a plain frozen value the report can keep
+
+
+def test_report_draft_states_the_change(periods):
+    from docx import Document
+
+    from toolkit.report.word import render
+
+    data = render(periods["result2"], None)
+    text = "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
+    assert "So với kỳ trước (2011 - 2015):" in text
+    key = ("PL2", "-", "bch_so_luong")
+    now = sum(v[key] for v in periods["data2"].values())
+    before = sum(v[key] for v in periods["data1"].values())
+    pct = f"{abs(100 * (now - before) / before):.1f}".replace(".", ",").removesuffix(",0")
+    word = "tăng" if now > before else "giảm"
+    label = BUILTIN.form("PL2").column("bch_so_luong").label
+    assert f"{label} {now}, {word} {pct}% (kỳ trước {before})" in text

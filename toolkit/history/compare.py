@@ -14,12 +14,13 @@ or its summary workbook imported), else the sum of its units' previous figures.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.history.store import HistoryStore, PeriodInfo
+import pandas as pd
+
+from toolkit.history.store import HistoryStore
 from toolkit.spec.campaign import Campaign, CompareTarget, Form
 from toolkit.spec.compare import (
     ALL_ROWS,
@@ -37,18 +38,24 @@ from toolkit.spec.units import UnitRegistry
 Key = tuple[str, str, str, str]  # (unit code, form, row, column)
 
 
+Figures = dict[tuple[str, str, str], dict[str, float]]  # (form, row, column) → unit → value
+
+
 @dataclass(frozen=True)
 class Previous:
-    """The earlier period chosen and its figures, keyed as this campaign names them."""
+    """The earlier period chosen and its figures, keyed as this campaign names them:
+    ``values`` flat by (unit, form, row, column); ``by_figure`` as a comparison reads them,
+    (form, row, column) → unit → value, a fixed-row form's rows summed (:data:`ALL_ROWS`)."""
 
     campaign: str
     period: str
     values: dict[Key, float]
+    by_figure: Figures
 
 
-def _order(info: PeriodInfo) -> tuple[int, str]:
-    key = period_key(info.period)
-    return (key if key is not None else -1, info.last_generated_at)
+def _order(found: tuple[str, str]) -> tuple[int, str]:
+    key = period_key(found[0])
+    return (key if key is not None else -1, found[1])
 
 
 def choose_period(store: HistoryStore, campaign: Campaign) -> tuple[CompareTarget, str] | None:
@@ -57,15 +64,14 @@ def choose_period(store: HistoryStore, campaign: Campaign) -> tuple[CompareTarge
     this = period_of(campaign)
     this_key = period_key(this)
     for target in campaign.compare_with or (CompareTarget(campaign.id),):
-        periods = [p for p in store.periods(target.campaign)
-                   if not (p.campaign == campaign.id and p.period == this)]
+        periods = [p for p in store.period_list(target.campaign)
+                   if not (target.campaign == campaign.id and p[0] == this)]
         if target.period:
-            periods = [p for p in periods if p.period == target.period]
+            periods = [p for p in periods if p[0] == target.period]
         elif this_key is not None:
-            earlier = [p for p in periods if (k := period_key(p.period)) is None or k < this_key]
-            periods = earlier
+            periods = [p for p in periods if (k := period_key(p[0])) is None or k < this_key]
         if periods:
-            return target, max(periods, key=_order).period
+            return target, max(periods, key=_order)[0]
     return None
 
 
@@ -89,23 +95,41 @@ def previous_figures(store: HistoryStore, campaign: Campaign, office_code: str,
         return None
     target, period = chosen
     mapping = _column_map(target)
-    remapped = {(m[0], m[1]) for m in mapping.values()}
+    remapped = set(mapping.values())
+    fixed = {f.id for f in campaign.forms if f.kind == "fixed_rows"}
     wanted = {u.code for u in units.children(office_code)} | {office_code}
-    current: dict[str, str] = {}
-    values: dict[Key, float] = defaultdict(float)
-    for unit, form, row, col, num in store.numbers(target.campaign, period):
-        code = current.get(unit)
-        if code is None:
-            code = units.current(unit).code if units.lookup(unit) else unit
-            current[unit] = code
-        if code not in wanted:
-            continue
+    # what each stored place means here, worked out once per place, not once per value:
+    # its (form, row, column) in this campaign's keys and the figure it adds to
+    places: dict[str, tuple[tuple[str, str, str], tuple[str, str, str]] | None] = {}
+    for i, (form, row, col) in store.places().items():
         if (form, col) in mapping:
             form, col = mapping[(form, col)]
         elif (form, col) in remapped:
-            continue  # this key now holds another earlier column's figure
-        values[(code, form, row, col)] += num
-    return Previous(campaign=target.campaign, period=period, values=dict(values))
+            places[str(i)] = None  # this key now holds another earlier column's figure
+            continue
+        places[str(i)] = ((form, row, col), (form, ALL_ROWS if form in fixed else row, col))
+    owners: dict[str, str | None] = {}
+    values: dict[Key, float] = {}
+    by_figure: Figures = {}
+    for unit, numbers in store.raw_numbers(target.campaign, period):
+        if unit not in owners:
+            code = units.current(unit).code if units.lookup(unit) else unit
+            owners[unit] = code if code in wanted else None
+        owner = owners[unit]
+        if owner is None:
+            continue
+        for place_id, num in numbers.items():
+            place = places[place_id]
+            if place is None:
+                continue
+            key = (owner, *place[0])
+            values[key] = values.get(key, 0.0) + num
+            figure = by_figure.get(place[1])
+            if figure is None:
+                figure = by_figure[place[1]] = {}
+            figure[owner] = figure.get(owner, 0.0) + num
+    return Previous(campaign=target.campaign, period=period, values=values,
+                    by_figure=by_figure)
 
 
 def previous_values(store: HistoryStore, campaign: Campaign, office_code: str,
@@ -124,32 +148,39 @@ def _fsum(values: Iterable[float]) -> float | None:
     return math.fsum(nums) if nums else None
 
 
-def current_figures(campaign: Campaign, frames: FormFrames) -> dict[Key, float]:
-    """This run's numbers by (unit code, form, row, column) from the accepted files."""
-    out: dict[Key, float] = {}
+def _numeric(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return frame[cols].apply(pd.to_numeric, errors="coerce")
+
+
+def current_figures(campaign: Campaign, frames: FormFrames) -> Figures:
+    """This run's comparable figures from its accepted files: (form, row, column) → unit →
+    value, a fixed-row form's rows summed (:data:`ALL_ROWS`)."""
+    out: Figures = {}
     for form in campaign.forms:
         frame = frames.get(form.id)
-        if frame is None or frame.empty or form.kind == "list":
+        pairs = comparable(form)
+        if frame is None or frame.empty or not pairs:
             continue
-        units, rows = frame["unit_code"].tolist(), frame["row"].tolist()
-        for _row, col in comparable(form):
-            if col not in frame.columns:
-                continue
-            for unit, row, value in zip(units, rows, frame[col].tolist(), strict=True):
-                if isinstance(value, (int, float)) and not math.isnan(value):
-                    out[(unit, form.id, str(row), col)] = float(value)
+        cols = sorted({c for _r, c in pairs if c in frame.columns})
+        if not cols:
+            continue
+        data = _numeric(frame, cols)
+        if form.kind == "targets":
+            data["unit_code"], data["row"] = frame["unit_code"], frame["row"].astype(str)
+            sums = data.groupby(["row", "unit_code"])[cols].sum(min_count=1)
+            for (row, unit), line in zip(sums.index, sums.itertuples(index=False), strict=True):
+                for col, value in zip(cols, line, strict=True):
+                    if value == value:
+                        out.setdefault((form.id, row, col), {})[unit] = float(value)
+            continue
+        data["unit_code"] = frame["unit_code"]
+        sums = data.groupby("unit_code")[cols].sum(min_count=1)
+        row = ALL_ROWS if form.kind == "fixed_rows" else "-"
+        for col in cols:
+            series = sums[col].dropna()
+            out[(form.id, row, col)] = dict(zip(series.index, series.astype(float).tolist(),
+                                                strict=True))
     return out
-
-
-def _collapse(form: Form, figures: Mapping[Key, float]) -> dict[tuple[str, str, str], float]:
-    """(unit, row, column) of ``form``'s comparable figures; a fixed-row form's rows summed
-    into :data:`ALL_ROWS`."""
-    out: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for (unit, form_id, row, col), value in figures.items():
-        if form_id != form.id:
-            continue
-        out[(unit, ALL_ROWS if form.kind == "fixed_rows" else row, col)].append(value)
-    return {k: math.fsum(v) for k, v in out.items()}
 
 
 def _label(form: Form, row: str, col: str) -> str:
@@ -161,19 +192,22 @@ def _label(form: Form, row: str, col: str) -> str:
     return label
 
 
-def trends(campaign: Campaign, figures: Mapping[Key, float]) -> tuple[Trend, ...]:
+def trends(campaign: Campaign, frames: FormFrames) -> tuple[Trend, ...]:
     """Every summed column of every fixed-row form across its own rows: the office's totals
     (the sum over its units) per row."""
     out: list[Trend] = []
     for form in campaign.forms:
-        if form.kind != "fixed_rows":
+        frame = frames.get(form.id)
+        if form.kind != "fixed_rows" or frame is None or frame.empty:
             continue
-        sums: dict[tuple[str, str], list[float]] = defaultdict(list)
-        for (_unit, form_id, row, col), value in figures.items():
-            if form_id == form.id:
-                sums[(row, col)].append(value)
-        for _all, col in comparable(form):
-            points = tuple((r.label, _fsum(sums.get((r.key, col), []))) for r in form.rows)
+        cols = [c for _r, c in comparable(form) if c in frame.columns]
+        data = _numeric(frame, cols)
+        data["row"] = frame["row"].astype(str)
+        sums = data.groupby("row")[cols].sum(min_count=1)
+        for col in cols:
+            by_row = sums[col].to_dict()
+            points = tuple((r.label, None if (v := by_row.get(r.key)) is None or v != v
+                            else float(v)) for r in form.rows)
             if any(v is not None for _label, v in points):
                 out.append(Trend(form.id, col, form.column(col).label, points))
     return tuple(out)
@@ -183,31 +217,29 @@ def compare(campaign: Campaign, frames: FormFrames, unit_codes: Iterable[str],
             office_code: str, previous: Previous | None) -> Comparison:
     """This run (its accepted files' ``frames``) against ``previous``: per comparable figure
     the office's total and each of ``unit_codes``; and the fixed-row forms' trends."""
-    codes = list(unit_codes)
-    current = current_figures(campaign, frames)
+    codes = tuple(unit_codes)
+    wanted = set(codes)
     indicators: list[IndicatorChange] = []
     if previous is not None:
+        now = current_figures(campaign, frames)
         for form in campaign.forms:
-            now = _collapse(form, current)
-            before = _collapse(form, previous.values)
             for row, col in comparable(form):
-                units = tuple((code, Change(now.get((code, row, col)),
-                                            before.get((code, row, col)))) for code in codes)
-                total_now = _fsum(c.current for _code, c in units if c.current is not None)
-                total_before = before.get((office_code, row, col))
+                cur = now.get((form.id, row, col), {})
+                old = previous.by_figure.get((form.id, row, col), {})
+                total_now = _fsum(v for c, v in cur.items() if c in wanted)
+                total_before = old.get(office_code)
                 if total_before is None:
-                    total_before = _fsum(c.previous for _code, c in units
-                                         if c.previous is not None)
+                    total_before = _fsum(v for c, v in old.items() if c in wanted)
                 if total_now is None and total_before is None:
                     continue
                 indicators.append(IndicatorChange(
                     form.id, row, col, _label(form, row, col), Change(total_now, total_before),
-                    tuple((code, c) for code, c in units
-                          if c.current is not None or c.previous is not None)))
+                    current=cur, previous={c: v for c, v in old.items() if c in wanted},
+                    codes=codes))
     return Comparison(period=period_of(campaign),
                       previous_campaign=previous.campaign if previous else "",
                       previous_period=previous.period if previous else "",
-                      indicators=tuple(indicators), trends=trends(campaign, current))
+                      indicators=tuple(indicators), trends=trends(campaign, frames))
 
 
 def compare_run(path: Path, campaign: Campaign, frames: FormFrames, units: UnitRegistry,

@@ -10,19 +10,25 @@ refused with a Vietnamese message, never silently rewritten):
 - ``runs``: one line per recorded run or import (campaign, period, office, generated_at,
   spec sha256, inbox digest, source). The same inbox recorded again is the same line:
   re-running does not duplicate anything.
-- ``files``: one line per file whose values are kept (campaign, period, unit, sha256); a
-  file that a newer one of the same unit and period replaced is kept, ``superseded = 1``.
-  The office's own totals of a run are a "file" of the office (sha256 ``tong-hop:<digest>``).
-- ``cells``: the values of each file (form, row, column, number or text).
+- ``files``: one line per file whose values are kept (campaign, period, unit, sha256) with
+  its values; a file that a newer one of the same unit and period replaced is kept,
+  ``superseded = 1``. The office's own totals of a run are a "file" of the office (sha256
+  ``tong-hop:<digest>``).
+- ``keys``: the (form, row, column) places, numbered once; a file's values are two JSON
+  objects, place number → number (``numbers``) and place number → text (``texts``). One line
+  per file instead of one per value: loading a period of 2,000 units is one index range and
+  2,000 ``json.loads`` (a third of the time of 200,000 rows), and the file is 2.5× smaller.
+  The view ``history_values`` shows one value per line for anyone reading the file.
 
-Values are stored as JSON-free plain columns (a number in ``num``, anything else as text in
-``txt``); nothing is ever pickled. WAL journal, so a reader never blocks the run recording.
+JSON, never pickle: a history file is data, never code. WAL journal, so a reader never blocks
+the run recording.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -43,26 +49,28 @@ CREATE TABLE IF NOT EXISTS runs (
     source TEXT NOT NULL, recorded_at TEXT NOT NULL,
     UNIQUE (campaign, period, office, inbox_digest)
 );
+CREATE TABLE IF NOT EXISTS keys (
+    id INTEGER PRIMARY KEY, form TEXT NOT NULL, row TEXT NOT NULL, col TEXT NOT NULL,
+    UNIQUE (form, row, col)
+);
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY,
     run INTEGER NOT NULL REFERENCES runs(id),
     campaign TEXT NOT NULL, period TEXT NOT NULL, office TEXT NOT NULL,
     unit_code TEXT NOT NULL, sha256 TEXT NOT NULL, file TEXT NOT NULL,
     superseded INTEGER NOT NULL DEFAULT 0,
+    numbers TEXT NOT NULL, texts TEXT NOT NULL,
     UNIQUE (campaign, period, unit_code, sha256)
 );
 CREATE INDEX IF NOT EXISTS files_current ON files (campaign, period, superseded);
-CREATE TABLE IF NOT EXISTS cells (
-    file INTEGER NOT NULL REFERENCES files(id),
-    form TEXT NOT NULL, row TEXT NOT NULL, col TEXT NOT NULL,
-    num REAL, txt TEXT,
-    PRIMARY KEY (file, form, row, col)
-) WITHOUT ROWID;
 CREATE VIEW IF NOT EXISTS history_values AS
-    SELECT f.run, f.campaign, f.period, f.office, f.unit_code, c.form, c.row,
-           c.col AS "column", COALESCE(c.num, c.txt) AS value, f.sha256, f.file,
-           f.superseded
-    FROM cells c JOIN files f ON f.id = c.file;
+    SELECT f.run, f.campaign, f.period, f.office, f.unit_code, k.form, k.row,
+           k.col AS "column", j.value, f.sha256, f.file, f.superseded
+    FROM files f, json_each(f.numbers) j JOIN keys k ON k.id = CAST(j.key AS INTEGER)
+    UNION ALL
+    SELECT f.run, f.campaign, f.period, f.office, f.unit_code, k.form, k.row,
+           k.col AS "column", j.value, f.sha256, f.file, f.superseded
+    FROM files f, json_each(f.texts) j JOIN keys k ON k.id = CAST(j.key AS INTEGER);
 """
 
 Cell = tuple[str, str, str, Any]  # (form, row, column, value)
@@ -143,6 +151,8 @@ class HistoryStore:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._schema()
+            self._keys = {(f, r, c): i for i, f, r, c in self.db.execute(
+                "SELECT id, form, row, col FROM keys")}
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise HistoryError(f"Tệp {self.path} không phải tệp lịch sử của toolkit "
@@ -199,18 +209,16 @@ class HistoryStore:
                     "SELECT id FROM files WHERE campaign=? AND period=? AND unit_code=? "
                     "AND sha256=?", (campaign, period, fv.unit_code, fv.sha256)).fetchone()
                 if found is None:
+                    numbers, texts = self._encode(fv.cells)
                     file_id = self.db.execute(
                         "INSERT INTO files (run, campaign, period, office, unit_code, sha256, "
-                        "file, superseded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "file, superseded, numbers, texts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (run, campaign, period, office, fv.unit_code, fv.sha256, fv.file,
-                         int(fv.superseded))).lastrowid
-                    rows = [(file_id, form, r, col, *_split(value))
-                            for form, r, col, value in fv.cells]
-                    rows = [x for x in rows if x[4] is not None or x[5] is not None]
-                    self.db.executemany("INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?)",
-                                        rows)
+                         int(fv.superseded), json.dumps(numbers, separators=(",", ":")),
+                         json.dumps(texts, ensure_ascii=False, separators=(",", ":"))),
+                    ).lastrowid
                     added += 1
-                    values += len(rows)
+                    values += len(numbers) + len(texts)
                 else:
                     file_id = found[0]
                 if not fv.superseded:
@@ -219,15 +227,38 @@ class HistoryStore:
                                     (file_id, campaign, period, fv.unit_code))
         return Recorded(run=run, new=True, files_added=added, values_added=values)
 
+    def _key(self, place: tuple[str, str, str]) -> int:
+        found = self._keys.get(place)
+        if found is None:
+            found = self.db.execute("INSERT INTO keys (form, row, col) VALUES (?, ?, ?)",
+                                    place).lastrowid
+            assert found is not None
+            self._keys[place] = found
+        return found
+
+    def _encode(self, cells: Iterable[Cell]) -> tuple[dict[int, float], dict[int, str]]:
+        numbers: dict[int, float] = {}
+        texts: dict[int, str] = {}
+        for form, row, col, value in cells:
+            num, text = _split(value)
+            if num is not None:
+                numbers[self._key((form, row, col))] = num
+            elif text is not None:
+                texts[self._key((form, row, col))] = text
+        return numbers, texts
+
+    def places(self) -> dict[int, tuple[str, str, str]]:
+        """Place number → (form, row, column)."""
+        return {i: place for place, i in self._keys.items()}
+
     # ------------------------------------------------------------------ reading
     def periods(self, campaign: str | None = None) -> list[PeriodInfo]:
         """Every (campaign, period) with figures, or those of ``campaign``."""
-        sql = ("SELECT f.campaign, f.period, max(r.generated_at), "
-               "count(DISTINCT f.unit_code), (SELECT count(*) FROM cells c JOIN files g "
-               "ON g.id = c.file WHERE g.campaign = f.campaign AND g.period = f.period "
-               "AND g.superseded = 0) FROM files f JOIN runs r ON r.id = f.run "
-               "WHERE f.superseded = 0 {} GROUP BY f.campaign, f.period "
-               "ORDER BY f.campaign, f.period")
+        sql = ("SELECT f.campaign, f.period, max(r.generated_at), count(DISTINCT f.unit_code), "
+               "sum((SELECT count(*) FROM json_each(f.numbers)) + "
+               "(SELECT count(*) FROM json_each(f.texts))) "
+               "FROM files f JOIN runs r ON r.id = f.run WHERE f.superseded = 0 {} "
+               "GROUP BY f.campaign, f.period ORDER BY f.campaign, f.period")
         if campaign is None:
             rows = self.db.execute(sql.format(""))
         else:
@@ -241,19 +272,40 @@ class HistoryStore:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur]
 
-    def numbers(self, campaign: str, period: str) -> Iterator[tuple[str, str, str, str, float]]:
-        """The current numbers of a period: (unit code, form, row, column, value)."""
-        yield from self.db.execute(
-            "SELECT f.unit_code, c.form, c.row, c.col, c.num FROM files f JOIN cells c "
-            "ON c.file = f.id WHERE f.campaign = ? AND f.period = ? AND f.superseded = 0 "
-            "AND c.num IS NOT NULL", (campaign, period))
+    def period_list(self, campaign: str) -> list[tuple[str, str]]:
+        """(period, when its newest run was made) of every period of ``campaign`` with
+        current figures: the cheap question a comparison asks first."""
+        return self.db.execute(
+            "SELECT f.period, max(r.generated_at) FROM files f JOIN runs r ON r.id = f.run "
+            "WHERE f.campaign = ? AND f.superseded = 0 GROUP BY f.period", (campaign,)
+        ).fetchall()
+
+    def raw_numbers(self, campaign: str, period: str) -> Iterator[tuple[str, dict[str, float]]]:
+        """The current numbers of a period, one file at a time: (unit code, place number as
+        text → value); :meth:`places` names the places. The fast path of comparisons."""
+        for unit, numbers in self.db.execute(
+                "SELECT unit_code, numbers FROM files WHERE campaign = ? AND period = ? "
+                "AND superseded = 0", (campaign, period)):
+            yield unit, json.loads(numbers)
+
+    def numbers(self, campaign: str, period: str
+                ) -> Iterator[tuple[str, dict[tuple[str, str, str], float]]]:
+        """The current numbers of a period, one unit's file at a time: (unit code,
+        (form, row, column) → value)."""
+        places = self.places()
+        for unit, numbers in self.raw_numbers(campaign, period):
+            yield unit, {places[int(k)]: v for k, v in numbers.items()}
 
     def values(self, campaign: str, period: str, *, superseded: bool = False
                ) -> list[tuple[str, str, str, str, Any]]:
         """The values of a period (current ones, or only the superseded ones): (unit code,
         form, row, column, number or text), in a stable order."""
-        return self.db.execute(
-            "SELECT f.unit_code, c.form, c.row, c.col, COALESCE(c.num, c.txt) FROM files f "
-            "JOIN cells c ON c.file = f.id WHERE f.campaign = ? AND f.period = ? "
-            "AND f.superseded = ? ORDER BY f.unit_code, f.sha256, c.form, c.row, c.col",
-            (campaign, period, int(superseded))).fetchall()
+        places = self.places()
+        out: list[tuple[str, str, str, str, Any]] = []
+        for unit, numbers, texts in self.db.execute(
+                "SELECT unit_code, numbers, texts FROM files WHERE campaign = ? AND period = ? "
+                "AND superseded = ? ORDER BY unit_code, sha256", (campaign, period,
+                                                                   int(superseded))):
+            for blob in (numbers, texts):
+                out.extend((unit, *places[int(k)], v) for k, v in json.loads(blob).items())
+        return out

@@ -30,6 +30,10 @@ TREND_HEADER = ("TT", "Biểu", "Năm", "Số liệu", "Năm trước", "Tăng (
 DELTA_FORMAT = "+#,##0.###;-#,##0.###;0"
 PERCENT_CHANGE_FORMAT = "+0.0%;-0.0%;0.0%"
 LAST = len(COLUMNS) - 1
+# Part II lists every unit of an office with up to this many; above (a province of 2,000
+# communes: 100,000 lines nobody prints), each figure lists its largest rises and falls
+ALL_UNITS_UP_TO = 200
+EACH_WAY = 15
 
 
 class _Writer:
@@ -39,6 +43,7 @@ class _Writer:
         self.st, self.result, self.cmp = st, result, comparison
         self.names = {u.code: u.name for u in result.expected}
         self.row = 0
+        self.heights: dict[tuple[str, bool], float] = {}
 
     def kind(self, form_id: str, column: str) -> str:
         try:
@@ -79,7 +84,11 @@ class _Writer:
                 ws.write_blank(row, col, None, st.label())
             else:
                 ws.write_number(row, col, value, fmt)
-        ws.set_row(row, row_height([(label, COLUMNS[2][1])], bold=bold))
+        height = self.heights.get((label, bold))
+        if height is None:
+            height = self.heights[(label, bold)] = row_height([(label, COLUMNS[2][1])],
+                                                              bold=bold)
+        ws.set_row(row, height)
         self.row += 1
 
     # ------------------------------------------------------------------ parts
@@ -111,7 +120,15 @@ class _Writer:
                 continue
             self.text_row(f"{ind.form} › {ind.label}", bold=True)
             kind = self.kind(ind.form, ind.column)
-            for i, (code, change) in enumerate(ind.units, start=1):
+            lines = ind.units
+            if len(lines) > ALL_UNITS_UP_TO:
+                ranked = sorted((x for x in lines if x[1].delta), key=lambda x: x[1].delta or 0)
+                shown = {c for c, _x in ranked[:EACH_WAY]} | {c for c, _x in ranked[-EACH_WAY:]}
+                lines = tuple(x for x in lines if x[0] in shown)
+                self.text_row(f"{len(lines)} đơn vị tăng, giảm nhiều nhất trong "
+                              f"{len(ind.units)} đơn vị (đủ mọi đơn vị: values.csv của hai kỳ)",
+                              italic=True)
+            for i, (code, change) in enumerate(lines, start=1):
                 self.figures(i, code, self.names.get(code, code), change, kind)
         self.row += 1
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from toolkit.spec.campaign import Campaign, CompareTarget, Form
 from toolkit.spec.text import nfc
@@ -136,9 +136,9 @@ def comparable(form: Form) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
-class Change:
-    """One figure in this period and the previous one (None: not reported)."""
+class Change(NamedTuple):
+    """One figure in this period and the previous one (None: not reported). A named tuple:
+    a province's comparison makes a hundred thousand of them."""
 
     current: float | None
     previous: float | None
@@ -161,14 +161,24 @@ class Change:
 
 @dataclass(frozen=True)
 class IndicatorChange:
-    """One figure of one form compared: the office's total and each unit's."""
+    """One figure of one form compared: the office's total and each unit's (``current`` and
+    ``previous`` by unit code; :attr:`units` pairs them in the office's order of ``codes``)."""
 
     form: str
     row: str  # "-", an indicator key, or ALL_ROWS
     column: str
     label: str  # as a clerk reads it: "Ban Chấp hành › Số lượng"
     total: Change
-    units: tuple[tuple[str, Change], ...] = ()  # (unit code, change), the office's units
+    current: Mapping[str, float] = field(default_factory=dict)
+    previous: Mapping[str, float] = field(default_factory=dict)
+    codes: tuple[str, ...] = ()
+
+    @property
+    def units(self) -> tuple[tuple[str, Change], ...]:
+        """(unit code, change) of every unit with a figure in either period, in order."""
+        cur, old = self.current, self.previous
+        return tuple((c, Change(cur.get(c), old.get(c))) for c in self.codes
+                     if c in cur or c in old)
 
 
 @dataclass(frozen=True)
