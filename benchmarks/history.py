@@ -33,18 +33,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import pandas as pd  # noqa: E402
-import xlsxwriter  # noqa: E402
+import pandas as pd
+import xlsxwriter
 
-from toolkit.history.compare import compare_run  # noqa: E402
-from toolkit.history.store import FileValues, HistoryStore  # noqa: E402
-from toolkit.report.compare_sheet import write_compare_sheet  # noqa: E402
-from toolkit.spec.compare import period_of  # noqa: E402
-from toolkit.spec.load import load_campaign  # noqa: E402
-from toolkit.spec.models import ConsolidationResult  # noqa: E402
-from toolkit.spec.units import Unit, UnitRegistry  # noqa: E402
-from toolkit.testing import sample_values  # noqa: E402
-from toolkit.write.styles import Styles  # noqa: E402
+from toolkit.history.compare import compare_run
+from toolkit.history.store import FileValues, HistoryStore
+from toolkit.report.compare_sheet import write_compare_sheet
+from toolkit.spec.compare import period_of
+from toolkit.spec.load import load_campaign
+from toolkit.spec.models import ConsolidationResult
+from toolkit.spec.units import Unit, UnitRegistry
+from toolkit.testing import sample_values
+from toolkit.write.styles import Styles
 
 CAMPAIGN = load_campaign("nq02-2020")
 OFFICE = Unit(code="TD", name="Tỉnh đoàn Thanh Hóa", level="tinh", parent="", email="")

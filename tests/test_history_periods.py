@@ -11,8 +11,8 @@ summary workbook through ``toolkit history import``.
 from __future__ import annotations
 
 import dataclasses
-import io
 import datetime as dt
+import io
 import math
 import random
 import subprocess

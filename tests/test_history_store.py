@@ -165,3 +165,36 @@ def test_compare_with_round_trips_and_stays_out_of_the_hash():
     again, again_forms = campaign_to_data(campaign)
     assert campaign_from_data(again, again_forms, "x/campaign.yaml").compare_with == \
         campaign.compare_with
+
+
+def test_consolidate_records_once_and_a_workspace_keeps_one_history(tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from toolkit._infra.paths import samples_dir
+    from toolkit.cli import cli
+    from toolkit.history.store import HISTORY_NAME
+    from toolkit.workspace import init_workspace
+    from toolkit.workspace.board import consolidate_campaign, history_file
+
+    out = tmp_path / "ket-qua"
+    args = ["consolidate", str(samples_dir() / "inbox"), "--office", "TX", "--out", str(out)]
+    first = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert "đã ghi lần tổng hợp này" in first.output
+    again = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert "đã có, không ghi lại" in again.output
+    with HistoryStore(tmp_path / HISTORY_NAME) as store:
+        assert len(store.runs()) == 1
+        assert [p.period for p in store.periods("nq02-2020")] == ["2016 - 2020"]
+
+    ws = init_workspace(tmp_path / "vp", units=samples_dir() / "units.csv", office="TX")
+    ws.add_campaign("nq02-2020")
+    for place in ("thị trấn Lam Sơn", "thị trấn Thọ Xuân"):
+        name = f"Phụ lục NQ02 - {place}.xlsx"
+        shutil.copy(samples_dir() / "inbox" / name, ws.inbox("nq02-2020") / name)
+    assert history_file(ws.results("nq02-2020")) == ws.root / HISTORY_NAME
+    consolidate_campaign(ws, "nq02-2020")
+    with HistoryStore(ws.root / HISTORY_NAME) as store:
+        assert [r["campaign"] for r in store.runs()] == ["nq02-2020"]
