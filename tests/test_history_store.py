@@ -198,3 +198,45 @@ def test_consolidate_records_once_and_a_workspace_keeps_one_history(tmp_path):
     consolidate_campaign(ws, "nq02-2020")
     with HistoryStore(ws.root / HISTORY_NAME) as store:
         assert [r["campaign"] for r in store.runs()] == ["nq02-2020"]
+
+
+def test_the_board_shows_the_largest_changes_against_the_earlier_period(tmp_path):
+    import shutil
+
+    from starlette.testclient import TestClient
+
+    from toolkit._infra.paths import samples_dir
+    from toolkit.history.store import HISTORY_NAME
+    from toolkit.web.app import create_app
+    from toolkit.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "vp", units=samples_dir() / "units.csv", office="TX")
+    ws.add_campaign("nq02-2020")
+    name = "Phụ lục NQ02 - thị trấn Lam Sơn.xlsx"
+    shutil.copy(samples_dir() / "inbox" / name, ws.inbox("nq02-2020") / name)
+    with HistoryStore(ws.root / HISTORY_NAME) as store:  # an earlier period: TX's own total
+        store.record(campaign="nq02-2020", period="2011 - 2015", office="TDTH",
+                     generated_at="", spec_sha256="", inbox_digest="x", source="test",
+                     files=[FileValues("TX", "s", "tong-hop.xlsx",
+                                       [("PL2", "-", "bch_so_luong", 4)])])
+    app = create_app(ws.root)
+
+    async def local(scope, receive, send):  # the page answers this computer only
+        if scope["type"] == "http":
+            scope = dict(scope, client=("127.0.0.1", 40000))
+        await app(scope, receive, send)
+
+    client = TestClient(local, base_url="http://127.0.0.1:8000")
+    page = client.get("/chien-dich/nq02-2020").text
+    assert "So với kỳ trước (2011 - 2015)" in page
+    from openpyxl import load_workbook
+
+    from toolkit.spec.meta import META_SHEET, parse_meta
+
+    book = load_workbook(samples_dir() / "inbox" / name, data_only=True)
+    meta = parse_meta(list(book[META_SHEET].iter_rows(values_only=True)))
+    cell = next(c for c in meta.cells if c.column == "bch_so_luong")
+    now = book[cell.sheet][cell.cell].value
+    pct = round(100 * (now - 4) / 4, 1)
+    shown = f"+{pct:g}%".replace(".", ",") if pct > 0 else f"{pct:g}%".replace(".", ",")
+    assert f"<td class=\"n\">{now}</td><td class=\"n\">4</td><td class=\"n\">{shown}</td>" in page

@@ -23,6 +23,7 @@ from toolkit.history.store import HISTORY_NAME, HistoryError
 from toolkit.pipeline import cache_beside, consolidate, history_beside
 from toolkit.report.outputs import OutputPaths, feedback_plan, write_outputs
 from toolkit.spec.campaign import Campaign
+from toolkit.spec.compare import percent_text
 from toolkit.spec.models import STATUS_LABELS, ConsolidationResult, Submission, is_late
 from toolkit.spec.text import format_number
 from toolkit.spec.units import Unit
@@ -164,6 +165,20 @@ class Board:
                 out.append(Figures(f"{summary.form.id}. {summary.form.title}",
                                    tuple(c.label for c in cols), rows))
         return out
+
+
+    def changes(self, limit: int = 15) -> list[tuple[str, str, str, str, str]]:
+        """The office's totals against the earlier period, as the «So sánh» sheet gives them:
+        (form, figure, this period, earlier, change %), the ``limit`` largest changes first;
+        empty without an earlier period in the history."""
+        cmp = self.result.comparison
+        if cmp is None or not cmp.has_previous:
+            return []
+        ranked = sorted(cmp.indicators, key=lambda i: -abs(i.total.ratio or 0.0))[:limit]
+        return [(i.form, i.label, _shown(i.total.current, "sum"),
+                 _shown(i.total.previous, "sum"),
+                 "" if i.total.ratio is None else percent_text(i.total.ratio))
+                for i in ranked]
 
 
 def _shown(value: Any, aggregate: str) -> str:
