@@ -325,6 +325,24 @@ def test_import_summary_workbook_then_compare(periods, tmp_path):
         assert all(f[1] is None for f in lines.values())
 
 
+def test_import_summary_with_the_units_file_reads_each_units_row(periods, tmp_path):
+    history = tmp_path / "lich-su.sqlite"
+    units_csv = tmp_path / "don-vi.csv"
+    units_csv.write_text("code,name,level,parent,email\nTX,Huyện đoàn Thọ Xuân,huyen,,\n" + "".join(
+        f"{c},{NAMES[c]},co_so,TX,\n" for c in CODES), encoding="utf-8")
+    done = _cli("history", "import", str(periods["paths1"].summary), "--history", str(history),
+                "--period", "2011 - 2015", "--units", str(units_csv), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(CODES) + 1} đơn vị" in done.stdout
+    parts = _compare_with(history, periods, tmp_path / "out")
+    now, before = _figures(periods["data2"], P2), _figures(periods["data1"], P1)
+    single = [(f, c) for f, c in COMPARED if BUILTIN.form(f).kind == "single_row"]
+    for form_id, col in single:  # the summary's unit rows: each unit's earlier figure
+        lines = parts["units"][f"{form_id} › {_label(form_id, col)}"]
+        for code, figures in lines.items():
+            _check(figures, now.get((code, form_id, col)), before.get((code, form_id, col)))
+
+
 def test_import_without_a_known_period_says_what_to_add(periods, tmp_path):
     done = _cli("history", "import", str(periods["paths1"].values_csv), "--history",
                 str(tmp_path / "h.sqlite"), cwd=tmp_path)

@@ -41,10 +41,13 @@ def history_group() -> None:
               help="Chiến dịch của tệp (mã hoặc đường dẫn) khi nó không có sẵn trong máy.")
 @click.option("--office", "office_code", default="",
               help="Mã văn phòng đã tổng hợp tệp values.csv (để ghi vào lịch sử).")
+@click.option("--units", "units_path", type=click.Path(path_type=Path), default=None,
+              help="Tệp danh sách đơn vị: có nó thì các dòng từng đơn vị của bảng tổng hợp "
+                   "(biểu một dòng) cũng được nạp, nhận theo tên đơn vị.")
 @click.option("--history", "history_path", type=click.Path(path_type=Path), default=None,
               help=HISTORY_HELP)
 def import_cmd(files: tuple[Path, ...], period: str | None, campaign_ref: str | None,
-               office_code: str, history_path: Path | None) -> None:
+               office_code: str, units_path: Path | None, history_path: Path | None) -> None:
     """Nạp vào lịch sử các tệp values.csv của lần tổng hợp trước và các bảng tổng hợp
     (.xlsx) của chiến dịch trước.
 
@@ -64,8 +67,12 @@ def import_cmd(files: tuple[Path, ...], period: str | None, campaign_ref: str | 
         except SpecError:
             return None
 
+    from toolkit.spec.units import load_units
+
+    units = load_units(units_path) if units_path is not None else None
     path = _history(history_path)
-    done = import_files(path, list(files), period=period, lookup=lookup, office=office_code)
+    done = import_files(path, list(files), period=period, lookup=lookup, office=office_code,
+                        units=units)
     for item in done:
         what = "bảng tổng hợp" if item.kind == "summary" else (
             "biểu mẫu" if item.kind == "template" else "values.csv")

@@ -27,8 +27,9 @@ from toolkit.history.store import Cell, FileValues, HistoryError, HistoryStore, 
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.compare import period_of
 from toolkit.spec.layout import rowcol
-from toolkit.spec.meta import META_SHEET, parse_meta
+from toolkit.spec.meta import META_SHEET, Meta, parse_meta
 from toolkit.spec.text import nfc
+from toolkit.spec.units import UnitRegistry
 
 VALUES_COLUMNS = ("campaign", "unit_code", "unit_name", "form", "row", "column", "value")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -141,10 +142,47 @@ def _sheets(data: bytes, name: str) -> CalamineWorkbook:
         raise HistoryError(f"{name}: không đọc được bảng tính ({exc})") from None
 
 
+def _unit_rows(meta: Meta, grids: dict[str, list[list[Any]]], spec: Campaign | None,
+               units: UnitRegistry) -> dict[str, list[Cell]]:
+    """A summary's unit rows of its single-row forms, which its map does not name: above the
+    office's row, in the same columns, each named by the unit's name in column A (a
+    rolled-up unit's coverage on the line below it). Read while the names are ``units``'."""
+    by_name: dict[str, list[str]] = {}
+    for unit in units.units.values():
+        by_name.setdefault(nfc(unit.name).strip().casefold(), []).append(unit.code)
+    out: dict[str, list[Cell]] = {}
+    forms: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
+    for ref in meta.cells:
+        if ref.row == "-" and ref.sheet in grids:
+            try:
+                r, c = rowcol(ref.cell)
+            except ValueError:
+                continue
+            forms.setdefault((ref.form, ref.sheet), []).append((ref.column, r, c))
+    for (form, sheet), refs in forms.items():
+        grid = grids[sheet]
+        top = min(r for _col, r, _c in refs)
+        row = top - 1
+        while row >= 0 and grid[row] and isinstance(grid[row][0], str):
+            found = by_name.get(nfc(grid[row][0].split("\n")[0]).strip().casefold(), [])
+            if len(found) != 1:
+                break
+            for col, _r, c in refs:
+                value = grid[row][c] if c < len(grid[row]) else None
+                if value is None or value == "":
+                    continue
+                if isinstance(value, str) and _numeric(spec, form, col):
+                    value = _csv_value(value, True)
+                out.setdefault(found[0], []).append((form, "-", col, value))
+            row -= 1
+    return out
+
+
 def import_summary(store: HistoryStore, data: bytes, name: str, *, period: str | None,
-                   lookup: CampaignLookup) -> Imported:
+                   lookup: CampaignLookup, units: UnitRegistry | None = None) -> Imported:
     """Import a summary workbook (or a unit's filled template): the values its ``_meta``
-    map names, kept as the values of the unit it belongs to."""
+    map names, kept as the values of the unit it belongs to; with ``units``, a summary's
+    unit rows of single-row forms too (:func:`_unit_rows`)."""
     book = _sheets(data, name)
     if META_SHEET not in book.sheet_names:
         raise HistoryError(f"{name}: không có trang _meta (không phải bảng tổng hợp hay biểu "
@@ -176,16 +214,21 @@ def import_summary(store: HistoryStore, data: bytes, name: str, *, period: str |
             value = _csv_value(value, True)
         cells.append((ref.form, ref.row, ref.column, value))
     sha = hashlib.sha256(data).hexdigest()
+    files = [FileValues(meta.unit_code, sha, name, cells)]
+    if units is not None and meta.kind == "summary":
+        files += [FileValues(code, sha, name, unit_cells) for code, unit_cells in
+                  _unit_rows(meta, grids, spec, units).items() if code != meta.unit_code]
     done = store.record(campaign=meta.campaign, period=when, office=meta.unit_code,
                         generated_at=meta.identity.get("generated_at", ""),
                         spec_sha256=meta.identity.get("spec_sha256", ""),
-                        inbox_digest=digest([sha]), source=meta.kind,
-                        files=[FileValues(meta.unit_code, sha, name, cells)])
-    return Imported(name, meta.kind, meta.campaign, when, 1, len(cells), done.new)
+                        inbox_digest=digest([sha]), source=meta.kind, files=files)
+    return Imported(name, meta.kind, meta.campaign, when, len(files),
+                    sum(len(f.cells) for f in files), done.new)
 
 
 def import_files(path: Path, files: list[Path], *, period: str | None = None,
-                 lookup: CampaignLookup, office: str = "") -> list[Imported]:
+                 lookup: CampaignLookup, office: str = "",
+                 units: UnitRegistry | None = None) -> list[Imported]:
     """Import each of ``files`` (``.csv``: a values.csv; else a workbook) into the history
     file ``path``; every problem is a :class:`HistoryError` naming the file."""
     out: list[Imported] = []
@@ -202,6 +245,6 @@ def import_files(path: Path, files: list[Path], *, period: str | None = None,
                                              lookup=lookup, office=office))
             else:
                 out.append(import_summary(store, data, file.name, period=period,
-                                          lookup=lookup))
+                                          lookup=lookup, units=units))
     return out
 
