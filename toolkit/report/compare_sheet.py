@@ -9,6 +9,7 @@ Figures are written as numbers, never recomputed here beyond a difference and a 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 from xlsxwriter.workbook import Workbook
@@ -116,20 +117,24 @@ class _Writer:
         self.text_row("II. THEO ĐƠN VỊ", bold=True)
         self.header(UNIT_HEADER)
         for ind in self.cmp.indicators:
-            if not ind.units:
+            cur, old = ind.current, ind.previous
+            reported = [c for c in ind.codes if c in cur or c in old]
+            if not reported:
                 continue
             self.text_row(f"{ind.form} › {ind.label}", bold=True)
             kind = self.kind(ind.form, ind.column)
-            lines = ind.units
-            if len(lines) > ALL_UNITS_UP_TO:
-                ranked = sorted((x for x in lines if x[1].delta), key=lambda x: x[1].delta or 0)
-                shown = {c for c, _x in ranked[:EACH_WAY]} | {c for c, _x in ranked[-EACH_WAY:]}
-                lines = tuple(x for x in lines if x[0] in shown)
-                self.text_row(f"{len(lines)} đơn vị tăng, giảm nhiều nhất trong "
-                              f"{len(ind.units)} đơn vị (đủ mọi đơn vị: values.csv của hai kỳ)",
+            if len(reported) > ALL_UNITS_UP_TO:
+                deltas = [(cur[c] - old[c], c) for c in reported
+                          if c in cur and c in old and cur[c] != old[c]]
+                shown = {c for _d, c in heapq.nsmallest(EACH_WAY, deltas)} | {
+                    c for _d, c in heapq.nlargest(EACH_WAY, deltas)}
+                self.text_row(f"{len(shown)} đơn vị tăng, giảm nhiều nhất trong "
+                              f"{len(reported)} đơn vị (đủ mọi đơn vị: values.csv của hai kỳ)",
                               italic=True)
-            for i, (code, change) in enumerate(lines, start=1):
-                self.figures(i, code, self.names.get(code, code), change, kind)
+                reported = [c for c in reported if c in shown]
+            for i, code in enumerate(reported, start=1):
+                self.figures(i, code, self.names.get(code, code),
+                             Change(cur.get(code), old.get(code)), kind)
         self.row += 1
 
     def trends(self, part: str) -> None:
