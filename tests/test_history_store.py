@@ -240,3 +240,42 @@ def test_the_board_shows_the_largest_changes_against_the_earlier_period(tmp_path
     pct = round(100 * (now - 4) / 4, 1)
     shown = f"+{pct:g}%".replace(".", ",") if pct > 0 else f"{pct:g}%".replace(".", ",")
     assert f"<td class=\"n\">{now}</td><td class=\"n\">4</td><td class=\"n\">{shown}</td>" in page
+
+
+def test_a_large_office_lists_each_figures_largest_rises_and_falls(tmp_path):
+    import datetime as dt
+    import io
+
+    import xlsxwriter
+    from openpyxl import load_workbook
+
+    from toolkit.report.compare_sheet import COMPARE_SHEET, EACH_WAY, write_compare_sheet
+    from toolkit.spec.compare import Change, Comparison, IndicatorChange
+    from toolkit.spec.models import ConsolidationResult
+    from toolkit.write.styles import Styles
+
+    office = Unit(code="TD", name="Tỉnh đoàn", level="tinh", parent="", email="")
+    codes = tuple(f"C{i:03d}" for i in range(300))
+    rng = __import__("random").Random(5)
+    now = {c: float(rng.randint(0, 500)) for c in codes}
+    before = {c: float(rng.randint(0, 500)) for c in codes}
+    ind = IndicatorChange("PL2", "-", "bch_so_luong", "Ban Chấp hành › Số lượng",
+                          Change(sum(now.values()), sum(before.values())), now, before, codes)
+    expected = [Unit(code=c, name=f"Đoàn xã {c}", level="co_so", parent="TD", email="")
+                for c in codes]
+    result = ConsolidationResult(campaign=CAMPAIGN, office=office, submissions=[],
+                                 expected=expected, forms=[], generated_at=dt.datetime(2021, 1, 1),
+                                 comparison=Comparison("2016 - 2020", "nq", "2011 - 2015",
+                                                       (ind,)))
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    write_compare_sheet(wb, Styles(wb), result)
+    wb.close()
+    rows = list(load_workbook(buffer)[COMPARE_SHEET].iter_rows(values_only=True))
+    part2 = rows[next(i for i, r in enumerate(rows) if r[0] == "II. THEO ĐƠN VỊ"):]
+    listed = {r[1]: r[3:5] for r in part2 if isinstance(r[0], int)}
+    ranked = sorted(codes, key=lambda c: now[c] - before[c])
+    assert set(listed) == set(ranked[:EACH_WAY]) | set(ranked[-EACH_WAY:])
+    assert all(listed[c] == (now[c], before[c]) for c in listed)
+    total = next(r for r in rows if r[1] == "PL2")
+    assert total[3:5] == (sum(now.values()), sum(before.values()))
