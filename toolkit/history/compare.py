@@ -108,26 +108,32 @@ def previous_figures(store: HistoryStore, campaign: Campaign, office_code: str,
             places[str(i)] = None  # this key now holds another earlier column's figure
             continue
         places[str(i)] = ((form, row, col), (form, ALL_ROWS if form in fixed else row, col))
-    owners: dict[str, str | None] = {}
+    owners: dict[str, str] = {}  # stored unit code → today's, "" when not this office's
     values: dict[Key, float] = {}
     by_figure: Figures = {}
     for unit, numbers in store.raw_numbers(target.campaign, period):
-        if unit not in owners:
-            code = units.current(unit).code if units.lookup(unit) else unit
-            owners[unit] = code if code in wanted else None
-        owner = owners[unit]
+        owner = owners.get(unit)
         if owner is None:
+            code = units.current(unit).code if units.lookup(unit) else unit
+            owner = owners[unit] = code if code in wanted else ""
+        if not owner:
             continue
         for place_id, num in numbers.items():
             place = places[place_id]
             if place is None:
                 continue
             key = (owner, *place[0])
-            values[key] = values.get(key, 0.0) + num
+            if key in values:  # a merged unit's figure added to its successor's
+                values[key] += num
+            else:
+                values[key] = num
             figure = by_figure.get(place[1])
             if figure is None:
                 figure = by_figure[place[1]] = {}
-            figure[owner] = figure.get(owner, 0.0) + num
+            if owner in figure:
+                figure[owner] += num
+            else:
+                figure[owner] = num
     return Previous(campaign=target.campaign, period=period, values=values,
                     by_figure=by_figure)
 
