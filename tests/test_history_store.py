@@ -229,6 +229,19 @@ def test_the_board_shows_the_largest_changes_against_the_earlier_period(tmp_path
     client = TestClient(local, base_url="http://127.0.0.1:8000")
     page = client.get("/chien-dich/nq02-2020").text
     assert "So với kỳ trước (2011 - 2015)" in page
+    broken = tmp_path / "vp2"
+    ws2 = init_workspace(broken, units=samples_dir() / "units.csv", office="TX")
+    ws2.add_campaign("nq02-2020")
+    (broken / HISTORY_NAME).write_bytes(b"not a history" * 100)
+    other = create_app(broken)
+
+    async def local2(scope, receive, send):
+        if scope["type"] == "http":
+            scope = dict(scope, client=("127.0.0.1", 40000))
+        await other(scope, receive, send)
+
+    said = TestClient(local2, base_url="http://127.0.0.1:8000").get("/chien-dich/nq02-2020")
+    assert "không phải tệp lịch sử" in said.text and "Traceback" not in said.text
     from openpyxl import load_workbook
 
     from toolkit.spec.meta import META_SHEET, parse_meta
