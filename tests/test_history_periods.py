@@ -379,3 +379,13 @@ def test_report_draft_states_the_change(periods):
     word = "tăng" if now > before else "giảm"
     label = BUILTIN.form("PL2").column("bch_so_luong").label
     assert f"{label} {now}, {word} {pct}% (kỳ trước {before})" in text
+
+
+def test_the_sheet_prints_on_a4_portrait_at_nine_points_or_more(periods):
+    ws = load_workbook(periods["paths2"].summary)[SHEET]
+    assert int(ws.page_setup.paperSize) == 9 and ws.page_setup.orientation == "portrait"
+    widths = [ws.column_dimensions[letter].width for letter in "ABCDEFG"]
+    px = sum(w * 7 + 5 for w in widths)  # a character of the default font is ~7 px wide
+    printable = (8.27 - ws.page_margins.left - ws.page_margins.right) * 96
+    assert 11 * min(1.0, printable / px) >= 9
+    assert ws.print_area and "$G$" in str(ws.print_area)
