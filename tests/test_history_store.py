@@ -188,6 +188,16 @@ def test_consolidate_records_once_and_a_workspace_keeps_one_history(tmp_path):
     with HistoryStore(tmp_path / HISTORY_NAME) as store:
         assert len(store.runs()) == 1
         assert [p.period for p in store.periods("nq02-2020")] == ["2016 - 2020"]
+        kept = {u for u, *_rest in store.values("nq02-2020", "2016 - 2020", superseded=True)}
+    import csv
+
+    with open(out / "submissions.csv", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    accepted = {r["unit_code"]: r["sha256"] for r in rows if r["status"] == "accepted"}
+    # a replaced file's values stay, marked (an identical copy is the same file: kept once)
+    superseded = {r["unit_code"] for r in rows if r["status"] == "superseded"
+                  and r["sha256"] != accepted.get(r["unit_code"])}
+    assert superseded and kept == superseded
 
     ws = init_workspace(tmp_path / "vp", units=samples_dir() / "units.csv", office="TX")
     ws.add_campaign("nq02-2020")
