@@ -302,3 +302,46 @@ def test_a_large_office_lists_each_figures_largest_rises_and_falls(tmp_path):
     assert all(listed[c] == (now[c], before[c]) for c in listed)
     total = next(r for r in rows if r[1] == "PL2")
     assert total[3:5] == (sum(now.values()), sum(before.values()))
+
+
+def test_a_targets_campaign_compares_each_indicator(tmp_path):
+    import math
+
+    from openpyxl import load_workbook
+
+    from toolkit._infra.paths import samples_dir
+    from toolkit.pipeline import consolidate
+    from toolkit.report.outputs import write_outputs
+    from toolkit.spec.meta import META_SHEET, parse_meta
+    from toolkit.spec.units import load_units
+
+    campaign = load_campaign("giua-nhiem-ky-2017-2022")
+    units = load_units(samples_dir() / "units.csv")
+    inbox = samples_dir() / "giua-nhiem-ky-2017-2022" / "inbox"
+    history = tmp_path / "h.sqlite"
+    first = consolidate(inbox, campaign, units, units.get("TS"), history=history)
+    from toolkit.history.record import record_result
+
+    record_result(history, first)
+    later = dataclasses.replace(campaign, period="2022 - 2027")
+    result = consolidate(inbox, later, units, units.get("TS"), history=history)
+    summary = write_outputs(result, result.frames, tmp_path / "out").summary
+    # each accepted file's own result cells, read through its map
+    accepted = {s.file for s in result.submissions if s.status == "accepted"}
+    sums: dict[str, float] = {}
+    for name in accepted:
+        book = load_workbook(inbox / name, data_only=True)
+        meta = parse_meta(list(book[META_SHEET].iter_rows(values_only=True)))
+        for ref in meta.cells:
+            value = book[ref.sheet][ref.cell].value
+            if ref.column == "ket_qua" and isinstance(value, (int, float)):
+                sums[ref.row] = sums.get(ref.row, 0.0) + value
+    assert len(sums) >= 3
+    rows = list(load_workbook(summary)["So sánh"].iter_rows(values_only=True))
+    form = campaign.forms[0]
+    assert form.kind == "targets"
+    for indicator, total in sums.items():
+        label = f"{form.indicator(indicator).name} › {form.column('ket_qua').label}"
+        line = next(r for r in rows if r[2] == label)
+        assert math.isclose(line[3], total) and math.isclose(line[4], total)
+        assert line[5] == 0
