@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from toolkit.check.validate import long_texts, validate
+from toolkit.history.compare import compare_run
+from toolkit.history.store import HISTORY_NAME
 from toolkit.read.cache import ReadCache
 from toolkit.read.ingest import ingest
 from toolkit.read.manifest import read_manifest
@@ -32,6 +34,13 @@ def cache_beside(out_dir: Path) -> Path:
     return Path(out_dir).absolute().parent / CACHE_NAME
 
 
+def history_beside(out_dir: Path) -> Path:
+    """Where a run writing ``out_dir`` keeps the history of its runs (outside a workspace):
+    next to that folder, like the read cache, so runs of several campaigns or periods
+    written side by side share it (a workspace keeps one at its root)."""
+    return Path(out_dir).absolute().parent / HISTORY_NAME
+
+
 def consolidate(
     inbox: Path,
     campaign: Campaign,
@@ -41,11 +50,14 @@ def consolidate(
     now: dt.datetime | None = None,
     progress: Callable[[int], None] | None = None,
     cache: Path | None = None,
+    history: Path | None = None,
 ) -> ConsolidationResult:
     """Read every file of ``inbox``, validate it, and aggregate the accepted ones for
     ``office``. One bad file never stops the run: it becomes a status and findings.
     ``cache``: an SQLite file keeping what each file's bytes read as, so a rerun reads
-    only new or changed files (:mod:`toolkit.read.cache`); results are the same without."""
+    only new or changed files (:mod:`toolkit.read.cache`); results are the same without.
+    ``history``: the SQLite file of past runs (:mod:`toolkit.history`): the result then
+    carries the comparison with the earlier period and each unit's previous figures."""
     inbox = Path(inbox)
     if not inbox.exists():
         raise InboxError(f"Không tìm thấy thư mục hộp thư: {inbox}")
@@ -67,6 +79,8 @@ def consolidate(
     forms = aggregate(campaign, frames, accepted_units,
                       {s.unit_code: s for s in ingested.submissions if s.status == "accepted"})
     generated_at = now or _as_of(ingested.submissions, campaign)
+    comparison, previous = (compare_run(history, campaign, frames, units, office.code)
+                            if history is not None else (None, None))
     return ConsolidationResult(
         campaign=campaign,
         office=office,
@@ -78,6 +92,8 @@ def consolidate(
         skipped=list(ingested.skipped),
         frames=frames,
         cache=read_cache.stats if read_cache is not None else None,
+        comparison=comparison,
+        previous=previous,
     )
 
 

@@ -18,6 +18,7 @@ import click
 from toolkit.cli import vi  # noqa: F401  (click's own words in Vietnamese, before any option)
 from toolkit.cli.campaign import campaign_group
 from toolkit.cli.common import ToolkitGroup, campaign_options
+from toolkit.cli.history import history_group
 from toolkit.cli.mail import mail_group
 from toolkit.cli.workspace import init_cmd, serve_cmd
 from toolkit.spec.campaign import Campaign
@@ -77,18 +78,23 @@ def make_templates_cmd(campaign: Campaign, units: UnitRegistry, office: Any,
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Thư mục ghi bảng tổng hợp, phản hồi và các tệp CSV; mặc định out, hoặc "
                    "thư mục kết quả của chiến dịch trong không gian làm việc.")
+@click.option("--history", "history_path", type=click.Path(path_type=Path), default=None,
+              help="Tệp lịch sử các lần tổng hợp (để so sánh với kỳ trước); mặc định "
+                   ".toolkit-lich-su.sqlite bên cạnh thư mục --out, hoặc của không gian làm việc.")
 def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry, office: Any,
-                    out_dir: Path | None) -> None:
+                    out_dir: Path | None, history_path: Path | None) -> None:
     """Đọc, kiểm tra và tổng hợp mọi tệp trong thư mục HỘP_THƯ.
 
     \f
     Reads every workbook under INBOX, validates it, writes the summary workbook, one
     feedback workbook per unit with findings, and values/findings/submissions CSVs.
     """
+    from toolkit.history.record import record_result
     from toolkit.pipeline import cache_beside, consolidate
     from toolkit.report.outputs import write_outputs
     from toolkit.report.terminal import render_run_summary
     from toolkit.workspace import defaults_for
+    from toolkit.workspace.board import history_file
 
     here = defaults_for(Path.cwd())  # inside a workspace: the campaign's inbox and results
     if inbox is None and here is not None and here.inbox is not None:
@@ -96,11 +102,15 @@ def consolidate_cmd(inbox: Path | None, campaign: Campaign, units: UnitRegistry,
     assert inbox is not None  # _inbox_or_workspace
     out_dir = out_dir or Path("out")
     _out_outside_inbox(inbox, out_dir)
+    history = history_path or history_file(out_dir)
     with _progress(inbox) as advance:
         result = consolidate(inbox, campaign, units, office, progress=advance,
-                             cache=cache_beside(out_dir))
+                             cache=cache_beside(out_dir), history=history)
     paths = write_outputs(result, result.frames, out_dir)
     click.echo(render_run_summary(result, paths, inbox))
+    recorded = record_result(history, result)
+    done = "đã ghi lần tổng hợp này" if recorded.new else "lần tổng hợp này đã có, không ghi lại"
+    click.echo(f"Lịch sử: {history} ({done})")
 
 
 def _inbox_or_workspace(value: Path | None, param: click.Parameter) -> Path | None:
@@ -124,8 +134,12 @@ def _inbox_or_workspace(value: Path | None, param: click.Parameter) -> Path | No
               help="Mẫu báo cáo .docx riêng của văn phòng (sao từ toolkit report-template).")
 @click.option("--place", default="", help="Địa danh ghi ở đầu báo cáo, ví dụ «Thọ Xuân»; "
               "mặc định lấy cột place của tệp đơn vị, không có thì để trống (……).")
+@click.option("--history", "history_path", type=click.Path(path_type=Path), default=None,
+              help="Tệp lịch sử để so sánh với kỳ trước; mặc định .toolkit-lich-su.sqlite bên "
+                   "cạnh thư mục --out, hoặc của không gian làm việc.")
 def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any,
-               out_dir: Path, template_path: Path | None, place: str) -> None:
+               out_dir: Path, template_path: Path | None, place: str,
+               history_path: Path | None) -> None:
     """Tổng hợp HỘP_THƯ rồi viết dự thảo báo cáo Word bao-cao_<chiến dịch>_<đơn vị>.docx.
 
     \f
@@ -137,6 +151,7 @@ def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any
     from toolkit.pipeline import cache_beside, consolidate
     from toolkit.report.word import render, report_name
     from toolkit.report.word.render import check_template
+    from toolkit.workspace.board import history_file
 
     template = None
     if template_path is not None:
@@ -149,7 +164,8 @@ def report_cmd(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Any
     _out_outside_inbox(inbox, out_dir, whole_set=False)
     with _progress(inbox) as advance:
         result = consolidate(inbox, campaign, units, office, progress=advance,
-                             cache=cache_beside(out_dir))
+                             cache=cache_beside(out_dir),
+                             history=history_path or history_file(out_dir))
     data = render(result, template, place=place or office.place)
     target = out_dir / report_name(result)
     write_bytes(target, data)
@@ -241,6 +257,7 @@ cli.add_command(mail_group)  # toolkit mail send-templates|send-feedback|remind|
 cli.add_command(campaign_group)  # toolkit campaign export|load
 cli.add_command(init_cmd)  # toolkit init [DIR]
 cli.add_command(serve_cmd)  # toolkit serve [DIR]
+cli.add_command(history_group)  # toolkit history import|list
 
 
 class _NullBar:

@@ -15,6 +15,7 @@ from toolkit._infra.atomic import OutputError
 from toolkit.author.plan import PlanError
 from toolkit.author.workbook_vocab import WorkbookError
 from toolkit.cli.vi import OPTIONS_METAVAR, SUBCOMMAND_METAVAR, VietnameseCommand
+from toolkit.history.store import HistoryError
 from toolkit.mail.settings import MailError
 from toolkit.report.word import ReportTemplateError
 from toolkit.spec.errors import InboxError, SpecError
@@ -25,7 +26,7 @@ from toolkit.write.allocation import AllocationError
 
 KNOWN_ERRORS: tuple[type[Exception], ...] = (
     SpecError, UnitsError, OutputError, InboxError, AllocationError, MailError, WorkbookError,
-    PlanError, WorkspaceError, ReportTemplateError,
+    PlanError, WorkspaceError, ReportTemplateError, HistoryError,
 )
 
 

@@ -21,6 +21,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit.report.calls import write_call_sheet
+from toolkit.report.compare_sheet import write_compare_sheet
 from toolkit.spec.campaign import Column
 from toolkit.spec.findings import label as finding_label
 from toolkit.spec.layout import (
@@ -449,6 +450,7 @@ def summary_bytes(result: ConsolidationResult, *, generated_at: dt.datetime | No
     for job in writer.chart_jobs:  # the "Biểu đồ" sheet follows the form sheets
         job()
     writer.charts.finish()
+    write_compare_sheet(workbook, writer.st, result)  # only with a history (consolidate(history=))
     writer.findings_sheet()
     identity = identity_for(result.campaign, result.office, "summary", when)
     covered = sum(1 for u in result.expected if result.status_of(u.code) == "accepted")

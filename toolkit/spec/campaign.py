@@ -165,6 +165,19 @@ class Section:
 
 
 @dataclass(frozen=True)
+class CompareTarget:
+    """An earlier campaign (or period) this one compares with (``compare_with`` in
+    ``campaign.yaml``; :mod:`toolkit.spec.compare`). ``period`` empty: its most recent period
+    before this one. ``columns``: ``("PL2.bch_so_luong", "PL2.bch_sl")`` pairs, this
+    campaign's ``FORM.column`` → the earlier one's, where the keys differ (same key by
+    default)."""
+
+    campaign: str
+    period: str = ""
+    columns: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Campaign:
     """One reporting exercise defined by one plan."""
 
@@ -183,6 +196,8 @@ class Campaign:
     instructions: tuple[str, ...] = field(default_factory=tuple)
     # the report's outline; not part of spec_sha256 (see toolkit.spec.outline)
     outline: tuple[Section, ...] = field(default_factory=tuple)
+    # earlier campaigns/periods compared with; not part of spec_sha256 (toolkit.spec.compare)
+    compare_with: tuple[CompareTarget, ...] = field(default_factory=tuple)
 
     def form(self, form_id: str) -> Form:
         for f in self.forms:

@@ -27,6 +27,7 @@ import dataclasses
 from typing import Any
 
 from toolkit.spec.campaign import DEFAULT_AGGREGATE, Campaign, Column, Form, Indicator, Rule
+from toolkit.spec.compare import compare_to_data
 from toolkit.spec.outline import outline_to_data
 
 DEFAULT_ROW_HEADER = {"single_row": "Đơn vị", "fixed_rows": "Năm", "list": "TT",
@@ -149,6 +150,8 @@ def campaign_to_data(campaign: Campaign) -> tuple[dict[str, Any], list[dict[str,
     out["forms"] = form_file_names(campaign.forms)
     if campaign.outline:
         out["outline"] = outline_to_data(campaign.outline)
+    if campaign.compare_with:
+        out["compare_with"] = compare_to_data(campaign.compare_with)
     return out, [form_to_data(f) for f in campaign.forms]
 
 

@@ -31,6 +31,7 @@ from toolkit.spec.campaign import (
     RowKey,
     Rule,
 )
+from toolkit.spec.compare import CompareError, parse_compare
 from toolkit.spec.errors import SpecError
 from toolkit.spec.levels import LEVELS, level_of, name_of
 from toolkit.spec.outline import OutlineError, parse_outline
@@ -133,7 +134,9 @@ _FORM_KEYS = {"id", "number", "title", "kind", "columns", "row_header", "rows", 
 _INDICATOR_KEYS = {"key", "name", "unit", "kind", "default_target"}
 _CAMPAIGN_KEYS = {"id", "title", "issuer", "document_number", "document_date", "period",
                   "deadlines", "forms", "template_version", "return_to", "instructions",
-                  "outline"}
+                  "outline", "compare_with"}
+# kept out of spec_sha256: they say nothing about the forms units fill
+_UNHASHED = ("outline", "compare_with")
 
 
 def _parse_column(r: _Reader) -> Column:
@@ -436,9 +439,9 @@ def campaign_from_data(campaign: Mapping[str, Any], forms: Sequence[Mapping[str,
     if len(paths) != len(forms):
         raise ValueError("form_sources must name every form")
     parsed: list[Form] = []
-    # the report outline is not part of the hash: it says nothing about the forms units fill
+    # the report outline and the comparisons are not part of the hash (_UNHASHED)
     hashed: dict[str, Any] = {"campaign": _canonical({k: v for k, v in data.items()
-                                                      if k != "outline"}), "forms": []}
+                                                      if k not in _UNHASHED}), "forms": []}
     for i, (form_path, raw) in enumerate(zip(paths, forms, strict=True)):
         if not isinstance(raw, Mapping):
             raise SpecError(form_path, "-", "nội dung phải là một bảng khóa: giá trị (mapping)")
@@ -455,6 +458,10 @@ def campaign_from_data(campaign: Mapping[str, Any], forms: Sequence[Mapping[str,
         outline = parse_outline(data.get("outline"), parsed)
     except OutlineError as exc:
         raise SpecError(path, exc.key, exc.problem) from None
+    try:
+        compare_with = parse_compare(data.get("compare_with"), parsed)
+    except CompareError as exc:
+        raise SpecError(path, exc.key, exc.problem) from None
     return Campaign(
         id=r.text("id"),
         title=r.text("title"),
@@ -470,4 +477,5 @@ def campaign_from_data(campaign: Mapping[str, Any], forms: Sequence[Mapping[str,
         return_to=r.text("return_to", ""),
         instructions=tuple(nfc(str(x)) for x in r.get("instructions", list, [])),
         outline=outline,
+        compare_with=compare_with,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from toolkit.spec.campaign import Campaign, Form
+from toolkit.spec.compare import Comparison
 from toolkit.spec.meta import Identified
 from toolkit.spec.units import Unit
 
@@ -224,6 +225,10 @@ class ConsolidationResult:
     # the office's own superior (shown above the office's name in the summary heading)
     office_parent: Unit | None = None
     cache: CacheStats | None = None  # None: run without the read cache
+    # with a history (consolidate(history=…)): the comparison with the earlier period, and
+    # each unit's previous figures keyed (unit code, form, row, column) for plausibility
+    comparison: Comparison | None = None
+    previous: dict[tuple[str, str, str, str], float] | None = None
 
     @property
     def findings(self) -> list[Finding]:

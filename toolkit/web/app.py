@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 from toolkit._infra.atomic import OutputError
 from toolkit.author.plan import PlanError
 from toolkit.author.workbook_vocab import WorkbookError
+from toolkit.history.store import HistoryError
 from toolkit.mail.settings import MailError
 from toolkit.read import limits
 from toolkit.report.outputs import FEEDBACK_DIR
@@ -42,7 +43,7 @@ from toolkit.write.allocation import AllocationError
 
 HERE = Path(__file__).resolve().parent
 KNOWN = (SpecError, UnitsError, OutputError, InboxError, AllocationError, WorkbookError,
-         WorkspaceError, PlanError)
+         WorkspaceError, PlanError, HistoryError)
 MAX_FILES = 2000  # files in one drop
 REPORTS_KEPT = 50
 

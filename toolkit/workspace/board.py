@@ -10,6 +10,7 @@ against the campaign's deadline for the unit's level.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import os
@@ -17,13 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.pipeline import cache_beside, consolidate
+from toolkit.history.record import record_result
+from toolkit.history.store import HISTORY_NAME, HistoryError
+from toolkit.pipeline import cache_beside, consolidate, history_beside
 from toolkit.report.outputs import OutputPaths, feedback_plan, write_outputs
 from toolkit.spec.campaign import Campaign
+from toolkit.spec.compare import percent_text
 from toolkit.spec.models import STATUS_LABELS, ConsolidationResult, Submission, is_late
 from toolkit.spec.text import format_number
 from toolkit.spec.units import Unit
-from toolkit.workspace.settings import Workspace
+from toolkit.workspace.settings import Workspace, WorkspaceError, find_workspace
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,20 @@ class Board:
         return out
 
 
+    def changes(self, limit: int = 15) -> list[tuple[str, str, str, str, str]]:
+        """The office's totals against the earlier period, as the «So sánh» sheet gives them:
+        (form, figure, this period, earlier, change %), the ``limit`` largest changes first;
+        empty without an earlier period in the history."""
+        cmp = self.result.comparison
+        if cmp is None or not cmp.has_previous:
+            return []
+        ranked = sorted(cmp.indicators, key=lambda i: -abs(i.total.ratio or 0.0))[:limit]
+        return [(i.form, i.label, _shown(i.total.current, "sum"),
+                 _shown(i.total.previous, "sum"),
+                 "" if i.total.ratio is None else percent_text(i.total.ratio))
+                for i in ranked]
+
+
 def _shown(value: Any, aggregate: str) -> str:
     if value is None or value == "":
         return ""
@@ -188,15 +206,29 @@ def inbox_state(inbox: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(state))
 
 
+def history_file(out_dir: Path) -> Path:
+    """The history a run writing ``out_dir`` compares with and is recorded into: the
+    workspace's, at its root, when ``out_dir`` is inside one (every campaign of the office
+    shares it), else the one beside ``out_dir``."""
+    try:
+        ws = find_workspace(Path(out_dir).absolute().parent)
+    except WorkspaceError:
+        ws = None
+    return ws.root / HISTORY_NAME if ws is not None else history_beside(out_dir)
+
+
 def consolidate_campaign(ws: Workspace, campaign_id: str) -> Board:
     """Consolidate the campaign's inbox for the workspace's office and write the results
     folder, as ``toolkit consolidate`` run inside the workspace does."""
     campaign = ws.load_campaign(campaign_id)
     units = ws.load_units()
     office = units.office(ws.office or None)
+    history = history_file(ws.results(campaign_id))
     result = consolidate(ws.inbox(campaign_id), campaign, units, office,
-                         cache=cache_beside(ws.results(campaign_id)))
+                         cache=cache_beside(ws.results(campaign_id)), history=history)
     paths = write_outputs(result, result.frames, ws.results(campaign_id))
+    with contextlib.suppress(HistoryError):  # the outputs are written; history is a bonus
+        record_result(history, result)
     board = Board(campaign=campaign, office=office, result=result, paths=paths)
     written = {p.name for p in paths.feedback}
     board.feedback = {sub.file: name for name, sub in feedback_plan(result) if name in written}

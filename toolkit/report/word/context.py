@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from toolkit.report.word.compare_text import comparison_sentences
 from toolkit.report.word.figures import notes, sentences, unit_word
 from toolkit.spec.campaign import Section
 from toolkit.spec.layout import DOTS
@@ -76,7 +77,8 @@ def section_entries(result: ConsolidationResult) -> list[dict[str, Any]]:
     outline = result.campaign.outline
     out: list[dict[str, Any]] = []
     for i, section in enumerate(outline):
-        lines = [s for ref in section.figures for s in sentences(result, ref)]
+        lines = [s for ref in section.figures
+                 for s in (*sentences(result, ref), *comparison_sentences(result, ref))]
         gathered = [n for ref in section.notes for n in notes(result, ref)]
         placeholder = ""
         if section.points:
