@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from toolkit.check.validate import long_texts, validate
+from toolkit.history.plausibility import PreviousValues, plausibility_findings
 from toolkit.read.cache import ReadCache
 from toolkit.read.ingest import ingest
 from toolkit.read.manifest import read_manifest
@@ -20,7 +21,7 @@ from toolkit.report.aggregate import aggregate
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.errors import InboxError
 from toolkit.spec.findings import make_finding
-from toolkit.spec.models import ConsolidationResult, Submission
+from toolkit.spec.models import ConsolidationResult, FormFrames, Submission
 from toolkit.spec.units import Unit, UnitRegistry
 
 CACHE_NAME = ".toolkit-cache.sqlite"
@@ -41,11 +42,14 @@ def consolidate(
     now: dt.datetime | None = None,
     progress: Callable[[int], None] | None = None,
     cache: Path | None = None,
+    previous: PreviousValues | None = None,
 ) -> ConsolidationResult:
     """Read every file of ``inbox``, validate it, and aggregate the accepted ones for
     ``office``. One bad file never stops the run: it becomes a status and findings.
     ``cache``: an SQLite file keeping what each file's bytes read as, so a rerun reads
-    only new or changed files (:mod:`toolkit.read.cache`); results are the same without."""
+    only new or changed files (:mod:`toolkit.read.cache`); results are the same without.
+    ``previous``: each unit's figures in its previous report, ``(unit, form, row, column)``
+    → value, for the plausibility warnings (:mod:`toolkit.history.plausibility`)."""
     inbox = Path(inbox)
     if not inbox.exists():
         raise InboxError(f"Không tìm thấy thư mục hộp thư: {inbox}")
@@ -61,6 +65,7 @@ def consolidate(
     _check_senders(inbox, ingested.submissions, units)
     frames = validate(campaign, ingested.submissions)
     long_texts(campaign, ingested.submissions)
+    _check_plausibility(campaign, frames, ingested.submissions, units, previous)
     expected = units.children(office.code)
     accepted_codes = {s.unit_code for s in ingested.submissions if s.status == "accepted"}
     accepted_units = [u for u in expected if u.code in accepted_codes]
@@ -88,6 +93,21 @@ def _as_of(submissions: list[Submission], campaign: Campaign) -> dt.datetime:
     if times:
         return max(times).replace(microsecond=0)
     return dt.datetime.combine(campaign.document_date, dt.time(), tzinfo=dt.UTC)
+
+
+def _check_plausibility(campaign: Campaign, frames: FormFrames,
+                        submissions: list[Submission], units: UnitRegistry,
+                        previous: PreviousValues | None) -> None:
+    """Warnings on the accepted files' figures that deserve a second look. They only help a
+    clerk: whatever goes wrong computing them, the run goes on without them."""
+    accepted = {s.file: s for s in submissions if s.status == "accepted"}
+    try:
+        found = plausibility_findings(campaign, frames, list(accepted.values()), units,
+                                      previous=previous)
+    except Exception:  # a warning must never cost the office its run
+        return
+    for finding in found:
+        accepted[finding.file].findings.append(finding)
 
 
 def _check_senders(inbox: Path, submissions: list[Submission], units: UnitRegistry) -> None:

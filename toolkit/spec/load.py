@@ -23,12 +23,14 @@ from toolkit.spec.campaign import (
     INDICATOR_KINDS,
     LEVELS,
     NUMERIC_TYPES,
+    PLAUSIBILITY_KEYS,
     RULE_OPS,
     XML_ESCAPE,
     Campaign,
     Column,
     Form,
     Indicator,
+    Plausibility,
     RowKey,
     Rule,
 )
@@ -133,7 +135,9 @@ _FORM_KEYS = {"id", "number", "title", "kind", "columns", "row_header", "rows", 
 _INDICATOR_KEYS = {"key", "name", "unit", "kind", "default_target"}
 _CAMPAIGN_KEYS = {"id", "title", "issuer", "document_number", "document_date", "period",
                   "deadlines", "forms", "template_version", "return_to", "instructions",
-                  "outline"}
+                  "outline", "plausibility"}
+# what campaign.yaml may hold that says nothing about the forms units fill: not hashed
+_UNHASHED_KEYS = ("outline", "plausibility")
 
 
 def _parse_column(r: _Reader) -> Column:
@@ -435,7 +439,8 @@ def campaign_from_data(campaign: Mapping[str, Any], forms: Sequence[Mapping[str,
     parsed: list[Form] = []
     # the report outline is not part of the hash: it says nothing about the forms units fill
     hashed: dict[str, Any] = {"campaign": _canonical({k: v for k, v in data.items()
-                                                      if k != "outline"}), "forms": []}
+                                                      if k not in _UNHASHED_KEYS}),
+                              "forms": []}
     for i, (form_path, raw) in enumerate(zip(paths, forms, strict=True)):
         if not isinstance(raw, Mapping):
             raise SpecError(form_path, "-", "nội dung phải là một bảng khóa: giá trị (mapping)")
@@ -467,4 +472,27 @@ def campaign_from_data(campaign: Mapping[str, Any], forms: Sequence[Mapping[str,
         return_to=r.text("return_to", ""),
         instructions=tuple(nfc(str(x)) for x in r.get("instructions", list, [])),
         outline=outline,
+        plausibility=_plausibility(r),
     )
+
+
+def _plausibility(r: _Reader) -> Plausibility:
+    """The ``plausibility`` thresholds (each optional; the defaults of
+    :class:`Plausibility` otherwise)."""
+    raw = r.get("plausibility", dict, None)
+    if raw is None:
+        return Plausibility()
+    sub = r.sub(raw, "plausibility")
+    sub.check_keys(set(PLAUSIBILITY_KEYS))
+    default = Plausibility()
+    values: dict[str, Any] = {}
+    for key in PLAUSIBILITY_KEYS:
+        value = sub.get(key, (int, float), getattr(default, key))
+        if key == "min_units":
+            if value != int(value) or value < 3:
+                raise sub.fail(key, "phải là số nguyên từ 3 trở lên")
+            value = int(value)
+        elif value < 0 or (key in ("ratio", "peer_ratio") and value <= 1):
+            raise sub.fail(key, "phải là số dương" + (" lớn hơn 1" if "ratio" in key else ""))
+        values[key] = value
+    return Plausibility(**values)

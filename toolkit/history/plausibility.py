@@ -1,0 +1,310 @@
+"""Plausibility warnings: figures that pass every rule but deserve a second look.
+
+A typo that passes validation (3,100 trainees in a commune where the others report 30–60; a
+Ban Chấp hành that went from 15 to 150 since the last report) would be summed into the
+office's figures without a word. Statistical offices catch these with outlier checks (DHIS2's
+modified z-score, WHO's consistency over time); three are made here, each a *warning* on the
+unit's own cell (never an error: the file stays accepted and its figures are summed):
+
+- ``plausibility_peer``: far from the units of the same level in this run — modified z-score
+  ``0.6745·(x − median)/MAD`` beyond ``z``, judged only when ``min_units`` units reported the
+  cell, *and* ``peer_ratio`` times the median or that fraction of it, *and* more than
+  ``floor`` away from it. When more than half the units report the same figure (MAD = 0) the
+  scale is the mean absolute deviation ×1.253314; a column whose median is 0 (a rare event:
+  houses built, companies founded) is not judged against its peers, and 0 is never "too
+  small" (it is a real answer, not a typo).
+- ``plausibility_jump``: against the unit's own previous report (``previous``, from the
+  history store): more than ×``ratio`` or under ÷``ratio``, and more than ``floor`` apart.
+- ``plausibility_trend``: inside a fixed-row form whose rows are consecutive years (PL4, PL6
+  of nq02-2020), the same rule between a year and the year before; a single year that
+  jumps up and comes back is flagged once, on that year.
+
+Only typed figures are judged: count, number and money input columns (never a typed or
+computed percent, never a target the superior allocated), never the rows of a list form
+(they are records, not the same figure from every unit). One warning per cell (the unit's
+own previous report first, then the trend, then the peers). Thresholds:
+:class:`toolkit.spec.campaign.Plausibility` (``plausibility:`` in ``campaign.yaml``).
+
+A unit confirms a figure it knows is right (``confirmed``: ``(unit, form, row)`` for a whole
+row or ``(unit, form, row, column)`` for one cell); a confirmed figure is not flagged again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from toolkit.spec.campaign import Campaign, Column, Form, Plausibility
+from toolkit.spec.findings import make_finding
+from toolkit.spec.models import Finding, FormFrames, PackedCells, Submission
+from toolkit.spec.targets import TARGET
+from toolkit.spec.text import format_figure
+from toolkit.spec.units import UnitRegistry
+from toolkit.spec.units_file import LEVEL_LABELS
+
+CODES = ("plausibility_peer", "plausibility_jump", "plausibility_trend")
+CHECKED_TYPES = ("count", "number", "money")
+MAD_FACTOR = 0.6745  # Iglewicz & Hoaglin: MAD of a normal sample is 0.6745 σ
+MEANAD_FACTOR = 1.253314  # mean absolute deviation of a normal sample is σ / 1.253314
+# (unit_code, form, row, column) → the unit's figure in its previous report
+PreviousValues = Mapping[tuple[str, str, str, str], float]
+_PRIORITY = {"plausibility_jump": 0, "plausibility_trend": 1, "plausibility_peer": 2}
+
+
+def checked_columns(form: Form) -> list[Column]:
+    """The columns of ``form`` whose figures are judged: typed count/number/money (no
+    percent, nothing computed, not a target allocated from above); none on a list form."""
+    if form.kind == "list":
+        return []
+    return [c for c in form.input_columns if c.type in CHECKED_TYPES and c.key != TARGET]
+
+
+def year_rows(form: Form) -> list[str]:
+    """The row keys of a fixed-row form when they are consecutive years (2016…2020), in
+    order; empty otherwise (rows of another kind have no "year before")."""
+    if form.kind != "fixed_rows" or len(form.rows) < 2:
+        return []
+    keys = [r.key.strip() for r in form.rows]
+    if not all(k.isdigit() and len(k) == 4 for k in keys):
+        return []
+    years = [int(k) for k in keys]
+    if any(b - a != 1 for a, b in itertools.pairwise(years)):
+        return []
+    return [r.key for r in form.rows]
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """One figure to warn about, before it has a cell and a message."""
+
+    code: str
+    file: str
+    unit_code: str
+    form: str
+    row: str
+    column: str
+    value: float
+    reference: float
+    what: str  # the reference in words: "trung vị của 27 cơ sở", "năm 2017"…
+
+
+def plausibility_findings(
+    campaign: Campaign,
+    frames: FormFrames,
+    submissions: Sequence[Submission],
+    units: UnitRegistry,
+    *,
+    previous: PreviousValues | None = None,
+    confirmed: Collection[tuple[str, ...]] = (),
+    thresholds: Plausibility | None = None,
+) -> list[Finding]:
+    """The plausibility warnings of one run (module text): ``frames`` are the typed values of
+    the accepted ``submissions`` (:func:`toolkit.check.validate.validate`); each warning is on
+    the submission's own cell. Pure: nothing is added to the submissions."""
+    limits = thresholds or campaign.plausibility
+    levels = {code: unit.level for code, unit in units.units.items()}
+    hits: list[_Hit] = []
+    for form in campaign.forms:
+        frame = frames.get(form.id)
+        columns = checked_columns(form)
+        if frame is None or frame.empty or not columns:
+            continue
+        keys = [c.key for c in columns if c.key in frame.columns]
+        if not keys:
+            continue
+        hits += _peers(form, frame, keys, levels, limits)
+        if previous:
+            hits += _jumps(form, frame, keys, previous, limits)
+        if year_rows(form):
+            hits += _trend(form, frame, keys, limits)
+    return _to_findings(campaign, hits, submissions, confirmed)
+
+
+# =========================================================================== the checks
+
+
+def jumped(value: np.ndarray, reference: np.ndarray, limits: Plausibility) -> np.ndarray:
+    """Element-wise: ``value`` is more than ×ratio or under ÷ratio of ``reference`` and more
+    than ``floor`` away from it (NaN on either side: no)."""
+    with np.errstate(invalid="ignore"):
+        far = np.abs(value - reference) > limits.floor
+        up = value > limits.ratio * reference
+        down = value * limits.ratio < reference
+    return np.asarray(far & (up | down) & ~np.isnan(value) & ~np.isnan(reference))
+
+
+def _peers(form: Form, frame: pd.DataFrame, keys: list[str], levels: Mapping[str, str],
+           limits: Plausibility) -> list[_Hit]:
+    """Far from the units of the same level that reported the same row and column."""
+    values = frame[keys].astype("float64")
+    level = frame["unit_code"].map(lambda c: levels.get(c, "")).rename("_level")
+    by = [level, frame["row"].astype(str).rename("_row")]
+    groups = values.groupby(by, sort=False)
+    count = groups.transform("count")
+    median = groups.transform("median")
+    dev = (values - median).abs()
+    dev_groups = dev.groupby(by, sort=False)
+    mad = dev_groups.transform("median")
+    mean_ad = dev_groups.transform("mean")
+    x, med = values.to_numpy(), median.to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(mad.to_numpy() > 0, mad.to_numpy() / MAD_FACTOR,
+                         mean_ad.to_numpy() * MEANAD_FACTOR)
+        score = (x - med) / scale
+        extreme = (x >= limits.peer_ratio * med) | ((x > 0) & (x * limits.peer_ratio <= med))
+        flagged = ((count.to_numpy() >= limits.min_units) & (med > 0) & (scale > 0)
+                   & (np.abs(score) > limits.z) & extreme
+                   & (np.abs(x - med) > limits.floor) & ~np.isnan(x))
+    hits: list[_Hit] = []
+    files, codes, rows = frame["file"].to_numpy(), frame["unit_code"].to_numpy(), frame["row"]
+    counts, lv = count.to_numpy(), level.to_numpy()
+    for i, j in zip(*np.nonzero(flagged), strict=True):
+        peers = _peers_word(str(lv[i]))
+        hits.append(_Hit("plausibility_peer", str(files[i]), str(codes[i]), form.id,
+                         str(rows.iat[i]), keys[j], float(x[i, j]), float(med[i, j]),
+                         f"trung vị của {int(counts[i, j])} {peers}"))
+    return hits
+
+
+def _peers_word(level: str) -> str:
+    """``co_so`` → ``cơ sở``: the units compared, as the message names them."""
+    label = LEVEL_LABELS.get(level)
+    return label.lower() if label else "đơn vị cùng cấp"
+
+
+def _jumps(form: Form, frame: pd.DataFrame, keys: list[str], previous: PreviousValues,
+           limits: Plausibility) -> list[_Hit]:
+    """Jumped against the unit's own previous report."""
+    codes = [str(c) for c in frame["unit_code"]]
+    rows = [str(r) for r in frame["row"]]
+    files = frame["file"].to_numpy()
+    hits: list[_Hit] = []
+    for key in keys:
+        before = np.array([previous.get((c, form.id, r, key), math.nan)
+                           for c, r in zip(codes, rows, strict=True)], dtype="float64")
+        if np.isnan(before).all():
+            continue
+        now = frame[key].to_numpy(dtype="float64")
+        for i in np.nonzero(jumped(now, before, limits))[0]:
+            hits.append(_Hit("plausibility_jump", str(files[i]), codes[i], form.id, rows[i],
+                             key, float(now[i]), float(before[i]), "kỳ báo cáo trước"))
+    return hits
+
+
+def _trend(form: Form, frame: pd.DataFrame, keys: list[str], limits: Plausibility
+           ) -> list[_Hit]:
+    """A year that jumped against the year before, inside one unit's rows."""
+    years = year_rows(form)
+    labels = {r.key: r.label for r in form.rows}
+    table = frame.assign(row=frame["row"].astype(str))
+    table = table[table["row"].isin(years)]
+    hits: list[_Hit] = []
+    if table.empty:
+        return hits
+    for key in keys:
+        wide = (table.set_index(["file", "unit_code", "row"])[key].astype("float64")
+                .unstack("row").reindex(columns=years))
+        grid = wide.to_numpy(dtype="float64")
+        flagged_before = np.zeros(len(grid), dtype=bool)
+        up_before = np.zeros(len(grid), dtype=bool)
+        for y in range(1, len(years)):
+            now, before = grid[:, y], grid[:, y - 1]
+            hit = jumped(now, before, limits)
+            up = now > before
+            back = flagged_before & (up != up_before)  # the year after a spike: not again
+            for i in np.nonzero(hit & ~back)[0]:
+                file, unit = wide.index[i]
+                hits.append(_Hit("plausibility_trend", str(file), str(unit), form.id,
+                                 years[y], key, float(now[i]), float(before[i]),
+                                 f"năm {labels.get(years[y - 1], years[y - 1])}"))
+            flagged_before, up_before = hit & ~back, up
+    return hits
+
+
+# =========================================================================== findings
+
+
+def _times(big: float, small: float) -> str:
+    """How many times: ``52``, ``3,4``."""
+    k = big / small
+    return format_figure(k, 0 if k >= 10 else 1)
+
+
+def _comparison(hit: _Hit) -> str:
+    x, ref = hit.value, hit.reference
+    if x > ref:
+        return (f"gấp {_times(x, ref)} lần {hit.what}" if ref > 0
+                else f"tăng mạnh so với {hit.what}")
+    return f"chỉ bằng 1/{_times(ref, x)} {hit.what}" if x > 0 else f"giảm về 0 so với {hit.what}"
+
+
+def _row_label(form: Form, row: str) -> str:
+    if form.kind == "fixed_rows":
+        label = next((r.label for r in form.rows if r.key == row), row)
+        return f"{form.row_header.lower()} {label}" if label.isdigit() else label
+    if form.kind == "targets":
+        try:
+            return form.indicator(row).name
+        except KeyError:
+            return row
+    return ""
+
+
+class _Cells:
+    """Where each (form, row, column) of a file sits, worked out only for the files that
+    get a warning (files of one template share their places: indexed once)."""
+
+    def __init__(self, submissions: Iterable[Submission]) -> None:
+        self.subs = {s.file: s for s in submissions}
+        self.by_places: dict[int, tuple[object, dict[tuple[str, str, str], str]]] = {}
+        self.by_file: dict[str, dict[tuple[str, str, str], str]] = {}
+
+    def of(self, file: str) -> dict[tuple[str, str, str], str]:
+        if file in self.by_file:
+            return self.by_file[file]
+        sub = self.subs.get(file)
+        index: dict[tuple[str, str, str], str] = {}
+        if sub is not None and isinstance(sub.cells, PackedCells):
+            places = sub.cells.places
+            known = self.by_places.get(id(places))
+            if known is None or known[0] is not places:
+                known = (places, {(f, r, c): a1 for f, r, c, a1 in places})
+                self.by_places[id(places)] = known
+            index = known[1]
+        elif sub is not None:
+            index = {(cv.form, cv.row, cv.column): cv.cell for cv in sub.cells}
+        self.by_file[file] = index
+        return index
+
+
+def _to_findings(campaign: Campaign, hits: list[_Hit], submissions: Sequence[Submission],
+                 confirmed: Collection[tuple[str, ...]]) -> list[Finding]:
+    confirmed = set(confirmed)
+    best: dict[tuple[str, str, str, str], _Hit] = {}
+    for hit in hits:
+        if ((hit.unit_code, hit.form, hit.row) in confirmed
+                or (hit.unit_code, hit.form, hit.row, hit.column) in confirmed):
+            continue
+        key = (hit.file, hit.form, hit.row, hit.column)
+        if key not in best or _PRIORITY[hit.code] < _PRIORITY[best[key].code]:
+            best[key] = hit
+    cells = _Cells(submissions)
+    order = {f.id: i for i, f in enumerate(campaign.forms)}
+    out: list[Finding] = []
+    for hit in sorted(best.values(), key=lambda h: (h.file, order.get(h.form, 0), h.row,
+                                                    h.column)):
+        form = campaign.form(hit.form)
+        column = form.column(hit.column)
+        row_label = _row_label(form, hit.row)
+        label = f"{column.label} ({row_label})" if row_label else column.label
+        out.append(make_finding(
+            hit.code, file=hit.file, unit_code=hit.unit_code, form=hit.form,
+            cell=cells.of(hit.file).get((hit.form, hit.row, hit.column), ""),
+            column=hit.column, row=hit.row, value=format_figure(hit.value), label=label,
+            comparison=_comparison(hit), reference=format_figure(hit.reference)))
+    return out
