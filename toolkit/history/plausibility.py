@@ -22,7 +22,7 @@ unit's own cell (never an error: the file stays accepted and its figures are sum
 Only typed figures are judged: count, number and money input columns (never a typed or
 computed percent, never a target the superior allocated), never the rows of a list form
 (they are records, not the same figure from every unit). One warning per cell (the unit's
-own previous report first, then the trend, then the peers). Thresholds:
+own previous report first, then the peers, then the trend). Thresholds:
 :class:`toolkit.spec.campaign.Plausibility` (``plausibility:`` in ``campaign.yaml``).
 
 A unit confirms a figure it knows is right (``confirmed``: ``(unit, form, row)`` for a whole
@@ -53,7 +53,7 @@ MAD_FACTOR = 0.6745  # Iglewicz & Hoaglin: MAD of a normal sample is 0.6745 σ
 MEANAD_FACTOR = 1.253314  # mean absolute deviation of a normal sample is σ / 1.253314
 # (unit_code, form, row, column) → the unit's figure in its previous report
 PreviousValues = Mapping[tuple[str, str, str, str], float]
-_PRIORITY = {"plausibility_jump": 0, "plausibility_trend": 1, "plausibility_peer": 2}
+_PRIORITY = {"plausibility_jump": 0, "plausibility_peer": 1, "plausibility_trend": 2}
 
 
 def checked_columns(form: Form) -> list[Column]:
