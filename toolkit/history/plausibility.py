@@ -308,3 +308,16 @@ def _to_findings(campaign: Campaign, hits: list[_Hit], submissions: Sequence[Sub
             column=hit.column, row=hit.row, value=format_figure(hit.value), label=label,
             comparison=_comparison(hit), reference=format_figure(hit.reference)))
     return out
+
+
+def to_check(findings: Iterable[Finding]) -> list[str]:
+    """The cells a unit's plausibility warnings point at (``PL4!D14``), in their order:
+    what the summary's «Cần kiểm tra» column and the terminal list."""
+    return [f.where for f in findings if f.code in CODES]
+
+
+def to_check_text(findings: Iterable[Finding], limit: int = 6) -> str:
+    """``PL2!N14, PL4!D14`` — at most ``limit`` cells, then ``… (+3)``."""
+    cells = to_check(findings)
+    shown = ", ".join(cells[:limit])
+    return f"{shown}, … (+{len(cells) - limit})" if len(cells) > limit else shown
