@@ -10,7 +10,6 @@ from the test's own data and the template layout.
 
 from __future__ import annotations
 
-import math
 import random
 import shutil
 import statistics
@@ -28,9 +27,15 @@ from toolkit.spec.data import campaign_to_data, same_campaign
 from toolkit.spec.errors import SpecError
 from toolkit.spec.layout import form_layout
 from toolkit.spec.load import campaign_from_data, load_campaign
-from toolkit.spec.models import CellValue, Finding, Submission
+from toolkit.spec.models import Finding, Submission
 from toolkit.spec.units import Unit, UnitRegistry
-from toolkit.testing import realistic_values, typical_levels, unit_levels
+from toolkit.testing import (
+    accepted_submissions,
+    realistic_values,
+    typed_frames,
+    typical_levels,
+    unit_levels,
+)
 
 OFFICE = "TX"
 Key = tuple[str, str, str]
@@ -52,30 +57,10 @@ class Province:
         return list(self.values)
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        out = {}
-        for form in self.campaign.forms:
-            records = []
-            for code, values in self.values.items():
-                rows = (sorted({r for (f, r, _c) in values if f == form.id}, key=int)
-                        if form.kind == "list" else form.row_keys())
-                for row in rows:
-                    rec: dict[str, Any] = {"file": f"{code}.xlsx", "unit_code": code, "row": row}
-                    for col in form.input_columns:
-                        v = values.get((form.id, row, col.key))
-                        rec[col.key] = ((math.nan if v is None else float(v))
-                                        if col.is_numeric else v)
-                    records.append(rec)
-            out[form.id] = pd.DataFrame(records)
-        return out
+        return typed_frames(self.campaign, self.values)
 
     def submissions(self) -> list[Submission]:
-        places = [(form.id, row, col.key, a1) for form in self.campaign.forms
-                  for row, col, a1 in form_layout(form).input_cells()]
-        return [Submission(file=f"{code}.xlsx", path=Path(f"{code}.xlsx"), sha256="", size=0,
-                           identity={"unit_code": code},
-                           cells=[CellValue(*p, values.get(p[:3])) for p in places],
-                           status="accepted")
-                for code, values in self.values.items()]
+        return accepted_submissions(self.campaign, self.values)
 
     def previous_values(self) -> dict[tuple[str, str, str, str], float]:
         return {(code, f, r, c): float(v) for code, values in self.previous.items()

@@ -15,12 +15,15 @@ import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
 
 from toolkit.spec.campaign import Campaign, Column, Form
+from toolkit.spec.layout import form_layout
 from toolkit.spec.meta import META_SHEET, parse_meta
+from toolkit.spec.models import FormFrames, PackedCells, Submission
 from toolkit.spec.targets import EXPECTED, RESULT, RESULT_BASE, TARGET
 
 Key = tuple[str, str, str]
@@ -229,3 +232,39 @@ def realistic_values(campaign: Campaign, own: Levels, rng: random.Random, *,
                 if value is not None and value != "":
                     values[(form.id, row_key, key)] = value
     return values
+
+
+def typed_frames(campaign: Campaign, reports: Mapping[str, Mapping[Key, Any]]) -> FormFrames:
+    """The typed frames validation would make of ``reports`` (unit code → values), each unit
+    as the accepted file ``<code>.xlsx``: for checks that start after validation (the
+    plausibility warnings) without writing and reading thousands of workbooks."""
+    import pandas as pd
+
+    frames: FormFrames = {}
+    for form in campaign.forms:
+        records = []
+        for code, values in reports.items():
+            rows = (sorted({r for (f, r, _c) in values if f == form.id}, key=int)
+                    if form.kind == "list" else form.row_keys())
+            for row in rows:
+                rec: dict[str, Any] = {"file": f"{code}.xlsx", "unit_code": code, "row": row}
+                for col in form.input_columns:
+                    v = values.get((form.id, row, col.key))
+                    rec[col.key] = ((math.nan if v is None else float(v))
+                                    if col.is_numeric else v)
+                records.append(rec)
+        columns = ["file", "unit_code", "row", *(c.key for c in form.input_columns)]
+        frames[form.id] = pd.DataFrame(records, columns=columns)
+    return frames
+
+
+def accepted_submissions(campaign: Campaign, reports: Mapping[str, Mapping[Key, Any]]
+                         ) -> list[Submission]:
+    """The accepted submissions behind :func:`typed_frames`: one per unit, its cells at the
+    template's places (shared, as the reader shares them)."""
+    places = tuple((form.id, row, col.key, a1) for form in campaign.forms
+                   for row, col, a1 in form_layout(form).input_cells())
+    return [Submission(file=f"{code}.xlsx", path=Path(f"{code}.xlsx"), sha256="", size=0,
+                       identity={"unit_code": code}, status="accepted",
+                       cells=PackedCells(places, [values.get(p[:3]) for p in places]))
+            for code, values in reports.items()]

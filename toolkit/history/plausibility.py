@@ -32,7 +32,6 @@ row or ``(unit, form, row, column)`` for one cell); a confirmed figure is not fl
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -108,24 +107,67 @@ def plausibility_findings(
     the submission's own cell. Pure: nothing is added to the submissions."""
     limits = thresholds or campaign.plausibility
     levels = {code: unit.level for code, unit in units.units.items()}
-    hits: list[_Hit] = []
+    tables: dict[str, _Table] = {}
     for form in campaign.forms:
         frame = frames.get(form.id)
-        columns = checked_columns(form)
-        if frame is None or frame.empty or not columns:
+        keys = [c.key for c in checked_columns(form)
+                if frame is not None and c.key in frame.columns]
+        if frame is not None and not frame.empty and keys:
+            tables[form.id] = _Table(frame, keys)
+    earlier = _previous_grids(tables, previous) if previous else {}
+    hits: list[_Hit] = []
+    for form in campaign.forms:
+        table = tables.get(form.id)
+        if table is None:
             continue
-        keys = [c.key for c in columns if c.key in frame.columns]
-        if not keys:
-            continue
-        hits += _peers(form, frame, keys, levels, limits)
-        if previous:
-            hits += _jumps(form, frame, keys, previous, limits)
+        hits += _peers(form, table, levels, limits)
+        if form.id in earlier:
+            hits += _jumps(form, table, earlier[form.id], limits)
         if year_rows(form):
-            hits += _trend(form, frame, keys, limits)
+            hits += _trend(form, table, limits)
     return _to_findings(campaign, hits, submissions, confirmed)
 
 
 # =========================================================================== the checks
+
+
+class _Table:
+    """One form's frame as plain arrays: files, units, row keys, and the judged figures
+    (one column per key)."""
+
+    def __init__(self, frame: pd.DataFrame, keys: list[str]) -> None:
+        self.keys = keys
+        self.files = [str(f) for f in frame["file"].tolist()]
+        self.units = [str(u) for u in frame["unit_code"].tolist()]
+        self.rows = [str(r) for r in frame["row"].tolist()]
+        self.x = frame[keys].to_numpy(dtype="float64")
+
+
+def _previous_grids(tables: Mapping[str, _Table], previous: PreviousValues
+                    ) -> dict[str, np.ndarray]:
+    """Each form's previous figures laid over its table (NaN where the unit had none), in
+    one pass over ``previous``."""
+    where = {fid: ({key: i for i, key in enumerate(zip(t.units, t.rows, strict=True))},
+                   {k: j for j, k in enumerate(t.keys)}) for fid, t in tables.items()}
+    placed: dict[str, tuple[list[int], list[int], list[float]]] = {
+        fid: ([], [], []) for fid in tables}
+    for (unit, form, row, column), value in previous.items():
+        place = where.get(form)
+        if place is None:
+            continue
+        i, j = place[0].get((unit, row)), place[1].get(column)
+        if i is not None and j is not None:
+            cells = placed[form]
+            cells[0].append(i)
+            cells[1].append(j)
+            cells[2].append(value)
+    grids: dict[str, np.ndarray] = {}
+    for fid, (rows, cols, values) in placed.items():
+        if values:
+            grid = np.full(tables[fid].x.shape, np.nan)
+            grid[rows, cols] = values
+            grids[fid] = grid
+    return grids
 
 
 def jumped(value: np.ndarray, reference: np.ndarray, limits: Plausibility) -> np.ndarray:
@@ -138,36 +180,33 @@ def jumped(value: np.ndarray, reference: np.ndarray, limits: Plausibility) -> np
     return np.asarray(far & (up | down) & ~np.isnan(value) & ~np.isnan(reference))
 
 
-def _peers(form: Form, frame: pd.DataFrame, keys: list[str], levels: Mapping[str, str],
-           limits: Plausibility) -> list[_Hit]:
+def _peers(form: Form, t: _Table, levels: Mapping[str, str], limits: Plausibility
+           ) -> list[_Hit]:
     """Far from the units of the same level that reported the same row and column."""
-    values = frame[keys].astype("float64")
-    level = frame["unit_code"].map(lambda c: levels.get(c, "")).rename("_level")
-    by = [level, frame["row"].astype(str).rename("_row")]
-    groups = values.groupby(by, sort=False)
-    count = groups.transform("count")
-    median = groups.transform("median")
-    dev = (values - median).abs()
-    dev_groups = dev.groupby(by, sort=False)
-    mad = dev_groups.transform("median")
-    mean_ad = dev_groups.transform("mean")
-    x, med = values.to_numpy(), median.to_numpy()
+    level = [levels.get(u, "") for u in t.units]
+    group = pd.factorize(pd.Series([f"{lv}\x00{r}" for lv, r in zip(level, t.rows,
+                                                                     strict=True)]))[0]
+    values = pd.DataFrame(t.x)
+    groups = values.groupby(group, sort=False)
+    count = groups.transform("count").to_numpy()
+    med = groups.transform("median").to_numpy()
+    dev = (values - med).abs()
+    dev_groups = dev.groupby(group, sort=False)
+    mad = dev_groups.transform("median").to_numpy()
+    mean_ad = dev_groups.transform("mean").to_numpy()
+    x = t.x
     with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(mad.to_numpy() > 0, mad.to_numpy() / MAD_FACTOR,
-                         mean_ad.to_numpy() * MEANAD_FACTOR)
+        scale = np.where(mad > 0, mad / MAD_FACTOR, mean_ad * MEANAD_FACTOR)
         score = (x - med) / scale
         extreme = (x >= limits.peer_ratio * med) | ((x > 0) & (x * limits.peer_ratio <= med))
-        flagged = ((count.to_numpy() >= limits.min_units) & (med > 0) & (scale > 0)
+        flagged = ((count >= limits.min_units) & (med > 0) & (scale > 0)
                    & (np.abs(score) > limits.z) & extreme
                    & (np.abs(x - med) > limits.floor) & ~np.isnan(x))
     hits: list[_Hit] = []
-    files, codes, rows = frame["file"].to_numpy(), frame["unit_code"].to_numpy(), frame["row"]
-    counts, lv = count.to_numpy(), level.to_numpy()
     for i, j in zip(*np.nonzero(flagged), strict=True):
-        peers = _peers_word(str(lv[i]))
-        hits.append(_Hit("plausibility_peer", str(files[i]), str(codes[i]), form.id,
-                         str(rows.iat[i]), keys[j], float(x[i, j]), float(med[i, j]),
-                         f"trung vị của {int(counts[i, j])} {peers}"))
+        hits.append(_Hit("plausibility_peer", t.files[i], t.units[i], form.id, t.rows[i],
+                         t.keys[j], float(x[i, j]), float(med[i, j]),
+                         f"trung vị của {int(count[i, j])} {_peers_word(level[i])}"))
     return hits
 
 
@@ -177,52 +216,42 @@ def _peers_word(level: str) -> str:
     return label.lower() if label else "đơn vị cùng cấp"
 
 
-def _jumps(form: Form, frame: pd.DataFrame, keys: list[str], previous: PreviousValues,
-           limits: Plausibility) -> list[_Hit]:
+def _jumps(form: Form, t: _Table, before: np.ndarray, limits: Plausibility) -> list[_Hit]:
     """Jumped against the unit's own previous report."""
-    codes = [str(c) for c in frame["unit_code"]]
-    rows = [str(r) for r in frame["row"]]
-    files = frame["file"].to_numpy()
     hits: list[_Hit] = []
-    for key in keys:
-        before = np.array([previous.get((c, form.id, r, key), math.nan)
-                           for c, r in zip(codes, rows, strict=True)], dtype="float64")
-        if np.isnan(before).all():
-            continue
-        now = frame[key].to_numpy(dtype="float64")
-        for i in np.nonzero(jumped(now, before, limits))[0]:
-            hits.append(_Hit("plausibility_jump", str(files[i]), codes[i], form.id, rows[i],
-                             key, float(now[i]), float(before[i]), "kỳ báo cáo trước"))
+    for i, j in zip(*np.nonzero(jumped(t.x, before, limits)), strict=True):
+        hits.append(_Hit("plausibility_jump", t.files[i], t.units[i], form.id, t.rows[i],
+                         t.keys[j], float(t.x[i, j]), float(before[i, j]),
+                         "kỳ báo cáo trước"))
     return hits
 
 
-def _trend(form: Form, frame: pd.DataFrame, keys: list[str], limits: Plausibility
-           ) -> list[_Hit]:
+def _trend(form: Form, t: _Table, limits: Plausibility) -> list[_Hit]:
     """A year that jumped against the year before, inside one unit's rows."""
     years = year_rows(form)
+    position = {y: k for k, y in enumerate(years)}
     labels = {r.key: r.label for r in form.rows}
-    table = frame.assign(row=frame["row"].astype(str))
-    table = table[table["row"].isin(years)]
+    file_ids, files = pd.factorize(pd.Series(t.files))
+    grid = np.full((len(files), len(years), len(t.keys)), np.nan)
+    unit_of: dict[int, str] = {}
+    for i, (fid, row) in enumerate(zip(file_ids, t.rows, strict=True)):
+        k = position.get(row)
+        if k is not None:
+            grid[fid, k] = t.x[i]
+            unit_of[int(fid)] = t.units[i]
     hits: list[_Hit] = []
-    if table.empty:
-        return hits
-    for key in keys:
-        wide = (table.set_index(["file", "unit_code", "row"])[key].astype("float64")
-                .unstack("row").reindex(columns=years))
-        grid = wide.to_numpy(dtype="float64")
-        flagged_before = np.zeros(len(grid), dtype=bool)
-        up_before = np.zeros(len(grid), dtype=bool)
-        for y in range(1, len(years)):
-            now, before = grid[:, y], grid[:, y - 1]
-            hit = jumped(now, before, limits)
-            up = now > before
-            back = flagged_before & (up != up_before)  # the year after a spike: not again
-            for i in np.nonzero(hit & ~back)[0]:
-                file, unit = wide.index[i]
-                hits.append(_Hit("plausibility_trend", str(file), str(unit), form.id,
-                                 years[y], key, float(now[i]), float(before[i]),
-                                 f"năm {labels.get(years[y - 1], years[y - 1])}"))
-            flagged_before, up_before = hit & ~back, up
+    flagged_before = np.zeros((len(files), len(t.keys)), dtype=bool)
+    up_before = np.zeros_like(flagged_before)
+    for y in range(1, len(years)):
+        now, before = grid[:, y], grid[:, y - 1]
+        hit = jumped(now, before, limits)
+        up = now > before
+        hit &= ~(flagged_before & (up != up_before))  # the year after a spike: not again
+        for f, j in zip(*np.nonzero(hit), strict=True):
+            hits.append(_Hit("plausibility_trend", str(files[f]), unit_of[int(f)], form.id,
+                             years[y], t.keys[j], float(now[f, j]), float(before[f, j]),
+                             f"năm {labels.get(years[y - 1], years[y - 1])}"))
+        flagged_before, up_before = hit, up
     return hits
 
 
