@@ -10,6 +10,7 @@ from the test's own data and the template layout.
 
 from __future__ import annotations
 
+import io
 import random
 import shutil
 import statistics
@@ -19,8 +20,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 from toolkit._infra.paths import builtin_schemas_dir
+from toolkit.author.workbook import read_workbook, workbook_bytes
+from toolkit.author.workbook_vocab import WorkbookError
 from toolkit.history.plausibility import checked_columns, plausibility_findings, year_rows
 from toolkit.spec.campaign import Campaign, Plausibility
 from toolkit.spec.data import campaign_to_data, same_campaign
@@ -32,6 +36,7 @@ from toolkit.spec.units import Unit, UnitRegistry
 from toolkit.testing import (
     accepted_submissions,
     realistic_values,
+    sample_values,
     typed_frames,
     typical_levels,
     unit_levels,
@@ -121,19 +126,33 @@ def test_200_units_of_plausible_data_give_no_warning(campaign: Campaign, seed: i
     assert p.findings(previous=True) == []
 
 
+def test_the_sample_generator_gives_no_warning(campaign: Campaign) -> None:
+    """sample_values() (0–12 per count, the sample inbox, the benchmark's province) draws
+    small figures at random, years independently: that is noise, not typos."""
+    units = {OFFICE: Unit(code=OFFICE, name="Huyện đoàn", level="huyen", parent="", email="")}
+    units |= {f"X{i}": Unit(code=f"X{i}", name=f"Xã {i}", level="co_so", parent=OFFICE,
+                            email="") for i in range(32)}
+    registry = UnitRegistry(units)
+    for seed in range(15):
+        reports = {f"X{i}": sample_values(campaign, random.Random(f"s{seed}-{i}"))
+                   for i in range(32)}
+        assert plausibility_findings(campaign, typed_frames(campaign, reports),
+                                     accepted_submissions(campaign, reports), registry) == []
+
+
 def test_many_equal_figures_and_small_ones_are_not_outliers(campaign: Campaign) -> None:
-    """MAD = 0 (most communes have 1 Bí thư, a few 2) and 3 against 1 are not outliers; 15
+    """MAD = 0 (most communes have 1 Bí thư, a few 2) and 3 against 1 are not outliers; 20
     Bí thư where every other commune has 1 or 2 is."""
     p = province(campaign, 40, 1)
     for i, code in enumerate(p.codes):
         p.values[code][("PL2", "-", "bt_so_luong")] = 2 if i % 9 == 0 else 1
     p.values[p.codes[3]][("PL2", "-", "bt_so_luong")] = 3
     assert [f for f in p.findings() if f.column == "bt_so_luong"] == []
-    p.values[p.codes[5]][("PL2", "-", "bt_so_luong")] = 15
+    p.values[p.codes[5]][("PL2", "-", "bt_so_luong")] = 20
     (found,) = [f for f in p.findings() if f.column == "bt_so_luong"]
     assert (found.unit_code, found.code, found.cell) == (
         p.codes[5], "plausibility_peer", cell(campaign, "PL2", "-", "bt_so_luong"))
-    assert "15, gấp 15 lần trung vị của 40 cơ sở (1)" in found.message
+    assert "20, gấp 20 lần trung vị của 40 cơ sở (1)" in found.message
 
 
 def test_peers_are_judged_only_from_min_units(campaign: Campaign) -> None:
@@ -248,15 +267,15 @@ def test_jump_needs_the_ratio_and_the_floor(campaign: Campaign) -> None:
     p = province(campaign, 3, 4)
     code = p.codes[0]
     cases = {"bt_so_luong": (1, 4), "btv_so_luong": (20, 59), "bch_so_luong": (20, 61),
-             "bt_thac_sy": (0, 11), "bt_dai_hoc": (12, 0)}
+             "bt_thac_sy": (0, 16), "bt_dai_hoc": (16, 0), "bt_cd_tc": (3, 15)}
     for col, (before, now) in cases.items():
         p.previous[code][("PL2", "-", col)] = before
         p.values[code][("PL2", "-", col)] = now
     found = {f.column: f for f in p.findings(previous=True) if f.unit_code == code}
-    # 1 → 4 is ×4 but only 3 more; 20 → 59 is under ×3
+    # 1 → 4 and 3 → 15 are ×4 and ×5 but at most 15 apart (the floor); 20 → 59 is under ×3
     assert sorted(found) == ["bch_so_luong", "bt_dai_hoc", "bt_thac_sy"]
-    assert "11, tăng mạnh so với kỳ báo cáo trước (0)" in found["bt_thac_sy"].message
-    assert "0, giảm về 0 so với kỳ báo cáo trước (12)" in found["bt_dai_hoc"].message
+    assert "16, tăng mạnh so với kỳ báo cáo trước (0)" in found["bt_thac_sy"].message
+    assert "0, giảm về 0 so với kỳ báo cáo trước (16)" in found["bt_dai_hoc"].message
 
 
 def test_percent_text_and_list_columns_are_never_judged(campaign: Campaign) -> None:
@@ -349,3 +368,36 @@ def test_bad_thresholds_are_a_spec_error_naming_the_key(tmp_path: Path, text: st
     with pytest.raises(SpecError) as err:
         load_campaign(_campaign_copy(tmp_path, text))
     assert key in str(err.value)
+
+
+def test_thresholds_round_trip_through_the_campaign_workbook(campaign: Campaign) -> None:
+    custom = replace(campaign, plausibility=Plausibility(z=4.0, floor=25.0))
+    data = campaign_to_data(custom)
+    book = workbook_bytes(*data)
+    ws = load_workbook(io.BytesIO(book))["Chiến dịch"]
+    rows = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(2, ws.max_row + 1)}
+    assert rows["Cảnh báo: ngưỡng điểm z"] == 4
+    assert rows["Cảnh báo: chênh lệch tối thiểu"] == 25
+    assert "Cảnh báo: số lần trung vị" not in rows  # a default: no row
+    again = read_workbook(book)
+    assert again == data
+    assert campaign_from_data(*again, "sổ.xlsx").plausibility == custom.plausibility
+    plain = load_workbook(io.BytesIO(workbook_bytes(*campaign_to_data(campaign))))
+    assert not any(str(c.value).startswith("Cảnh báo") for c in plain["Chiến dịch"]["A"])
+
+
+@pytest.mark.parametrize(("typed", "problem"), [(-2, "số dương"), ("nhiều", "không phải là số")])
+def test_a_bad_threshold_in_the_workbook_names_its_row(campaign: Campaign, typed: Any,
+                                                       problem: str) -> None:
+    book = workbook_bytes(*campaign_to_data(replace(campaign,
+                                                    plausibility=Plausibility(z=4.0))))
+    wb = load_workbook(io.BytesIO(book))
+    ws = wb["Chiến dịch"]
+    row = next(r for r in range(2, ws.max_row + 1)
+               if ws.cell(r, 1).value == "Cảnh báo: ngưỡng điểm z")
+    ws.cell(row, 2).value = typed
+    out = io.BytesIO()
+    wb.save(out)
+    with pytest.raises(WorkbookError) as err:
+        read_workbook(out.getvalue())
+    assert f"Trang «Chiến dịch», dòng {row}" in str(err.value) and problem in str(err.value)

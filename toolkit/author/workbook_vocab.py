@@ -18,10 +18,12 @@ from toolkit.spec.campaign import (
     FORM_KINDS,
     INDICATOR_KINDS,
     LEVELS,
+    PLAUSIBILITY_KEYS,
     RULE_OPS,
     XML_ESCAPE,
+    Plausibility,
 )
-from toolkit.spec.text import clean_text
+from toolkit.spec.text import clean_text, format_number
 from toolkit.spec.units import LEVEL_NAMES
 from toolkit.write.templates import slugify
 
@@ -197,6 +199,27 @@ ITEMS = (
          "«Hướng dẫn» khi cần."),
 )
 assert {i.key.split(".", 1)[1] for i in ITEMS if i.key.startswith("deadlines.")} == set(LEVELS)
+
+# The thresholds of the plausibility warnings (``plausibility:`` of campaign.yaml): written
+# only for a campaign that changes one; a clerk adds the row from the «Mục» dropdown.
+_PLAUSIBILITY_HELP = {
+    "z": "Số liệu khác xa các đơn vị cùng cấp khi điểm z hiệu chỉnh vượt ngưỡng này.",
+    "min_units": "Chỉ so với các đơn vị cùng cấp khi ít nhất chừng này đơn vị có số liệu.",
+    "peer_ratio": "…và số liệu gấp chừng này lần trung vị (hoặc chỉ bằng 1/chừng này).",
+    "ratio": "Tăng quá hoặc giảm dưới chừng này lần so với kỳ trước, năm trước.",
+    "floor": "Chỉ cảnh báo khi chênh lệch lớn hơn số này (3 so với 1 không là bất thường).",
+}
+_PLAUSIBILITY_LABELS = {
+    "z": "Cảnh báo: ngưỡng điểm z", "min_units": "Cảnh báo: số đơn vị tối thiểu",
+    "peer_ratio": "Cảnh báo: số lần trung vị", "ratio": "Cảnh báo: số lần so với kỳ trước",
+    "floor": "Cảnh báo: chênh lệch tối thiểu",
+}
+PLAUSIBILITY_ITEMS = tuple(
+    Item(_PLAUSIBILITY_LABELS[key], f"plausibility.{key}",
+         f"{_PLAUSIBILITY_HELP[key]} Để trống: "
+         f"{format_number(getattr(Plausibility(), key))}.")
+    for key in PLAUSIBILITY_KEYS)
+ITEMS = (*ITEMS, *PLAUSIBILITY_ITEMS)
 
 # ----------------------------------------------------------------------------- vocabularies
 

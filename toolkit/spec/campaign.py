@@ -172,14 +172,14 @@ class Plausibility:
     cell; ``peer_ratio``: it must also be that many times the median (or that fraction of
     it), so the natural spread between a big and a small commune is not flagged; ``ratio``:
     a jump against the unit's previous report or the previous year's row (more than ×3,
-    under ÷3); ``floor``: and the difference must exceed this many (3 against 1 is not a
-    jump). Kept in ``campaign.yaml`` under ``plausibility``, not in ``spec_sha256``."""
+    under ÷3); ``floor``: and the difference must exceed this many (3 against 1, or a
+    handful of classes one year and a dozen the next, is not a typo). Kept in ``campaign.yaml`` under ``plausibility``, not in ``spec_sha256``."""
 
     z: float = 3.5
     min_units: int = 8
     peer_ratio: float = 5.0
     ratio: float = 3.0
-    floor: float = 10.0
+    floor: float = 15.0
 
 
 PLAUSIBILITY_KEYS = ("z", "min_units", "peer_ratio", "ratio", "floor")
