@@ -205,7 +205,7 @@ assert {i.key.split(".", 1)[1] for i in ITEMS if i.key.startswith("deadlines.")}
 _PLAUSIBILITY_HELP = {
     "z": "Số liệu khác xa các đơn vị cùng cấp khi điểm z hiệu chỉnh vượt ngưỡng này.",
     "min_units": "Chỉ so với các đơn vị cùng cấp khi ít nhất chừng này đơn vị có số liệu.",
-    "peer_ratio": "…và số liệu gấp chừng này lần trung vị (hoặc chỉ bằng 1/chừng này).",
+    "peer_ratio": "…và số liệu gấp ít nhất chừng này lần trung vị của các đơn vị cùng cấp.",
     "ratio": "Tăng quá hoặc giảm dưới chừng này lần so với kỳ trước, năm trước.",
     "floor": "Chỉ cảnh báo khi chênh lệch lớn hơn số này (3 so với 1 không là bất thường).",
 }

@@ -7,12 +7,17 @@ modified z-score, WHO's consistency over time); three are made here, each a *war
 unit's own cell (never an error: the file stays accepted and its figures are summed):
 
 - ``plausibility_peer``: far from the units of the same level in this run — modified z-score
-  ``0.6745·(x − median)/MAD`` beyond ``z``, judged only when ``min_units`` units reported the
-  cell, *and* ``peer_ratio`` times the median or that fraction of it, *and* more than
-  ``floor`` away from it. When more than half the units report the same figure (MAD = 0) the
-  scale is the mean absolute deviation ×1.253314; a column whose median is 0 (a rare event:
-  houses built, companies founded) is not judged against its peers, and 0 is never "too
-  small" (it is a real answer, not a typo).
+  ``0.6745·(x − median)/MAD`` beyond ``z``, taken on ``log(1 + x)`` (figures scale with a
+  unit's size: their spread is multiplicative, and a column whose figures naturally spread
+  ×10 must not flag its big units), judged only when ``min_units`` units reported the cell,
+  *and* at least ``peer_ratio`` times the median, *and* more than ``floor`` above it.
+  Only figures far *above* their peers: the typos that matter (an extra zero, a figure
+  typed in the wrong unit) make figures bigger, while a small commune, a year without
+  classes or a column of rare events makes figures far below the median without any mistake
+  (a figure that dropped is caught against the unit's own history instead). When more than
+  half the units report the same figure (MAD = 0) the scale is the mean absolute deviation
+  ×1.253314; a column whose median is 0 (houses built, companies founded) is not judged
+  against its peers.
 - ``plausibility_jump``: against the unit's own previous report (``previous``, from the
   history store): more than ×``ratio`` or under ÷``ratio``, and more than ``floor`` apart.
 - ``plausibility_trend``: inside a fixed-row form whose rows are consecutive years (PL4, PL6
@@ -186,22 +191,24 @@ def _peers(form: Form, t: _Table, levels: Mapping[str, str], limits: Plausibilit
     level = [levels.get(u, "") for u in t.units]
     group = pd.factorize(pd.Series([f"{lv}\x00{r}" for lv, r in zip(level, t.rows,
                                                                      strict=True)]))[0]
-    values = pd.DataFrame(t.x)
-    groups = values.groupby(group, sort=False)
+    x = t.x
+    groups = pd.DataFrame(x).groupby(group, sort=False)
     count = groups.transform("count").to_numpy()
     med = groups.transform("median").to_numpy()
-    dev = (values - med).abs()
+    # the score is taken on log(1 + x): a unit's figures scale with its size, so the spread
+    # of a column is multiplicative (a commune twice as big reports about twice as much)
+    logs = pd.DataFrame(np.log1p(np.maximum(x, 0.0)))
+    log_med = logs.groupby(group, sort=False).transform("median")
+    dev = (logs - log_med).abs()
     dev_groups = dev.groupby(group, sort=False)
     mad = dev_groups.transform("median").to_numpy()
     mean_ad = dev_groups.transform("mean").to_numpy()
-    x = t.x
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(mad > 0, mad / MAD_FACTOR, mean_ad * MEANAD_FACTOR)
-        score = (x - med) / scale
-        extreme = (x >= limits.peer_ratio * med) | ((x > 0) & (x * limits.peer_ratio <= med))
+        score = (logs.to_numpy() - log_med.to_numpy()) / scale
         flagged = ((count >= limits.min_units) & (med > 0) & (scale > 0)
-                   & (np.abs(score) > limits.z) & extreme
-                   & (np.abs(x - med) > limits.floor) & ~np.isnan(x))
+                   & (score > limits.z) & (x >= limits.peer_ratio * med)
+                   & (x - med > limits.floor) & ~np.isnan(x))
     hits: list[_Hit] = []
     for i, j in zip(*np.nonzero(flagged), strict=True):
         hits.append(_Hit("plausibility_peer", t.files[i], t.units[i], form.id, t.rows[i],

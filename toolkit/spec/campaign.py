@@ -165,15 +165,16 @@ class Section:
 @dataclass(frozen=True)
 class Plausibility:
     """Thresholds of the plausibility warnings (:mod:`toolkit.history.plausibility`): a
-    figure far from its peers or that jumped is a warning to check, never an error.
+    figure far above its peers or that jumped is a warning to check, never an error.
 
-    ``z``: modified z-score over the units of one level (0.6745·(x − median)/MAD) beyond
-    which a value is far from its peers, judged only when ``min_units`` units reported the
-    cell; ``peer_ratio``: it must also be that many times the median (or that fraction of
-    it), so the natural spread between a big and a small commune is not flagged; ``ratio``:
-    a jump against the unit's previous report or the previous year's row (more than ×3,
-    under ÷3); ``floor``: and the difference must exceed this many (3 against 1, or a
-    handful of classes one year and a dozen the next, is not a typo). Kept in ``campaign.yaml`` under ``plausibility``, not in ``spec_sha256``."""
+    ``z``: modified z-score over the units of one level (0.6745·(x − median)/MAD, on
+    log(1 + x)) beyond which a figure is far from its peers, judged only when ``min_units``
+    units reported the cell; ``peer_ratio``: it must also be that many times the median, so
+    the natural spread between a big and a small commune is not flagged; ``ratio``: a jump
+    against the unit's previous report or the previous year's row (more than ×3, under
+    ÷3); ``floor``: and the difference must exceed this many (3 against 1, or a handful of
+    classes one year and a dozen the next, is not a typo). Kept in ``campaign.yaml`` under
+    ``plausibility``, not in ``spec_sha256``."""
 
     z: float = 3.5
     min_units: int = 8
