@@ -158,6 +158,18 @@ def test_many_equal_figures_and_small_ones_are_not_outliers(campaign: Campaign) 
     assert "20, gấp 20 lần trung vị của 40 cơ sở (1)" in found.message
 
 
+def test_a_gigantic_figure_is_flagged_and_the_others_still_are(campaign: Campaign) -> None:
+    """1e300 in a count cell passes validation (no maximum); its message must not stop the
+    other warnings of the run."""
+    p = province(campaign, 30, 8)
+    a, b = p.codes[1], p.codes[2]
+    p.values[a][("PL2", "-", "bch_so_luong")] = 1e300
+    p.values[b][("PL5", "-", "du_sinh_hoat")] *= 50
+    found = {f.unit_code: f for f in p.findings()}
+    assert set(found) == {a, b}
+    assert "1,000e+300, gấp" in found[a].message
+
+
 def test_peers_are_judged_only_from_min_units(campaign: Campaign) -> None:
     p = province(campaign, 7, 2)
     code = p.codes[0]

@@ -268,7 +268,16 @@ def _trend(form: Form, t: _Table, limits: Plausibility) -> list[_Hit]:
 def _times(big: float, small: float) -> str:
     """How many times: ``52``, ``3,4``."""
     k = big / small
-    return format_figure(k, 0 if k >= 10 else 1)
+    return _figure(k, 0 if k >= 10 else 1)
+
+
+def _figure(x: float, decimals: int = 2) -> str:
+    """:func:`format_figure`, and a figure too big for it (a unit may type 1e20 in a count
+    cell; babel's decimal rounding gives up there) in scientific notation."""
+    try:
+        return format_figure(x, decimals)
+    except (ArithmeticError, ValueError):
+        return f"{x:.3e}".replace(".", ",")
 
 
 def _comparison(hit: _Hit) -> str:
@@ -341,8 +350,8 @@ def _to_findings(campaign: Campaign, hits: list[_Hit], submissions: Sequence[Sub
         out.append(make_finding(
             hit.code, file=hit.file, unit_code=hit.unit_code, form=hit.form,
             cell=cells.of(hit.file).get((hit.form, hit.row, hit.column), ""),
-            column=hit.column, row=hit.row, value=format_figure(hit.value), label=label,
-            comparison=_comparison(hit), reference=format_figure(hit.reference)))
+            column=hit.column, row=hit.row, value=_figure(hit.value), label=label,
+            comparison=_comparison(hit), reference=_figure(hit.reference)))
     return out
 
 
