@@ -12,6 +12,7 @@ from pathlib import Path
 
 from toolkit.check.validate import long_texts, validate
 from toolkit.history.compare import compare_run
+from toolkit.history.plausibility import PreviousValues, plausibility_findings
 from toolkit.history.store import HISTORY_NAME
 from toolkit.read.cache import ReadCache
 from toolkit.read.ingest import ingest
@@ -22,7 +23,7 @@ from toolkit.report.aggregate import aggregate
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.errors import InboxError
 from toolkit.spec.findings import make_finding
-from toolkit.spec.models import ConsolidationResult, Submission
+from toolkit.spec.models import ConsolidationResult, FormFrames, Submission
 from toolkit.spec.units import Unit, UnitRegistry
 
 CACHE_NAME = ".toolkit-cache.sqlite"
@@ -51,13 +52,17 @@ def consolidate(
     progress: Callable[[int], None] | None = None,
     cache: Path | None = None,
     history: Path | None = None,
+    previous: PreviousValues | None = None,
 ) -> ConsolidationResult:
     """Read every file of ``inbox``, validate it, and aggregate the accepted ones for
     ``office``. One bad file never stops the run: it becomes a status and findings.
     ``cache``: an SQLite file keeping what each file's bytes read as, so a rerun reads
     only new or changed files (:mod:`toolkit.read.cache`); results are the same without.
     ``history``: the SQLite file of past runs (:mod:`toolkit.history`): the result then
-    carries the comparison with the earlier period and each unit's previous figures."""
+    carries the comparison with the earlier period and each unit's previous figures.
+    ``previous``: each unit's figures in its previous report, ``(unit, form, row, column)``
+    → value, for the plausibility warnings (:mod:`toolkit.history.plausibility`); by default
+    those of the ``history``."""
     inbox = Path(inbox)
     if not inbox.exists():
         raise InboxError(f"Không tìm thấy thư mục hộp thư: {inbox}")
@@ -73,14 +78,16 @@ def consolidate(
     _check_senders(inbox, ingested.submissions, units)
     frames = validate(campaign, ingested.submissions)
     long_texts(campaign, ingested.submissions)
+    comparison, earlier = (compare_run(history, campaign, frames, units, office.code)
+                           if history is not None else (None, None))
+    _check_plausibility(campaign, frames, ingested.submissions, units,
+                        previous if previous is not None else earlier)
     expected = units.children(office.code)
     accepted_codes = {s.unit_code for s in ingested.submissions if s.status == "accepted"}
     accepted_units = [u for u in expected if u.code in accepted_codes]
     forms = aggregate(campaign, frames, accepted_units,
                       {s.unit_code: s for s in ingested.submissions if s.status == "accepted"})
     generated_at = now or _as_of(ingested.submissions, campaign)
-    comparison, previous = (compare_run(history, campaign, frames, units, office.code)
-                            if history is not None else (None, None))
     return ConsolidationResult(
         campaign=campaign,
         office=office,
@@ -93,7 +100,7 @@ def consolidate(
         frames=frames,
         cache=read_cache.stats if read_cache is not None else None,
         comparison=comparison,
-        previous=previous,
+        previous=earlier,
     )
 
 
@@ -104,6 +111,21 @@ def _as_of(submissions: list[Submission], campaign: Campaign) -> dt.datetime:
     if times:
         return max(times).replace(microsecond=0)
     return dt.datetime.combine(campaign.document_date, dt.time(), tzinfo=dt.UTC)
+
+
+def _check_plausibility(campaign: Campaign, frames: FormFrames,
+                        submissions: list[Submission], units: UnitRegistry,
+                        previous: PreviousValues | None) -> None:
+    """Warnings on the accepted files' figures that deserve a second look. They only help a
+    clerk: whatever goes wrong computing them, the run goes on without them."""
+    accepted = {s.file: s for s in submissions if s.status == "accepted"}
+    try:
+        found = plausibility_findings(campaign, frames, list(accepted.values()), units,
+                                      previous=previous)
+    except Exception:  # a warning must never cost the office its run
+        return
+    for finding in found:
+        accepted[finding.file].findings.append(finding)
 
 
 def _check_senders(inbox: Path, submissions: list[Submission], units: UnitRegistry) -> None:

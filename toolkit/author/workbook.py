@@ -175,6 +175,10 @@ class _Writer:
                 for i, line in enumerate(lines):
                     rows.append({"item": item.label, "help": item.help if i == 0 else "",
                                  "value": line})
+            elif item.key.startswith("plausibility."):
+                value = (c.get("plausibility") or {}).get(item.key.split(".", 1)[1])
+                if value is not None:  # a row only for a threshold the campaign changes
+                    rows.append({"item": item.label, "help": item.help, "value": value})
             else:
                 value = c.get(item.key)
                 if item.key == "template_version" and value is not None:

@@ -316,6 +316,11 @@ class _Reader:
                 raise row.fail("item", f"mục «{item.label}» đã có ở dòng "
                                        f"{self.item_rows[item.key]}")
             self.item_rows[item.key] = row.line
+            if item.key.startswith("plausibility."):
+                threshold = row.number("value")
+                if threshold is not None:
+                    out.setdefault("plausibility", {})[item.key.split(".", 1)[1]] = threshold
+                continue
             if item.date:
                 day = row.date("value")
                 if day is not None and item.key.startswith("deadlines."):

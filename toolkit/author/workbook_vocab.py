@@ -17,11 +17,13 @@ from toolkit.spec.campaign import (
     COLUMN_TYPES,
     FORM_KINDS,
     INDICATOR_KINDS,
+    PLAUSIBILITY_KEYS,
     RULE_OPS,
     XML_ESCAPE,
+    Plausibility,
 )
 from toolkit.spec.levels import LEVEL_NAMES, LEVELS, TABLE
-from toolkit.spec.text import clean_text
+from toolkit.spec.text import clean_text, format_number
 from toolkit.write.templates import slugify
 
 # ----------------------------------------------------------------------------- sheets
@@ -198,6 +200,27 @@ ITEMS = (
          "«Hướng dẫn» khi cần."),
 )
 assert {i.key.split(".", 1)[1] for i in ITEMS if i.key.startswith("deadlines.")} == set(LEVELS)
+
+# The thresholds of the plausibility warnings (``plausibility:`` of campaign.yaml): written
+# only for a campaign that changes one; a clerk adds the row from the «Mục» dropdown.
+_PLAUSIBILITY_HELP = {
+    "z": "Số liệu khác xa các đơn vị cùng cấp khi điểm z hiệu chỉnh vượt ngưỡng này.",
+    "min_units": "Chỉ so với các đơn vị cùng cấp khi ít nhất chừng này đơn vị có số liệu.",
+    "peer_ratio": "…và số liệu gấp ít nhất chừng này lần trung vị của các đơn vị cùng cấp.",
+    "ratio": "Tăng quá hoặc giảm dưới chừng này lần so với kỳ trước, năm trước.",
+    "floor": "Chỉ cảnh báo khi chênh lệch lớn hơn số này (3 so với 1 không là bất thường).",
+}
+_PLAUSIBILITY_LABELS = {
+    "z": "Cảnh báo: ngưỡng điểm z", "min_units": "Cảnh báo: số đơn vị tối thiểu",
+    "peer_ratio": "Cảnh báo: số lần trung vị", "ratio": "Cảnh báo: số lần so với kỳ trước",
+    "floor": "Cảnh báo: chênh lệch tối thiểu",
+}
+PLAUSIBILITY_ITEMS = tuple(
+    Item(_PLAUSIBILITY_LABELS[key], f"plausibility.{key}",
+         f"{_PLAUSIBILITY_HELP[key]} Để trống: "
+         f"{format_number(getattr(Plausibility(), key))}.")
+    for key in PLAUSIBILITY_KEYS)
+ITEMS = (*ITEMS, *PLAUSIBILITY_ITEMS)
 
 # ----------------------------------------------------------------------------- vocabularies
 

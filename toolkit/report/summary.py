@@ -20,6 +20,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from toolkit.history.plausibility import to_check_text
 from toolkit.report.calls import write_call_sheet
 from toolkit.report.compare_sheet import write_compare_sheet
 from toolkit.spec.campaign import Column
@@ -67,9 +68,10 @@ UNIT_COLUMN = ("unit", "Đơn vị", 28.0)
 ON_TIME, LATE, NO_DEADLINE, UNKNOWN = "Đúng hạn", "Trễ hạn", "Không có hạn", "Không rõ"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 STATUS_COLUMNS: tuple[tuple[str, float], ...] = (
-    ("TT", 5), ("Mã đơn vị", 8), ("Tên đơn vị", 24), ("Trạng thái", 16), ("Tệp", 23),
+    ("TT", 5), ("Mã đơn vị", 8), ("Tên đơn vị", 23), ("Trạng thái", 16), ("Tệp", 20),
     ("Thời gian nhận", 15), ("Nguồn thời gian nhận", 11), ("Hạn nộp", 11),
-    ("Đúng hạn / trễ hạn", 10), ("Số lỗi", 6), ("Số cảnh báo", 8), ("Ghi chú", 26),
+    ("Đúng hạn / trễ hạn", 10), ("Số lỗi", 6), ("Số cảnh báo", 8), ("Ghi chú", 22),
+    ("Cần kiểm tra", 12),  # cells with a plausibility warning (toolkit.history.plausibility)
 )
 FINDING_COLUMNS: tuple[tuple[str, float], ...] = (
     ("Tệp", 24), ("Đơn vị", 22), ("Phụ lục", 8), ("Ô", 7), ("Cột", 22), ("Mức độ", 9),
@@ -176,7 +178,7 @@ class _SummaryWriter:
             row += 1
         for i, (file, why) in enumerate(r.skipped, start=len(unit_rows) + len(extra) + 1):
             ws.write_number(row, 0, i, st.label(align="center"))
-            values = ["", "", "Bỏ qua", file, "", "", "", "", "", "", why]
+            values = ["", "", "Bỏ qua", file, "", "", "", "", "", "", why, ""]
             for col, value in enumerate(values, start=1):
                 ws.write_string(row, col, value, st.label())
             ws.set_row(row, _status_height(values, start=1))
@@ -245,6 +247,7 @@ class _SummaryWriter:
             6: RECEIVED_SOURCES.get(sub.received_source, "") if sub else "",
             8: timeliness(sub.received_at, deadline, arrived=True) if sub else "",
             11: sub.reason if sub else "",
+            12: to_check_text(sub.findings) if sub and status == "accepted" else "",
         }
         if sub is not None and sub.kind == "summary" and sub.coverage is not None:
             note = f"Báo cáo tổng hợp {coverage_text(sub.coverage)}"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolkit.history.plausibility import to_check, to_check_text
 from toolkit.report.calls import render_calls
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.levels import name_of
 from toolkit.spec.models import STATUS_LABELS, ConsolidationResult
+from toolkit.spec.text import printable
 
 
 def _date(d: Any) -> str:
@@ -52,6 +54,24 @@ def empty_inbox_note(result: ConsolidationResult, inbox: Any = None) -> str:
             "kèm vào thư mục này rồi chạy lại.")
 
 
+def _to_check_lines(result: ConsolidationResult, limit: int = 10) -> list[str]:
+    """The accepted units with figures to check (plausibility warnings), one line each."""
+    units = [(s, cells) for s in result.submissions
+             if s.status == "accepted" and (cells := to_check(s.findings))]
+    if not units:
+        return []
+    total = sum(len(cells) for _s, cells in units)
+    lines = ["", f"Số liệu cần kiểm tra lại ({total} ô, {len(units)} đơn vị; cột «Cần kiểm "
+                 "tra» của trang Tình hình nộp, chi tiết trong tệp phản hồi):"]
+    names = {u.code: u.name for u in result.expected}
+    for sub, _cells in units[:limit]:
+        lines.append(printable(f"  {names.get(sub.unit_code, sub.unit_code)} "
+                               f"({sub.unit_code}): {to_check_text(sub.findings)}"))
+    if len(units) > limit:
+        lines.append(f"  … và {len(units) - limit} đơn vị khác")
+    return lines
+
+
 def render_run_summary(result: ConsolidationResult, paths: Any, inbox: Any = None) -> str:
     """The short report printed after ``consolidate``: counts, missing units, output paths
     (and, for an inbox without any workbook, the sentence saying so first)."""
@@ -74,6 +94,7 @@ def render_run_summary(result: ConsolidationResult, paths: Any, inbox: Any = Non
     errors = sum(1 for f in result.findings if f.severity == "error")
     warnings = sum(1 for f in result.findings if f.severity == "warning")
     lines.append(f"  {'Lỗi / cảnh báo':<{width}}  {errors:>5} / {warnings}")
+    lines.extend(_to_check_lines(result))
     missing = [u for u in result.expected if result.status_of(u.code) == "missing"]
     if missing:
         lines.append("")

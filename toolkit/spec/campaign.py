@@ -178,6 +178,30 @@ class CompareTarget:
 
 
 @dataclass(frozen=True)
+class Plausibility:
+    """Thresholds of the plausibility warnings (:mod:`toolkit.history.plausibility`): a
+    figure far above its peers or that jumped is a warning to check, never an error.
+
+    ``z``: modified z-score over the units of one level (0.6745·(x − median)/MAD, on
+    log(1 + x)) beyond which a figure is far from its peers, judged only when ``min_units``
+    units reported the cell; ``peer_ratio``: it must also be that many times the median, so
+    the natural spread between a big and a small commune is not flagged; ``ratio``: a jump
+    against the unit's previous report or the previous year's row (more than ×3, under
+    ÷3); ``floor``: and the difference must exceed this many (3 against 1, or a handful of
+    classes one year and a dozen the next, is not a typo). Kept in ``campaign.yaml`` under
+    ``plausibility``, not in ``spec_sha256``."""
+
+    z: float = 3.5
+    min_units: int = 8
+    peer_ratio: float = 5.0
+    ratio: float = 3.0
+    floor: float = 15.0
+
+
+PLAUSIBILITY_KEYS = ("z", "min_units", "peer_ratio", "ratio", "floor")
+
+
+@dataclass(frozen=True)
 class Campaign:
     """One reporting exercise defined by one plan."""
 
@@ -198,6 +222,8 @@ class Campaign:
     outline: tuple[Section, ...] = field(default_factory=tuple)
     # earlier campaigns/periods compared with; not part of spec_sha256 (toolkit.spec.compare)
     compare_with: tuple[CompareTarget, ...] = field(default_factory=tuple)
+    # thresholds of the plausibility warnings; not part of spec_sha256 either
+    plausibility: Plausibility = field(default_factory=Plausibility)
 
     def form(self, form_id: str) -> Form:
         for f in self.forms:

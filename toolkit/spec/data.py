@@ -26,7 +26,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from toolkit.spec.campaign import DEFAULT_AGGREGATE, Campaign, Column, Form, Indicator, Rule
+from toolkit.spec.campaign import (
+    DEFAULT_AGGREGATE,
+    PLAUSIBILITY_KEYS,
+    Campaign,
+    Column,
+    Form,
+    Indicator,
+    Plausibility,
+    Rule,
+)
 from toolkit.spec.compare import compare_to_data
 from toolkit.spec.outline import outline_to_data
 
@@ -152,6 +161,10 @@ def campaign_to_data(campaign: Campaign) -> tuple[dict[str, Any], list[dict[str,
         out["outline"] = outline_to_data(campaign.outline)
     if campaign.compare_with:
         out["compare_with"] = compare_to_data(campaign.compare_with)
+    thresholds = {k: number(getattr(campaign.plausibility, k)) for k in PLAUSIBILITY_KEYS
+                  if getattr(campaign.plausibility, k) != getattr(Plausibility(), k)}
+    if thresholds:
+        out["plausibility"] = thresholds
     return out, [form_to_data(f) for f in campaign.forms]
 
 

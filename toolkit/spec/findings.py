@@ -95,6 +95,13 @@ _TABLE: tuple[Code, ...] = (
     Code("formula_in_input", "warning",
          "{where} — ô nhập liệu chứa công thức; đã dùng giá trị đang hiển thị ({value}). "
          "Hãy nhập số liệu trực tiếp"),
+    # plausibility (toolkit.history.plausibility): warnings to check, never a rejection
+    Code("plausibility_peer", "warning",
+         "{where} — {label}: {value}, {comparison} ({reference}); kiểm tra lại số liệu"),
+    Code("plausibility_jump", "warning",
+         "{where} — {label}: {value}, {comparison} ({reference}); kiểm tra lại số liệu"),
+    Code("plausibility_trend", "warning",
+         "{where} — {label}: {value}, {comparison} ({reference}); kiểm tra lại số liệu"),
     # ----------------------------------------------------------------- whole file
     Code("file_unreadable", "error",
          "{file} — không đọc được tệp ({detail}); hãy mở lại bằng Excel hoặc LibreOffice, "
@@ -223,6 +230,9 @@ LABELS: dict[str, str] = {
     "layout_damaged": "Bảng bị sửa cấu trúc",
     "merged_cells": "Ô bị gộp",
     "formula_in_input": "Công thức trong ô nhập",
+    "plausibility_peer": "Khác xa các đơn vị cùng cấp",
+    "plausibility_jump": "Thay đổi lớn so với kỳ trước",
+    "plausibility_trend": "Thay đổi lớn giữa các năm",
     "file_unreadable": "Không đọc được tệp",
     "file_encrypted": "Tệp có mật khẩu",
     "not_a_workbook": "Không phải tệp bảng tính",

@@ -22,12 +22,14 @@ from toolkit.spec.campaign import (
     FORM_KINDS,
     INDICATOR_KINDS,
     NUMERIC_TYPES,
+    PLAUSIBILITY_KEYS,
     RULE_OPS,
     XML_ESCAPE,
     Campaign,
     Column,
     Form,
     Indicator,
+    Plausibility,
     RowKey,
     Rule,
 )
@@ -134,9 +136,9 @@ _FORM_KEYS = {"id", "number", "title", "kind", "columns", "row_header", "rows", 
 _INDICATOR_KEYS = {"key", "name", "unit", "kind", "default_target"}
 _CAMPAIGN_KEYS = {"id", "title", "issuer", "document_number", "document_date", "period",
                   "deadlines", "forms", "template_version", "return_to", "instructions",
-                  "outline", "compare_with"}
+                  "outline", "compare_with", "plausibility"}
 # kept out of spec_sha256: they say nothing about the forms units fill
-_UNHASHED = ("outline", "compare_with")
+_UNHASHED = ("outline", "compare_with", "plausibility")
 
 
 def _parse_column(r: _Reader) -> Column:
@@ -478,4 +480,27 @@ def campaign_from_data(campaign: Mapping[str, Any], forms: Sequence[Mapping[str,
         instructions=tuple(nfc(str(x)) for x in r.get("instructions", list, [])),
         outline=outline,
         compare_with=compare_with,
+        plausibility=_plausibility(r),
     )
+
+
+def _plausibility(r: _Reader) -> Plausibility:
+    """The ``plausibility`` thresholds (each optional; the defaults of
+    :class:`Plausibility` otherwise)."""
+    raw = r.get("plausibility", dict, None)
+    if raw is None:
+        return Plausibility()
+    sub = r.sub(raw, "plausibility")
+    sub.check_keys(set(PLAUSIBILITY_KEYS))
+    default = Plausibility()
+    values: dict[str, Any] = {}
+    for key in PLAUSIBILITY_KEYS:
+        value = sub.get(key, (int, float), getattr(default, key))
+        if key == "min_units":
+            if value != int(value) or value < 3:
+                raise sub.fail(key, "phải là số nguyên từ 3 trở lên")
+            value = int(value)
+        elif value < 0 or (key in ("ratio", "peer_ratio") and value <= 1):
+            raise sub.fail(key, "phải là số dương" + (" lớn hơn 1" if "ratio" in key else ""))
+        values[key] = value
+    return Plausibility(**values)
