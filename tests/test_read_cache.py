@@ -48,7 +48,11 @@ def _files(inbox: Path) -> int:
 
 def _run(inbox: Path, out: Path, cache: Path | None, campaign: Campaign = CAMPAIGN,
          units: UnitRegistry = UNITS):
-    result = consolidate(inbox, campaign, units, units.office("TX"), cache=cache)
+    # an empty history, as the CLI's first run has (it records after writing): the summary
+    # then has its «So sánh» sheet, as the CLI's does
+    history = out.parent / f".{out.name}-lich-su.sqlite"
+    result = consolidate(inbox, campaign, units, units.office("TX"), cache=cache,
+                         history=history)
     write_outputs(result, result.frames, out)
     return result
 
