@@ -10,8 +10,9 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from toolkit.check.checked import Checked
 from toolkit.check.validate import long_texts, validate
-from toolkit.read.cache import ReadCache
+from toolkit.read.cache import CacheMemory, ReadCache
 from toolkit.read.ingest import ingest
 from toolkit.read.manifest import read_manifest
 from toolkit.read.provenance import sender_mismatches
@@ -41,25 +42,35 @@ def consolidate(
     now: dt.datetime | None = None,
     progress: Callable[[int], None] | None = None,
     cache: Path | None = None,
+    memory: CacheMemory | None = None,
 ) -> ConsolidationResult:
     """Read every file of ``inbox``, validate it, and aggregate the accepted ones for
     ``office``. One bad file never stops the run: it becomes a status and findings.
     ``cache``: an SQLite file keeping what each file's bytes read as, so a rerun reads
-    only new or changed files (:mod:`toolkit.read.cache`); results are the same without."""
+    only new or changed files and validates only those (:mod:`toolkit.read.cache`);
+    results are the same without. ``memory``: what a long-running process keeps of the
+    campaign between runs with the same ``cache`` (the office's page), so a rerun reads
+    neither the cache file nor unchanged files."""
     inbox = Path(inbox)
     if not inbox.exists():
         raise InboxError(f"Không tìm thấy thư mục hộp thư: {inbox}")
     if not inbox.is_dir():
         raise InboxError(f"{inbox} không phải là thư mục")
-    read_cache = ReadCache(cache, campaign, units) if cache is not None else None
+    read_cache = ReadCache(cache, campaign, units, memory) if cache is not None else None
     try:
         ingested = ingest(inbox, campaign, units=units, progress=progress, cache=read_cache)
+        select(ingested.submissions, units, office, campaign)
+        _check_senders(inbox, ingested.submissions, units)
+        if read_cache is None:
+            frames = validate(campaign, ingested.submissions)
+        else:  # each file's validation outcome is the file's own: kept like its reading
+            made: dict[str, Checked] = {}
+            known = read_cache.checked(s for s in ingested.submissions if s.status == "")
+            frames = validate(campaign, ingested.submissions, known, made)
+            read_cache.store_checked(made, ingested.submissions)
     finally:
         if read_cache is not None:
             read_cache.close()
-    select(ingested.submissions, units, office, campaign)
-    _check_senders(inbox, ingested.submissions, units)
-    frames = validate(campaign, ingested.submissions)
     long_texts(campaign, ingested.submissions)
     expected = units.children(office.code)
     accepted_codes = {s.unit_code for s in ingested.submissions if s.status == "accepted"}
