@@ -475,3 +475,13 @@ def long_texts(campaign: Campaign, submissions: Iterable[Submission]) -> None:
                 "text_truncated", file=sub.file, unit_code=sub.unit_code, form=cell.form,
                 cell=cell.cell, column=cell.column, row=cell.row, value=raw, label=label,
                 length=format_number(len(raw)), limit=format_number(EXCEL_CELL_CHARS)))
+
+
+def warm_up() -> None:
+    """Run pandera once on a tiny frame: its first use in a process costs about a second
+    (lazy imports, backends), which a long-running process pays at start, not on the first
+    file a clerk uploads."""
+    schema = pa.DataFrameSchema(
+        {"x": pa.Column(float, [pa.Check(lambda s: s >= 0, name="min")], nullable=False)},
+        checks=[pa.Check(lambda df: df["x"] <= 1, name="rule:0")], strict=True)
+    _failures(schema, pd.DataFrame({"x": np.asarray([-1.0, np.nan, 2.0])}))

@@ -389,8 +389,9 @@ class ReadCache:
                 rows = []
             for key, text in rows:
                 sub = keys[key]
-                decoded = decode_checked(text, self.campaign, sub.unit_code) if isinstance(
-                    text, str) else None
+                head, _, body = text.partition("\n") if isinstance(text, str) else ("", "", "")
+                decoded = (decode_checked(body, self.campaign, sub.unit_code)
+                           if head == key else None)  # an entry moved to another key: a miss
                 if decoded is None:
                     continue
                 found[sub.file] = decoded
@@ -413,7 +414,7 @@ class ReadCache:
                 self.memory.used.add(key)
             text = encode_checked(outcome, self.campaign)
             if text is not None:
-                rows.append((key, text))
+                rows.append((key, f"{key}\n{text}"))
         self._put("INSERT OR REPLACE INTO checked VALUES (?, ?)", rows)
 
     def store(self, entries: Iterable[tuple[str, Encoded]]) -> None:
