@@ -86,7 +86,9 @@ def step_inprocess(workdir: Path, inbox: Path, cache: Path, repeat: int) -> None
     campaign, units, office = _setup(workdir)
     warm_up()  # as toolkit serve does at start
     memory = CacheMemory()
-    consolidate(inbox, campaign, units, office, cache=cache, memory=memory)  # the first page
+    first = consolidate(inbox, campaign, units, office, cache=cache, memory=memory)
+    write_outputs(first, first.frames, workdir / "out-inprocess",  # the page's first board
+                  feedback_memo=memory.feedback)
     rounds = []
     result = None
     for i in range(repeat):
@@ -94,7 +96,8 @@ def step_inprocess(workdir: Path, inbox: Path, cache: Path, repeat: int) -> None
         start = time.perf_counter()
         result = consolidate(inbox, campaign, units, office, cache=cache, memory=memory)
         middle = time.perf_counter()
-        write_outputs(result, result.frames, workdir / "out-inprocess")
+        write_outputs(result, result.frames, workdir / "out-inprocess",
+                      feedback_memo=memory.feedback)
         rounds.append((middle - start, time.perf_counter() - middle,
                        result.cache.misses if result.cache else None))
     assert result is not None

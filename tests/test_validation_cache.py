@@ -199,8 +199,12 @@ def _generated_inbox(folder: Path, campaign: Campaign, seed: int) -> Path:
 
 
 def _write(folder: Path, out: Path, campaign: Campaign, **cache: Any) -> Any:
+    """consolidate() and write_outputs(); with a memory, as the page does (its feedback
+    workbooks of the last run are kept too)."""
     result = consolidate(folder, campaign, UNITS, OFFICE, **cache)
-    write_outputs(result, result.frames, out)
+    memory = cache.get("memory")
+    write_outputs(result, result.frames, out,
+                  feedback_memo=memory.feedback if memory is not None else None)
     return result
 
 
@@ -242,7 +246,7 @@ def test_the_sample_and_messy_inbox_with_memory(inbox, tmp_path):  # noqa: F811
         result = _write(inbox, tmp_path / f"run{run}", campaign, cache=cache, memory=memory)
         assert result.cache.problems == []
         assert _outputs(tmp_path / f"run{run}") == _outputs(tmp_path / "plain"), run
-    assert memory.entries and memory.checked
+    assert memory.entries and memory.checked and memory.feedback
 
 
 def _tamper(cache: Path, sql: str) -> None:

@@ -91,13 +91,15 @@ class CacheMemory:
     the entries and validation outcomes of the files last seen, and their hashes by stat,
     so a run after one upload reads neither the SQLite file nor the unchanged files.
     Entries are handed out as copies (a run adds findings to what it gets); what the last
-    run did not use is dropped when it ends."""
+    run did not use is dropped when it ends. ``feedback`` holds the feedback workbooks the
+    last outputs had (:func:`toolkit.report.outputs.write_outputs`)."""
 
     def __init__(self) -> None:
         self.entries: dict[str, Submission] = {}
         self.checked: dict[str, Checked] = {}
         self.digests: dict[str, tuple[Stat, str]] = {}
         self.used: set[str] = set()
+        self.feedback: dict[tuple[Any, ...], bytes | str] = {}  # the last outputs' feedback
 
     def retain_used(self) -> None:
         self.entries = {k: v for k, v in self.entries.items() if k in self.used}

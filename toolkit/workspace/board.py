@@ -200,7 +200,8 @@ def consolidate_campaign(ws: Workspace, campaign_id: str,
     office = units.office(ws.office or None)
     result = consolidate(ws.inbox(campaign_id), campaign, units, office,
                          cache=cache_beside(ws.results(campaign_id)), memory=memory)
-    paths = write_outputs(result, result.frames, ws.results(campaign_id))
+    paths = write_outputs(result, result.frames, ws.results(campaign_id),
+                          feedback_memo=memory.feedback if memory is not None else None)
     board = Board(campaign=campaign, office=office, result=result, paths=paths)
     written = {p.name for p in paths.feedback}
     board.feedback = {sub.file: name for name, sub in feedback_plan(result) if name in written}
