@@ -11,6 +11,10 @@ Two steps, so that each problem is reported once, on its cell:
 
 Then each submission is ``accepted`` or ``rejected`` (any error), and the frames keep only
 the rows of accepted ones (the :data:`~toolkit.spec.models.FormFrames` contract).
+
+Every check looks at one row of one file, so a file's outcome (its findings, its typed
+rows: :class:`~toolkit.check.checked.Checked`) is its own: a rerun passes the outcomes it
+kept (``known``) and only the other files are validated (step 2 runs on those alone).
 """
 
 from __future__ import annotations
@@ -461,7 +465,8 @@ def long_texts(campaign: Campaign, submissions: Iterable[Submission]) -> None:
             continue
         raws = sub.cells.raws if isinstance(sub.cells, PackedCells) else [
             c.raw for c in sub.cells]
-        if not any(isinstance(raw, str) and len(raw) > EXCEL_CELL_CHARS for raw in raws):
+        if max(map(len, [r for r in raws if isinstance(r, str)]), default=0) <= \
+                EXCEL_CELL_CHARS:
             continue  # the common case, without making every cell
         for cell in sub.cells:
             raw = cell.raw

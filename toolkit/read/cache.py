@@ -1,12 +1,16 @@
-"""What reading one file gave, kept in SQLite so the next run on the same inbox reads only
-the files that are new or changed (issue 15 item 4).
+"""What reading and validating one file gave, kept in SQLite so the next run on the same
+inbox reads and validates only the files that are new or changed (issue 15 item 4).
 
 An entry is keyed by everything reading a file depends on: the file's sha256, its name in
 the inbox (findings quote it), the campaign spec's hash, the toolkit version and a digest
-of the reader's own source, and the units file (a file without identity is recognised by
-its unit's name). What depends on the other files, the manifest or the office — when it
-was received, superseded, late, validation per form — is never cached: the pipeline
-computes it again each run, so results are byte-identical with and without the cache.
+of the reader's and validator's own source, and the units file (a file without identity is
+recognised by its unit's name). The file's validation outcome (:mod:`toolkit.check.checked`:
+every check looks at one row of one file) is kept under the same key. What depends on the
+other files, the manifest or the office — when it was received, superseded, late, whether
+it is accepted, the totals — is never cached: the pipeline computes it again each run, so
+results are byte-identical with and without the cache. A file's hash is remembered by its
+stat (device, inode, size, mtime, ctime: :func:`file_stat`), so an unchanged file is not
+read at all; :class:`CacheMemory` keeps all of it in a long-running process (the page).
 
 A cache file may have been damaged or tampered with: entries are JSON (never pickle),
 checked field by field on load, and anything wrong is a miss. A file SQLite cannot read is
