@@ -59,7 +59,10 @@ def _new_file(inbox: Path, tag: str) -> Path:
     """A unit's resubmission under a new name (a copy of the first file: read again)."""
     first = sorted(p for p in inbox.rglob("*.xlsx")
                    if not p.name.startswith(("~", "Gửi lại")))[0]
-    target = first.with_name(f"Gửi lại {tag} - {first.name}")
+    n, target = 0, first.with_name(f"Gửi lại {tag} - {first.name}")
+    while target.exists():  # a name an earlier run used is not new
+        n += 1
+        target = first.with_name(f"Gửi lại {tag}.{n} - {first.name}")
     shutil.copy2(first, target)
     return target
 
