@@ -37,11 +37,6 @@ class Checked:
     findings: tuple[Finding, ...]
     rows: dict[str, dict[str, list[Any]]]
 
-    def count(self, form_id: str) -> int:
-        """How many rows of ``form_id`` the file gave."""
-        rows = self.rows.get(form_id)
-        return len(rows["row"]) if rows else 0
-
 
 def _numeric_keys(campaign: Campaign) -> dict[str, tuple[list[str], set[str]]]:
     """form id → (its frame's value columns in order, the numeric ones)."""
