@@ -10,11 +10,12 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from toolkit.check.checked import Checked
 from toolkit.check.validate import long_texts, validate
 from toolkit.history.compare import compare_run
 from toolkit.history.plausibility import PreviousValues, plausibility_findings
 from toolkit.history.store import HISTORY_NAME
-from toolkit.read.cache import ReadCache
+from toolkit.read.cache import CacheMemory, ReadCache
 from toolkit.read.ingest import ingest
 from toolkit.read.manifest import read_manifest
 from toolkit.read.provenance import sender_mismatches
@@ -53,11 +54,15 @@ def consolidate(
     cache: Path | None = None,
     history: Path | None = None,
     previous: PreviousValues | None = None,
+    memory: CacheMemory | None = None,
 ) -> ConsolidationResult:
     """Read every file of ``inbox``, validate it, and aggregate the accepted ones for
     ``office``. One bad file never stops the run: it becomes a status and findings.
     ``cache``: an SQLite file keeping what each file's bytes read as, so a rerun reads
-    only new or changed files (:mod:`toolkit.read.cache`); results are the same without.
+    only new or changed files and validates only those (:mod:`toolkit.read.cache`);
+    results are the same without. ``memory``: what a long-running process keeps of the
+    campaign between runs with the same ``cache`` (the office's page), so a rerun reads
+    neither the cache file nor unchanged files.
     ``history``: the SQLite file of past runs (:mod:`toolkit.history`): the result then
     carries the comparison with the earlier period and each unit's previous figures.
     ``previous``: each unit's figures in its previous report, ``(unit, form, row, column)``
@@ -68,15 +73,21 @@ def consolidate(
         raise InboxError(f"Không tìm thấy thư mục hộp thư: {inbox}")
     if not inbox.is_dir():
         raise InboxError(f"{inbox} không phải là thư mục")
-    read_cache = ReadCache(cache, campaign, units) if cache is not None else None
+    read_cache = ReadCache(cache, campaign, units, memory) if cache is not None else None
     try:
         ingested = ingest(inbox, campaign, units=units, progress=progress, cache=read_cache)
+        select(ingested.submissions, units, office, campaign)
+        _check_senders(inbox, ingested.submissions, units)
+        if read_cache is None:
+            frames = validate(campaign, ingested.submissions)
+        else:  # each file's validation outcome is the file's own: kept like its reading
+            made: dict[str, Checked] = {}
+            known = read_cache.checked(s for s in ingested.submissions if s.status == "")
+            frames = validate(campaign, ingested.submissions, known, made)
+            read_cache.store_checked(made, ingested.submissions)
     finally:
         if read_cache is not None:
             read_cache.close()
-    select(ingested.submissions, units, office, campaign)
-    _check_senders(inbox, ingested.submissions, units)
-    frames = validate(campaign, ingested.submissions)
     long_texts(campaign, ingested.submissions)
     comparison, earlier = (compare_run(history, campaign, frames, units, office.code)
                            if history is not None else (None, None))

@@ -11,11 +11,15 @@ Two steps, so that each problem is reported once, on its cell:
 
 Then each submission is ``accepted`` or ``rejected`` (any error), and the frames keep only
 the rows of accepted ones (the :data:`~toolkit.spec.models.FormFrames` contract).
+
+Every check looks at one row of one file, so a file's outcome (its findings, its typed
+rows: :class:`~toolkit.check.checked.Checked`) is its own: a rerun passes the outcomes it
+kept (``known``) and only the other files are validated (step 2 runs on those alone).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +28,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from toolkit.check.checked import Checked
 from toolkit.check.values import parse_value, range_problem, range_text, shown_text, typed_number
 from toolkit.spec.campaign import Campaign, Column, Form, Rule
 from toolkit.spec.findings import make_finding
@@ -111,13 +116,33 @@ class _FormRows:
         return self._columns
 
     def frame(self) -> pd.DataFrame:
-        data: dict[str, Any] = {}
-        for key, values in self.values.items():
-            if key not in KEY_COLUMNS and self.form.column(key).is_numeric:
-                data[key] = np.asarray(values, dtype="float64")
-            else:
-                data[key] = pd.Series(values, dtype=object)
-        return pd.DataFrame(data, columns=list(self.values))
+        return _frame(self.form, self.values)
+
+    def of_owners(self) -> dict[int, dict[str, list[Any]]]:
+        """Each owner's rows (owner → ``row`` and input column → values): an owner's rows
+        are next to each other, in the order they were added."""
+        out: dict[int, dict[str, list[Any]]] = {}
+        keys = [k for k in self.values if k not in ("file", "unit_code")]
+        start = 0
+        owners = self.owners
+        while start < len(owners):
+            owner, end = owners[start], start
+            while end < len(owners) and owners[end] == owner:
+                end += 1
+            out[owner] = {k: self.values[k][start:end] for k in keys}
+            start = end
+        return out
+
+
+def _frame(form: Form, values: dict[str, list[Any]]) -> pd.DataFrame:
+    """The wide frame of ``values`` (column → values): numbers as float64, others objects."""
+    data: dict[str, Any] = {}
+    for key, column in values.items():
+        if key not in KEY_COLUMNS and form.column(key).is_numeric:
+            data[key] = np.asarray(column, dtype="float64")
+        else:
+            data[key] = pd.Series(column, dtype=object)
+    return pd.DataFrame(data, columns=list(values))
 
 
 def _empty_rows(form: Form) -> _FormRows:
@@ -251,15 +276,22 @@ def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame |
 
 def _findings(rows: _FormRows, frame: pd.DataFrame, cases: pd.DataFrame,
               candidates: list[Submission]) -> list[tuple[int, Finding]]:
-    """``failure_cases`` → (owner, finding) on the source cells; one finding per cell."""
+    """``failure_cases`` → (owner, finding) on the source cells; one finding per cell.
+
+    Taken row by row, then column by column in the form's order (pandera lists them in an
+    order that depends on the whole frame): a file's findings come out the same whether it
+    is validated alone or with the other files (:mod:`toolkit.check.checked`)."""
     form = rows.form
     out: list[tuple[int, Finding]] = []
     done: set[tuple[int, str]] = set()
     rules: list[tuple[int, str]] = []
-    for case in cases.itertuples(index=False):
-        if case.index is None or pd.isna(case.index):
-            continue
-        idx, check, key = int(case.index), str(case.check), str(case.column)
+    position = {key: i for i, key in enumerate(frame.columns)}
+    listed = sorted(
+        ((int(case.index), str(case.check), str(case.column))
+         for case in cases.itertuples(index=False)
+         if case.index is not None and not pd.isna(case.index)),
+        key=lambda c: (c[0], position.get(c[2], -1), _check_order(c[1])))
+    for idx, check, key in listed:
         if check.startswith("rule:"):
             rules.append((idx, check))
             continue
@@ -296,6 +328,13 @@ def _findings(rows: _FormRows, frame: pd.DataFrame, cases: pd.DataFrame,
     return out
 
 
+def _check_order(check: str) -> tuple[int, str]:
+    """Column checks in a fixed order (a blank required cell first), rules by number."""
+    if check.startswith("rule:"):
+        return (1, check.split(":", 1)[1].zfill(6))
+    return (0, check.replace("not_nullable", "\0"))
+
+
 def _base(rows: _FormRows, idx: int, candidates: list[Submission]) -> dict[str, str]:
     sub = candidates[rows.owners[idx]]
     return {"file": sub.file, "unit_code": sub.unit_code, "form": rows.form.id,
@@ -312,22 +351,71 @@ def _drop_shadowed_warnings(sub: Submission) -> None:
 # =========================================================================== entry
 
 
-def validate(campaign: Campaign, submissions: list[Submission]) -> FormFrames:
+def validate(campaign: Campaign, submissions: list[Submission],
+             known: Mapping[str, Checked] | None = None,
+             made: dict[str, Checked] | None = None) -> FormFrames:
     """Validate every submission with status "" (the chosen, readable files): findings on
     their cells, status ``accepted``/``rejected``; return the typed frames of the accepted
-    ones, one per form of ``campaign`` (possibly empty)."""
+    ones, one per form of ``campaign`` (possibly empty).
+
+    ``known`` (file → :class:`~toolkit.check.checked.Checked`) gives the outcome of files
+    validated by an earlier run from the same bytes (the caller vouches for that; an
+    outcome made for another unit code is not used): they are not validated again.
+    ``made``, when given, receives the outcome of each file validated now. Each check looks
+    at one row of one file, so the result is the same either way."""
+    known = known or {}
     candidates = [s for s in submissions if s.status == ""]
+    outcomes: list[Checked | None] = []
+    fresh: list[Submission] = []
+    for sub in candidates:
+        found = known.get(sub.file)
+        if found is not None and found.unit_code != sub.unit_code:
+            found = None
+        outcomes.append(found)
+        if found is None:
+            fresh.append(sub)
+    checked = iter(_check(campaign, fresh))
+    for pos, sub in enumerate(candidates):
+        outcome = outcomes[pos]
+        if outcome is None:
+            outcome = outcomes[pos] = next(checked)
+            if made is not None:
+                made[sub.file] = outcome
+        else:
+            sub.findings.extend(outcome.findings)
+        _drop_shadowed_warnings(sub)
+        sub.status = "rejected" if sub.errors else "accepted"
+        if sub.status == "rejected":
+            sub.reason = f"{sub.errors} lỗi cần sửa"
+    frames: FormFrames = {}
+    for form in campaign.forms:
+        values = _empty_rows(form).values
+        for sub, outcome in zip(candidates, outcomes, strict=True):
+            rows = outcome.rows.get(form.id) if outcome is not None else None
+            if sub.status != "accepted" or not rows:
+                continue
+            n = len(rows["row"])
+            values["file"] += [sub.file] * n
+            values["unit_code"] += [sub.unit_code] * n
+            for key, column in rows.items():
+                values[key] += column
+        frames[form.id] = _frame(form, values)
+    return frames
+
+
+def _check(campaign: Campaign, candidates: list[Submission]) -> list[Checked]:
+    """Validate ``candidates`` together (one pandera run per form): the findings go onto
+    each submission; returns each one's :class:`Checked` outcome, in the same order."""
     all_rows = {form.id: _empty_rows(form) for form in campaign.forms}
+    before = [len(sub.findings) for sub in candidates]
     layouts: dict[int, tuple[Any, list[tuple[str, str, list[int]]]]] = {}
     for owner, sub in enumerate(candidates):
         for form_id, by_row in _group_rows(sub.cells, layouts).items():
             if form_id in all_rows:
                 _add_rows(all_rows[form_id], owner, sub, by_row)
-    frames_all: dict[str, pd.DataFrame] = {}
     for form in campaign.forms:
         rows = all_rows[form.id]
         frame = rows.frame()
-        frames_all[form.id] = frame
         if frame.empty:
             continue
         cases = _failures(build_schema(form), frame)
@@ -341,17 +429,11 @@ def validate(campaign: Campaign, submissions: list[Submission]) -> FormFrames:
                     cell=rows.cells[idx].get(key, ""), column=key,
                     value=shown_text(rows.raws[idx].get(key)), label=form.column(key).label,
                     indicator=form.indicator(str(rows.values["row"][idx])).name))
-    for sub in candidates:
-        _drop_shadowed_warnings(sub)
-        sub.status = "rejected" if sub.errors else "accepted"
-        if sub.status == "rejected":
-            sub.reason = f"{sub.errors} lỗi cần sửa"
-    frames: FormFrames = {}
-    for form in campaign.forms:
-        rows, frame = all_rows[form.id], frames_all[form.id]
-        keep = [candidates[o].status == "accepted" for o in rows.owners]
-        frames[form.id] = frame.loc[np.asarray(keep, dtype=bool)].reset_index(drop=True)
-    return frames
+    by_owner = {form_id: rows.of_owners() for form_id, rows in all_rows.items()}
+    return [Checked(sub.unit_code, tuple(sub.findings[before[owner]:]),
+                    {form_id: found[owner] for form_id, found in by_owner.items()
+                     if owner in found})
+            for owner, sub in enumerate(candidates)]
 
 
 def unallocated_results(form: Form, frame: pd.DataFrame) -> list[tuple[int, str]]:
@@ -383,7 +465,8 @@ def long_texts(campaign: Campaign, submissions: Iterable[Submission]) -> None:
             continue
         raws = sub.cells.raws if isinstance(sub.cells, PackedCells) else [
             c.raw for c in sub.cells]
-        if not any(isinstance(raw, str) and len(raw) > EXCEL_CELL_CHARS for raw in raws):
+        if max(map(len, [r for r in raws if isinstance(r, str)]), default=0) <= \
+                EXCEL_CELL_CHARS:
             continue  # the common case, without making every cell
         for cell in sub.cells:
             raw = cell.raw
@@ -397,3 +480,13 @@ def long_texts(campaign: Campaign, submissions: Iterable[Submission]) -> None:
                 "text_truncated", file=sub.file, unit_code=sub.unit_code, form=cell.form,
                 cell=cell.cell, column=cell.column, row=cell.row, value=raw, label=label,
                 length=format_number(len(raw)), limit=format_number(EXCEL_CELL_CHARS)))
+
+
+def warm_up() -> None:
+    """Run pandera once on a tiny frame: its first use in a process costs about a second
+    (lazy imports, backends), which a long-running process pays at start, not on the first
+    file a clerk uploads."""
+    schema = pa.DataFrameSchema(
+        {"x": pa.Column(float, [pa.Check(lambda s: s >= 0, name="min")], nullable=False)},
+        checks=[pa.Check(lambda df: df["x"] <= 1, name="rule:0")], strict=True)
+    _failures(schema, pd.DataFrame({"x": np.asarray([-1.0, np.nan, 2.0])}))

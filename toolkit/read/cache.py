@@ -1,12 +1,16 @@
-"""What reading one file gave, kept in SQLite so the next run on the same inbox reads only
-the files that are new or changed (issue 15 item 4).
+"""What reading and validating one file gave, kept in SQLite so the next run on the same
+inbox reads and validates only the files that are new or changed (issue 15 item 4).
 
 An entry is keyed by everything reading a file depends on: the file's sha256, its name in
 the inbox (findings quote it), the campaign spec's hash, the toolkit version and a digest
-of the reader's own source, and the units file (a file without identity is recognised by
-its unit's name). What depends on the other files, the manifest or the office — when it
-was received, superseded, late, validation per form — is never cached: the pipeline
-computes it again each run, so results are byte-identical with and without the cache.
+of the reader's and validator's own source, and the units file (a file without identity is
+recognised by its unit's name). The file's validation outcome (:mod:`toolkit.check.checked`:
+every check looks at one row of one file) is kept under the same key. What depends on the
+other files, the manifest or the office — when it was received, superseded, late, whether
+it is accepted, the totals — is never cached: the pipeline computes it again each run, so
+results are byte-identical with and without the cache. A file's hash is remembered by its
+stat (device, inode, size, mtime, ctime: :func:`file_stat`), so an unchanged file is not
+read at all; :class:`CacheMemory` keeps all of it in a long-running process (the page).
 
 A cache file may have been damaged or tampered with: entries are JSON (never pickle),
 checked field by field on load, and anything wrong is a miss. A file SQLite cannot read is
@@ -15,28 +19,32 @@ replaced; a cache another run holds locked is simply not used. Standard library 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import json
 import math
+import os
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from toolkit.check.checked import Checked, decode_checked, encode_checked
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.models import CacheStats, Finding, PackedCells, Submission
 from toolkit.spec.units import UnitRegistry
 
-SCHEMA = "toolkit-read-cache 1"
+SCHEMA = "toolkit-read-cache 2"
 _TIMEOUT = 2.0  # seconds to wait for another run's write before going without the cache
 _SOURCES = ("read", "spec", "check", "_infra")  # what reading a file runs
 _FINDING_FIELDS = 10
 
 
 _ROOT = Path(__file__).resolve().parent.parent
+_SHA_RE = re.compile(r"[0-9a-f]{64}")
 _VERSION_RE = re.compile(r'^__version__ = "([^"]+)"', re.MULTILINE)
 
 
@@ -71,16 +79,62 @@ def units_digest(units: UnitRegistry | None) -> str:
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
 
 
-class ReadCache:
-    """One SQLite file of read results, for one campaign spec, toolkit and units file."""
+Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
 
-    def __init__(self, path: Path, campaign: Campaign, units: UnitRegistry | None) -> None:
+
+def file_stat(st: os.stat_result) -> Stat:
+    """What says a file is still the one hashed: its device and inode, size, and the times
+    of its last change of content (mtime, which a copy may set back) and of anything at all
+    (ctime, which no program sets): bytes written in place or a file put in its place give
+    another stat."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class CacheMemory:
+    """What a long-running process (the office's page) keeps of one campaign between runs:
+    the entries and validation outcomes of the files last seen, and their hashes by stat,
+    so a run after one upload reads neither the SQLite file nor the unchanged files.
+    Entries are handed out as copies (a run adds findings to what it gets); what the last
+    run did not use is dropped when it ends. ``feedback`` holds the feedback workbooks the
+    last outputs had (:func:`toolkit.report.outputs.write_outputs`)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Submission] = {}
+        self.checked: dict[str, Checked] = {}
+        self.digests: dict[str, tuple[Stat, str]] = {}
+        self.used: set[str] = set()
+        self.feedback: dict[tuple[Any, ...], bytes | str] = {}  # the last outputs' feedback
+
+    def retain_used(self) -> None:
+        self.entries = {k: v for k, v in self.entries.items() if k in self.used}
+        self.checked = {k: v for k, v in self.checked.items() if k in self.used}
+        self.used = set()
+
+
+def _pristine(sub: Submission, path: Path | None = None) -> Submission:
+    """A copy of a Submission as the cache gives it: no received time, its own lists."""
+    return dataclasses.replace(sub, findings=list(sub.findings), identity=dict(sub.identity),
+                               origins=dict(sub.origins), received_at=None,
+                               received_source="unknown", path=path or sub.path)
+
+
+class ReadCache:
+    """One SQLite file of read results, for one campaign spec, toolkit and units file;
+    ``memory`` keeps them in the process too, across runs (:class:`CacheMemory`)."""
+
+    def __init__(self, path: Path, campaign: Campaign, units: UnitRegistry | None,
+                 memory: CacheMemory | None = None) -> None:
         self.path = Path(path)
         self.stats = CacheStats()
+        self.campaign = campaign
+        self.memory = memory
         self._prefix = "\0".join((SCHEMA, campaign.spec_sha256, campaign.id, code_digest(),
                                   units_digest(units)))
         self._db: sqlite3.Connection | None = None
         self._opened = False
+        self._digests: dict[str, tuple[Stat, str]] | None = None  # the file's, once loaded
+        self._new_digests: dict[str, tuple[Stat, str]] = {}
+        self._paths: set[str] = set()  # the files this run looked up
 
     # ----------------------------------------------------------------------- keys
 
@@ -120,6 +174,10 @@ class ReadCache:
                        "payload TEXT NOT NULL)")
             db.execute("CREATE TABLE IF NOT EXISTS places (digest TEXT PRIMARY KEY, "
                        "payload TEXT NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, "
+                       "payload TEXT NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS digests (path TEXT PRIMARY KEY, "
+                       "stat TEXT NOT NULL, sha256 TEXT NOT NULL)")
             row = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
             if row is None:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
@@ -147,8 +205,87 @@ class ReadCache:
             self._db = None
 
     def close(self) -> None:
-        """Done with the cache for this run."""
+        """Done with the cache for this run: the hashes worked out are kept, and the
+        memory keeps only what this run used."""
+        if self._new_digests:
+            self._put("INSERT OR REPLACE INTO digests VALUES (?, ?, ?)",
+                      [(path, json.dumps(st), digest)
+                       for path, (st, digest) in self._new_digests.items()])
+            self._new_digests = {}
+        gone = [(p,) for p in (self._digests or {}) if p not in self._paths]
+        if gone:  # files no longer in the inbox (or unpacked from a zip elsewhere)
+            self._put("DELETE FROM digests WHERE path = ?", gone)
         self._close()
+        if self.memory is not None:
+            self.memory.retain_used()
+            self.memory.digests = {k: v for k, v in self.memory.digests.items()
+                                   if k in self._paths}
+
+    def _put(self, sql: str, rows: Sequence[tuple[str, ...]]) -> bool:
+        db = self._connect()
+        if db is None or not rows:
+            return False
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(sql, rows)
+            db.execute("COMMIT")
+            return True
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return False
+
+    def _select(self, sql: str, keys: list[str]) -> list[tuple[Any, ...]]:
+        """``sql`` (ending in ``IN``) for ``keys``, 500 at a time; raises sqlite3.Error."""
+        db = self._db
+        assert db is not None
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            rows += db.execute(f"{sql} ({','.join('?' * len(chunk))})", chunk).fetchall()
+        return rows
+
+    # ----------------------------------------------------------------------- hashes
+
+    def known_digest(self, path: Path, st: Stat) -> str | None:
+        """The sha256 of the file at ``path`` when it was hashed with this same stat (a
+        file written again or replaced has another: :func:`file_stat`)."""
+        key = str(path)
+        self._paths.add(key)
+        if self.memory is not None:
+            found = self.memory.digests.get(key)
+            if found is not None and found[0] == st:
+                return found[1]
+        if self._digests is None:
+            self._digests = {}
+            db = self._connect()
+            if db is not None:
+                try:
+                    for name, stat_text, digest in db.execute(
+                            "SELECT path, stat, sha256 FROM digests"):
+                        try:
+                            saved = tuple(json.loads(stat_text))
+                        except (TypeError, ValueError, RecursionError):
+                            continue
+                        if (len(saved) == 5 and all(type(v) is int for v in saved)
+                                and isinstance(digest, str) and _SHA_RE.fullmatch(digest)):
+                            self._digests[name] = (saved, digest)
+                except sqlite3.Error as exc:
+                    self._failed(exc)
+        found = self._digests.get(key)
+        if found is not None and found[0] == st:
+            if self.memory is not None:
+                self.memory.digests[key] = found
+            return found[1]
+        return None
+
+    def hashed(self, path: Path, st: Stat, digest: str) -> None:
+        """Remember that the file at ``path``, with stat ``st``, hashed to ``digest``."""
+        key = str(path)
+        self._paths.add(key)
+        if self.memory is not None:
+            self.memory.digests[key] = (st, digest)
+        if self._digests is None or self._digests.get(key) != (st, digest):
+            self._new_digests[key] = (st, digest)
 
     def _failed(self, exc: sqlite3.Error) -> None:
         """A query failed: a locked cache is left alone; a damaged one is replaced (its
@@ -164,6 +301,8 @@ class ReadCache:
 
     def is_empty(self) -> bool:
         """Whether the cache holds no entry (a first run: nothing to look up)."""
+        if self.memory is not None and self.memory.entries:
+            return False
         db = self._connect()
         if db is None:
             return True
@@ -177,16 +316,23 @@ class ReadCache:
         """Decoded entries for ``wanted`` (key → (sha256, rel, path, size)): a
         :class:`Submission` without its received time. An entry that fails any check is
         left out (a miss)."""
+        found: dict[str, Submission] = {}
+        memory = self.memory
+        if memory is not None:
+            for key in wanted:
+                kept = memory.entries.get(key)
+                if kept is not None:
+                    sha256, rel, path, size = wanted[key]
+                    found[key] = _pristine(kept, path)
+                    memory.used.add(key)
+            wanted = {k: v for k, v in wanted.items() if k not in found}
+        if not wanted:
+            return found
         db = self._connect()
-        if db is None or not wanted:
-            return {}
+        if db is None:
+            return found
         try:
-            rows: list[tuple[str, str]] = []
-            keys = list(wanted)
-            for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
-                rows += db.execute(f"SELECT key, payload FROM entries WHERE key IN "
-                                   f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            rows = self._select("SELECT key, payload FROM entries WHERE key IN", list(wanted))
             payloads = {}
             for key, text in rows:
                 try:
@@ -206,8 +352,7 @@ class ReadCache:
                         places[digest] = decoded
         except sqlite3.Error as exc:
             self._failed(exc)
-            return {}
-        found: dict[str, Submission] = {}
+            return found
         for key, payload in payloads.items():
             sha256, rel, path, size = wanted[key]
             try:
@@ -215,7 +360,68 @@ class ReadCache:
             except (KeyError, TypeError, ValueError, IndexError, AttributeError,
                     RecursionError):
                 continue
+            if memory is not None:
+                memory.entries[key] = _pristine(found[key])
+                memory.used.add(key)
         return found
+
+    def remember(self, key: str, sub: Submission) -> None:
+        """Keep a file just read in the memory (as the cache would give it back)."""
+        if self.memory is not None:
+            self.memory.entries[key] = _pristine(sub)
+            self.memory.used.add(key)
+
+    # ----------------------------------------------------------------------- validation
+
+    def checked(self, subs: Iterable[Submission]) -> dict[str, Checked]:
+        """The validation outcomes kept for ``subs`` (file → outcome), each found by the
+        same key as the file's read entry (:mod:`toolkit.check.checked`)."""
+        keys = {self.key(sub.sha256, sub.file): sub for sub in subs if sub.sha256}
+        found: dict[str, Checked] = {}
+        memory = self.memory
+        if memory is not None:
+            for key, sub in keys.items():
+                kept = memory.checked.get(key)
+                if kept is not None and kept.unit_code == sub.unit_code:
+                    found[sub.file] = kept
+                    memory.used.add(key)
+            keys = {k: s for k, s in keys.items() if s.file not in found}
+        if keys and self._connect() is not None:
+            try:
+                rows = self._select("SELECT key, payload FROM checked WHERE key IN",
+                                    list(keys))
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                rows = []
+            for key, text in rows:
+                sub = keys[key]
+                head, _, body = text.partition("\n") if isinstance(text, str) else ("", "", "")
+                decoded = (decode_checked(body, self.campaign, sub.unit_code)
+                           if head == key else None)  # an entry moved to another key: a miss
+                if decoded is None:
+                    continue
+                found[sub.file] = decoded
+                if memory is not None:
+                    memory.checked[key] = decoded
+                    memory.used.add(key)
+        self.stats.checked += len(found)
+        return found
+
+    def store_checked(self, made: dict[str, Checked], subs: Iterable[Submission]) -> None:
+        """Keep the outcomes of the files validated this run (``made``: file → outcome)."""
+        rows = []
+        for sub in subs:
+            outcome = made.get(sub.file)
+            if outcome is None or not sub.sha256:
+                continue
+            key = self.key(sub.sha256, sub.file)
+            if self.memory is not None:
+                self.memory.checked[key] = outcome
+                self.memory.used.add(key)
+            text = encode_checked(outcome, self.campaign)
+            if text is not None:
+                rows.append((key, f"{key}\n{text}"))
+        self._put("INSERT OR REPLACE INTO checked VALUES (?, ?)", rows)
 
     def store(self, entries: Iterable[tuple[str, Encoded]]) -> None:
         """Keep ``(key, encoded)`` pairs (:func:`encode` of a Submission just read, before

@@ -22,7 +22,7 @@ from typing import Any
 
 from toolkit._infra.workers import ordered_map
 from toolkit.read import limits
-from toolkit.read.cache import Encoded, ReadCache, encode
+from toolkit.read.cache import Encoded, ReadCache, encode, file_stat
 from toolkit.read.fsopen import open_regular, os_reason
 from toolkit.read.inbox_zip import SEPARATOR, ZIP_SUFFIX, unpack
 from toolkit.read.manifest import MANIFEST_NAME, load_manifest
@@ -212,21 +212,43 @@ def _cached(cache: ReadCache | None, files: list[tuple[str, Path]]) -> dict[str,
     wanted: dict[str, tuple[str, str, Path, int]] = {}
     keys: dict[str, str] = {}
     for rel, path in files:
-        try:
-            with open_regular(path) as fh:
-                data = fh.read(limits.MAX_FILE_BYTES + 1)
-        except OSError:
+        hashed = _digest(cache, path)
+        if hashed is None:
             continue
-        if not data or len(data) > limits.MAX_FILE_BYTES:
-            continue
-        digest = hashlib.sha256(data).hexdigest()
+        digest, size = hashed
         keys[rel] = cache.key(digest, rel)
-        wanted[keys[rel]] = (digest, rel, path, len(data))
+        wanted[keys[rel]] = (digest, rel, path, size)
     found = cache.lookup(wanted)
     hits = {rel: ("sub", found[key]) for rel, key in keys.items() if key in found}
     cache.stats.hits += len(hits)
     cache.stats.misses += len(files) - len(hits)
     return hits
+
+
+def _digest(cache: ReadCache, path: Path) -> tuple[str, int] | None:
+    """The sha256 and size of a file to look up, or None (gone, empty, too large). A file
+    whose stat is the one it had when hashed before is not read again
+    (:func:`~toolkit.read.cache.file_stat`: written again or replaced, it has another)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISREG(st.st_mode) and 0 < st.st_size <= limits.MAX_FILE_BYTES:
+        known = cache.known_digest(path, file_stat(st))
+        if known is not None:
+            return known, st.st_size
+    try:
+        with open_regular(path) as fh:
+            before = file_stat(os.fstat(fh.fileno()))  # taken before reading: a write
+            data = fh.read(limits.MAX_FILE_BYTES + 1)  # meanwhile changes ctime
+    except OSError:
+        return None
+    if not data or len(data) > limits.MAX_FILE_BYTES:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    if before[2] == len(data):
+        cache.hashed(path, before, digest)
+    return digest, len(data)
 
 
 def _received(sub: Submission, received: dict[str, dt.datetime]) -> Submission:
@@ -261,7 +283,9 @@ def _outcomes(files: list[tuple[str, Path]], campaign: Campaign,
                 continue
             outcome, encoded = _unpack(next(fresh), places_seen)
             if cache is not None and encoded is not None:
-                read.append((cache.key(outcome[1].sha256, rel), encoded))
+                key = cache.key(outcome[1].sha256, rel)
+                read.append((key, encoded))
+                cache.remember(key, outcome[1])
             yield outcome
     finally:
         fresh.close()

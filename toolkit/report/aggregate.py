@@ -40,9 +40,21 @@ Record = dict[str, Any]
 
 
 
+def _blank(value: Any) -> bool:
+    """:func:`is_blank`, with the frames' common case (a float, NaN when blank) first."""
+    if type(value) is float:
+        return value != value
+    return is_blank(value)
+
+
 def _sum(values: Iterable[Any], col: Column) -> float | int | None:
     """Exact sum of the non-blank values; None when every value is blank."""
-    nums = [float(v) for v in values if not is_blank(v)]
+    values = values if isinstance(values, list) else list(values)
+    floats = [v for v in values if type(v) is float]
+    if len(floats) == len(values):  # the frames' numbers: NaN is a blank
+        nums = [v for v in floats if v == v]
+    else:
+        nums = [v if type(v) is float else float(v) for v in values if not _blank(v)]
     if not nums:
         return None
     return column_number(math.fsum(nums), col)
@@ -52,10 +64,12 @@ def _ratio(records: Sequence[Record], col: Column) -> float | None:
     """sum(numerator) / sum(denominator) over the records giving both; None if that
     denominator is blank or 0. A fraction (0.42 for 42 %)."""
     assert col.numerator is not None and col.denominator is not None
+    num_key, den_key = col.numerator, col.denominator
     pairs = [
-        (float(r[col.numerator]), float(r[col.denominator]))
-        for r in records
-        if not is_blank(r.get(col.numerator)) and not is_blank(r.get(col.denominator))
+        (float(n), float(d))
+        for n, d in ((r.get(num_key, math.nan), r.get(den_key, math.nan)) for r in records)
+        if (n == n if type(n) is float else not is_blank(n))
+        and (d == d if type(d) is float else not is_blank(d))
     ]
     if not pairs:
         return None
@@ -67,7 +81,7 @@ def _ratio(records: Sequence[Record], col: Column) -> float | None:
 
 def _concat(named: Iterable[tuple[str, Any]]) -> str | None:
     """``Unit name: text`` for every non-empty text, joined by ``; ``; None if none."""
-    parts = [f"{name}: {clean_value(text)}" for name, text in named if not is_blank(text)]
+    parts = [f"{name}: {clean_value(text)}" for name, text in named if not _blank(text)]
     return CONCAT_SEPARATOR.join(parts) if parts else None
 
 
@@ -75,10 +89,16 @@ def _own_values(form: Form, record: Record) -> dict[str, Any]:
     """One record's values as submitted, with its ratio columns recomputed."""
     values: dict[str, Any] = {}
     for col in form.columns:
+        key = col.key
         if col.aggregate == "ratio":
-            values[col.key] = _ratio([record], col)
+            values[key] = _ratio([record], col)
+            continue
+        value = record.get(key)
+        if type(value) is float:  # clean_value's own first case, without the call
+            values[key] = None if value != value else (
+                int(value) if col.type == "count" and value.is_integer() else value)
         else:
-            values[col.key] = clean_value(record.get(col.key), col)
+            values[key] = clean_value(value, col)
     return values
 
 
@@ -90,7 +110,7 @@ def _combined(
     values: dict[str, Any] = {}
     for col in form.columns:
         if col.aggregate == "sum":
-            values[col.key] = _sum((r.get(col.key) for r in records), col)
+            values[col.key] = _sum([r.get(col.key) for r in records], col)
         elif col.aggregate == "ratio":
             values[col.key] = _ratio(records, col)
         elif col.aggregate == "concat" and concat:
@@ -128,9 +148,13 @@ def _unit_records(
     if frame is None or frame.empty:
         return by_unit
     order = _row_order(form)
-    for position, record in enumerate(frame.to_dict("records")):
-        code = str(record.get("unit_code", ""))
+    keys = [str(k) for k in frame.columns]
+    columns = [frame[k].tolist() for k in frame.columns]  # Python floats and objects, as
+    codes = frame["unit_code"].tolist() if "unit_code" in frame else [""] * len(frame)
+    for position, values in enumerate(zip(*columns, strict=True)):  # to_dict would give
+        code = str(codes[position])
         if code in by_unit:
+            record = dict(zip(keys, values, strict=True))
             record["_position"] = position
             by_unit[code].append(record)
     for records in by_unit.values():
@@ -139,7 +163,7 @@ def _unit_records(
 
 
 def _non_empty(form: Form, record: Record) -> bool:
-    return any(not is_blank(record.get(c.key)) for c in form.input_columns)
+    return any(not _blank(record.get(c.key)) for c in form.input_columns)
 
 
 class Sources:
@@ -190,14 +214,15 @@ def _fixed_rows(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Un
                 sources: Sources) -> FormSummary:
     rows: list[SummaryRow] = []
     all_records: list[Record] = []
+    by_row: dict[str, tuple[list[Record], list[str]]] = {r.key: ([], []) for r in form.rows}
+    for unit in units:  # each row's records in unit order, as a loop per row would give
+        for record in by_unit[unit.code]:
+            found = by_row.get(str(record.get("row")))
+            if found is not None:
+                found[0].append(record)
+                found[1].append(unit.name)
     for spec_row in form.rows:
-        records: list[Record] = []
-        names: list[str] = []
-        for unit in units:
-            for record in by_unit[unit.code]:
-                if str(record.get("row")) == spec_row.key:
-                    records.append(record)
-                    names.append(unit.name)
+        records, names = by_row[spec_row.key]
         all_records.extend(records)
         rows.append(SummaryRow(key=spec_row.key, label=spec_row.label,
                                values=_combined(form, records, names), kind="office"))

@@ -367,14 +367,26 @@ def _check_owner(folder: Path, identity: dict[str, str]) -> None:
             "--out khác")
 
 
+FeedbackMemo = dict[tuple[Any, ...], "bytes | str"]  # a feedback workbook by what it is made of
+
+
+def _feedback_key(sub: Submission, campaign: Campaign) -> tuple[Any, ...]:
+    """Everything a feedback workbook is made of: the unit's file (by its bytes' hash),
+    its name, identity, received time and findings, and the campaign spec."""
+    return (campaign.id, campaign.spec_sha256, sub.sha256, sub.file, str(sub.path),
+            sub.received_at, sub.unit_code, sub.unit_name, tuple(sub.findings))
+
+
 def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
-                  out_dir: Path) -> OutputPaths:
+                  out_dir: Path, feedback_memo: FeedbackMemo | None = None) -> OutputPaths:
     """Write the summary workbook, the three CSVs and the feedback workbooks as one set into
     ``out_dir``, all or nothing (module text). A feedback workbook
     that cannot be made (the unit's file defeats both writers) is left out and listed in
     ``feedback_failed``; it does not stop the run. An OS failure while writing (a full
     disk) is an :class:`~toolkit._infra.atomic.OutputWriteError`, one Vietnamese line, with
-    the previous outputs left in place."""
+    the previous outputs left in place. ``feedback_memo``: the feedback workbooks of the
+    last run, kept by a long-running process (the office's page): one made of the same
+    file and findings is not made again (afterwards it holds this run's)."""
     folder = results_folder(out_dir, result.campaign.id, result.office.code)
     if folder.parent == folder:
         raise OutputError(f"Không ghi kết quả vào thư mục gốc {folder}: hãy chọn một thư mục "
@@ -385,7 +397,8 @@ def write_outputs(result: ConsolidationResult, frames: FormFrames | None,
     try:
         staging = setswap.start(parent, name, identity)
         try:
-            paths = _write_all(result, result.frames if frames is None else frames, staging)
+            paths = _write_all(result, result.frames if frames is None else frames, staging,
+                               feedback_memo)
         except BaseException:
             setswap.discard(staging)
             raise
@@ -413,7 +426,8 @@ def _put(target: Path, data: bytes) -> Path:
     return target
 
 
-def _write_all(result: ConsolidationResult, frames: FormFrames, folder: Path) -> OutputPaths:
+def _write_all(result: ConsolidationResult, frames: FormFrames, folder: Path,
+               memo: FeedbackMemo | None = None) -> OutputPaths:
     from toolkit.report.summary import summary_bytes  # written by another module; imported late
 
     campaign = result.campaign
@@ -429,13 +443,21 @@ def _write_all(result: ConsolidationResult, frames: FormFrames, folder: Path) ->
                             csv_bytes(FINDINGS_HEADER, findings_rows(result)))
         submissions_path = _put(folder / "submissions.csv",
                                 csv_bytes(SUBMISSIONS_HEADER, submissions_rows(result)))
+        made: FeedbackMemo = {}
         for name, sub in feedback_plan(result):
-            data = feedback_or_reason(sub, campaign)
+            key = _feedback_key(sub, campaign) if memo is not None else ()
+            data = memo.get(key) if memo is not None else None
+            if data is None:
+                data = feedback_or_reason(sub, campaign)
+            made[key] = data
             if isinstance(data, bytes):
                 feedback.append(_put(feedback_dir / name, data))
             else:
                 failed.append((sub.file, data))
         summary = _put(folder / summary_name(result), summary_job.result())
+    if memo is not None:
+        memo.clear()
+        memo.update(made)
     return OutputPaths(summary=summary, values_csv=values_path, findings_csv=findings_csv,
                        submissions_csv=submissions_path, feedback=feedback,
                        feedback_failed=failed)

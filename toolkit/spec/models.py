@@ -202,12 +202,14 @@ class FormSummary:
 @dataclass
 class CacheStats:
     """How a run used the read cache (:mod:`toolkit.read.cache`): files found in it, files
-    read, entries stored, and why it was not used or was rebuilt (empty when all went well)."""
+    read, entries stored, why it was not used or was rebuilt (empty when all went well),
+    and files not validated again."""
 
     hits: int = 0
     misses: int = 0
     stored: int = 0
     problems: list[str] = field(default_factory=list)
+    checked: int = 0  # files whose validation outcome came from the cache
 
 
 @dataclass

@@ -48,6 +48,8 @@ def is_blank(value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
+        if value[:1].isalnum():  # a letter or digit first: never cleaned away
+            return False
         return not value or not value.strip() or not clean_text(value)
     if isinstance(value, float):
         return math.isnan(value)

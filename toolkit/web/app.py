@@ -24,9 +24,11 @@ from starlette.templating import Jinja2Templates
 from toolkit._infra.atomic import OutputError
 from toolkit.author.plan import PlanError
 from toolkit.author.workbook_vocab import WorkbookError
+from toolkit.check.validate import warm_up
 from toolkit.history.store import HistoryError
 from toolkit.mail.settings import MailError
 from toolkit.read import limits
+from toolkit.read.cache import CacheMemory
 from toolkit.report.outputs import FEEDBACK_DIR
 from toolkit.report.word import ReportTemplateError
 from toolkit.spec.errors import InboxError, SpecError
@@ -56,6 +58,7 @@ class _State:
         self.root = root
         self.lock = threading.Lock()
         self.boards: dict[str, tuple[Any, Board]] = {}
+        self.memories: dict[str, CacheMemory] = {}  # each campaign's files as last read
         self.reports: OrderedDict[str, list[Landed]] = OrderedDict()
 
     def workspace(self) -> Workspace:
@@ -68,7 +71,8 @@ class _State:
             cached = self.boards.get(campaign_id)
             if cached is not None and cached[0] == state:
                 return cached[1]
-            board = consolidate_campaign(ws, campaign_id)
+            memory = self.memories.setdefault(campaign_id, CacheMemory())
+            board = consolidate_campaign(ws, campaign_id, memory=memory)
             self.boards[campaign_id] = (state, board)
             return board
 
@@ -534,6 +538,7 @@ def create_app(root: Path, *, allow_remote: bool = False, password: str | None =
     if allow_remote and not password:
         raise ValueError("serving other computers needs a password")
     open_workspace(root)  # a WorkspaceError now, not on the first page
+    warm_up()  # pandera's first use costs ~1 s: paid here, not by the first upload
     guard = Guard(allow_remote=allow_remote, password=password)
     routes = [
         Route("/", home),

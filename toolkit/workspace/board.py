@@ -2,7 +2,8 @@
 
 The run is :func:`toolkit.pipeline.consolidate` plus
 :func:`toolkit.report.outputs.write_outputs` into the campaign's results folder, exactly what
-``toolkit consolidate`` does (a future cache of re-consolidation plugs in there, not here).
+``toolkit consolidate`` does, with the read and validation cache beside the results folder
+and, in the running page, the campaign's files kept in memory between runs.
 The counts follow the library's own rules: a unit's status is
 :meth:`ConsolidationResult.status_of`, lateness is :func:`toolkit.spec.models.is_late`
 against the campaign's deadline for the unit's level.
@@ -21,6 +22,7 @@ from typing import Any
 from toolkit.history.record import record_result
 from toolkit.history.store import HISTORY_NAME, HistoryError
 from toolkit.pipeline import cache_beside, consolidate, history_beside
+from toolkit.read.cache import CacheMemory
 from toolkit.report.outputs import OutputPaths, feedback_plan, write_outputs
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.compare import percent_text
@@ -217,16 +219,20 @@ def history_file(out_dir: Path) -> Path:
     return ws.root / HISTORY_NAME if ws is not None else history_beside(out_dir)
 
 
-def consolidate_campaign(ws: Workspace, campaign_id: str) -> Board:
+def consolidate_campaign(ws: Workspace, campaign_id: str,
+                         memory: CacheMemory | None = None) -> Board:
     """Consolidate the campaign's inbox for the workspace's office and write the results
-    folder, as ``toolkit consolidate`` run inside the workspace does."""
+    folder, as ``toolkit consolidate`` run inside the workspace does. ``memory``: what the
+    running page keeps of the campaign since its last run (files not read again)."""
     campaign = ws.load_campaign(campaign_id)
     units = ws.load_units()
     office = units.office(ws.office or None)
     history = history_file(ws.results(campaign_id))
     result = consolidate(ws.inbox(campaign_id), campaign, units, office,
-                         cache=cache_beside(ws.results(campaign_id)), history=history)
-    paths = write_outputs(result, result.frames, ws.results(campaign_id))
+                         cache=cache_beside(ws.results(campaign_id)), history=history,
+                         memory=memory)
+    paths = write_outputs(result, result.frames, ws.results(campaign_id),
+                          feedback_memo=memory.feedback if memory is not None else None)
     with contextlib.suppress(HistoryError):  # the outputs are written; history is a bonus
         record_result(history, result)
     board = Board(campaign=campaign, office=office, result=result, paths=paths)

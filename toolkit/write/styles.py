@@ -10,6 +10,7 @@ form's cells are.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import unicodedata
 from collections.abc import Iterable
@@ -206,6 +207,7 @@ CELL_PADDING_PX = 8.0  # what a cell's margins and border take from its width
 LINE_PT = 1.2  # a printed line of Times New Roman is about 1.15 × the font size
 
 
+@functools.lru_cache(maxsize=4096)
 def char_em(ch: str) -> float:
     """Advance of one character in ems (1000 units)."""
     base = unicodedata.normalize("NFD", ch)[:1] or ch
@@ -221,8 +223,14 @@ def char_em(ch: str) -> float:
 
 def text_px(text: str, *, size: float = FONT_SIZE, bold: bool = False) -> float:
     """Printed width of ``text`` in pixels (96 dpi); bold Times is about 7 % wider."""
-    em = sum(char_em(ch) for ch in text)
-    return em * size * 96 / 72 * (1.07 if bold else 1.0)
+    return _text_em(text) * size * 96 / 72 * (1.07 if bold else 1.0)
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_em(text: str) -> float:
+    """The advance of ``text`` in ems: a summary measures the same names and words again
+    and again (2,000 units' rows), so each distinct text is added up once."""
+    return sum(char_em(ch) for ch in text)
 
 
 def text_lines(text: str, width: float, *, bold: bool = False) -> int:
