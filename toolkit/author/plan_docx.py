@@ -238,19 +238,20 @@ def _docx_grid(tbl: Any, label: str) -> tuple[list[Cell], int, int]:
     return cells, len(rows), n_cols
 
 
-def _rows(tbl: Any) -> Iterator[Any]:
-    for child in tbl.iterchildren():
-        if child.tag == f"{_W}tr":
+def _within(parent: Any, tag: str) -> Iterator[Any]:
+    """The ``tag`` children of ``parent``, also those wrapped in content controls
+    (``w:sdt``) or custom XML, as Word nests rows and cells."""
+    for child in parent.iterchildren():
+        if child.tag == f"{_W}{tag}":
             yield child
         elif child.tag in (f"{_W}sdt", f"{_W}customXml"):
             content = child.find(f"{_W}sdtContent")
-            yield from _rows(content if content is not None else child)
+            yield from _within(content if content is not None else child, tag)
+
+
+def _rows(tbl: Any) -> Iterator[Any]:
+    return _within(tbl, "tr")
 
 
 def _cells(tr: Any) -> Iterator[Any]:
-    for child in tr.iterchildren():
-        if child.tag == f"{_W}tc":
-            yield child
-        elif child.tag in (f"{_W}sdt", f"{_W}customXml"):
-            content = child.find(f"{_W}sdtContent")
-            yield from _cells(content if content is not None else child)
+    return _within(tr, "tc")

@@ -12,6 +12,7 @@ sends is counted for its successor (:mod:`toolkit.read.selection`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -211,20 +212,28 @@ def _date(text: str) -> dt.date | None:
     return None
 
 
-def _successors_by_code(units: dict[str, Unit], name: str,
-                        lines: dict[str, int]) -> dict[str, Unit]:
-    """Each ``successor`` as a known code (a code in another case or the successor's name
-    are accepted, as for parents), never the unit itself, never a loop (A → B → A)."""
+def _matcher(units: dict[str, Unit]) -> Callable[[str], list[str]]:
+    """The codes a clerk's reference to a unit may mean: the code in another case (``tx``),
+    else the unit's name ("Huyện đoàn Thọ Xuân"); the parent and successor columns hold
+    either."""
     by_case: dict[str, list[str]] = {}
     by_name: dict[str, list[str]] = {}
     for code, unit in units.items():
         by_case.setdefault(code.casefold(), []).append(code)
         by_name.setdefault(fold(unit.name), []).append(code)
+    return lambda text: by_case.get(text.casefold()) or by_name.get(fold(text)) or []
+
+
+def _successors_by_code(units: dict[str, Unit], name: str,
+                        lines: dict[str, int]) -> dict[str, Unit]:
+    """Each ``successor`` as a known code (a code in another case or the successor's name
+    are accepted, as for parents), never the unit itself, never a loop (A → B → A)."""
+    matches = _matcher(units)
     fixed: dict[str, Unit] = {}
     for code, unit in units.items():
         target = unit.successor
         if target and target not in units:
-            match = by_case.get(target.casefold()) or by_name.get(fold(target)) or []
+            match = matches(target)
             if len(match) != 1:
                 raise UnitsError(
                     f"{name}, dòng {lines[code]}: đơn vị {code} ({unit.name}) ghi «Thay thế "
@@ -257,16 +266,12 @@ def _parents_by_code(units: dict[str, Unit]) -> dict[str, Unit]:
     parent's name ("Huyện đoàn Thọ Xuân", as a "Đơn vị cấp trên" column often holds) is
     replaced by the code when exactly one unit matches; anything else is left for the
     checks below to name."""
-    by_case: dict[str, list[str]] = {}
-    by_name: dict[str, list[str]] = {}
-    for code, unit in units.items():
-        by_case.setdefault(code.casefold(), []).append(code)
-        by_name.setdefault(fold(unit.name), []).append(code)
+    matches = _matcher(units)
     fixed: dict[str, Unit] = {}
     for code, unit in units.items():
         parent = unit.parent
         if parent and parent not in units:
-            match = by_case.get(parent.casefold()) or by_name.get(fold(parent)) or []
+            match = matches(parent)
             if len(match) == 1:
                 parent = match[0]
         fixed[code] = unit if parent == unit.parent else replace(unit, parent=parent)
