@@ -20,6 +20,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit.spec.campaign import Campaign
+from toolkit.spec.confirm import CONFIRM_LABEL, ConfirmPlace, confirm_hint
 from toolkit.spec.layout import (
     DOTS,
     HEADER_TOP,
@@ -30,6 +31,7 @@ from toolkit.spec.layout import (
     TITLE_ROW,
     UNIT_ROW,
     FormLayout,
+    heading_split,
 )
 
 FONT = "Times New Roman"
@@ -279,17 +281,6 @@ def write_text(ws: Worksheet, first_row: int, first_col: int, last_row: int, las
     ws.write_string(first_row, first_col, text, fmt)
 
 
-def heading_split(widths: dict[int, float], last_col: int) -> int:
-    """Last column of the left heading block: about 40 % of the table's width."""
-    total = span_width(widths, 0, last_col)
-    acc = 0.0
-    for col in range(last_col):
-        acc += widths.get(col, 8.43)
-        if acc >= 0.4 * total:
-            return col
-    return max(last_col - 1, 0)
-
-
 def write_heading(
     ws: Worksheet,
     styles: Styles,
@@ -352,6 +343,27 @@ def write_header(ws: Worksheet, styles: Styles, layout: FormLayout) -> None:
         ws.set_row(row, height)
     for col in range(layout.ncols):
         ws.write_string(layout.number_row, col, f"({col + 1})", styles.number_row())
+
+
+def write_confirm(ws: Worksheet, styles: Styles, widths: dict[int, float],
+                  place: ConfirmPlace, example: str) -> None:
+    """The confirmation row of a template (:mod:`toolkit.spec.confirm`): the label and its
+    hint on the left, locked; the unit's text cell, unlocked and shaded like every input,
+    merged over the rest of the table's width."""
+    row, (l0, l1), (i0, i1) = place.row, place.label_cols, place.input_cols
+    label, hint = f"{CONFIRM_LABEL}: ", confirm_hint(example)
+    box = styles.get(text_wrap=True, align="left", border=1)
+    if (l0, l1) != (l0, l0):
+        ws.merge_range(row, l0, row, l1, "", box)
+    ws.write_rich_string(row, l0, styles.get(bold=True), label,
+                         styles.get(italic=True, font_size=10), hint, box)
+    fmt = styles.input("text")
+    if i1 > i0:
+        ws.merge_range(row, i0, row, i1, "", fmt)
+    else:
+        ws.write_blank(row, i0, None, fmt)
+    ws.set_row(row, row_height([(label + hint, span_width(widths, l0, l1))], minimum=34.0,
+                               padding=6.0))
 
 
 def write_signature(ws: Worksheet, styles: Styles, widths: dict[int, float], last_col: int,
