@@ -55,6 +55,7 @@ SIGNERS = ("NGƯỜI LẬP BIỂU", ("TM. BAN THƯỜNG VỤ", "BÍ THƯ"))
 SIGNATURE_SPACE = 3  # blank rows for the signature and seal
 SIGNATURE_ROWS = 2 + SIGNATURE_SPACE + 1  # titles, space, the name line
 SIGNATURE_ROW_PT = 18.0
+GAP_ROW_PT = 8.0  # the blank rows around a template's confirmation row
 # Printed width: A4 landscape unless the table would print below MIN_SCALE (≈ 9 pt), then A3.
 PAPER_A4, PAPER_A3 = 9, 8
 SIDE_MARGIN = 0.25  # inches, left and right
@@ -362,8 +363,9 @@ def write_confirm(ws: Worksheet, styles: Styles, widths: dict[int, float],
         ws.merge_range(row, i0, row, i1, "", fmt)
     else:
         ws.write_blank(row, i0, None, fmt)
-    ws.set_row(row, row_height([(label + hint, span_width(widths, l0, l1))], minimum=34.0,
-                               padding=6.0))
+    ws.set_row(row, row_height([(label + hint, span_width(widths, l0, l1))], minimum=28.0))
+    for gap in (row - 1, row + 1):  # thin rows around it: a one-page form stays one page
+        ws.set_row(gap, GAP_ROW_PT)
 
 
 def write_signature(ws: Worksheet, styles: Styles, widths: dict[int, float], last_col: int,
