@@ -24,6 +24,10 @@ CONFIRM_KEY = "_xac_nhan"  # the map's column key of the confirmation cell (neve
 CONFIRM_ROW = "-"  # its row key in the map
 CONFIRM_LABEL = "Xác nhận số liệu đúng"
 CONFIRM_GAP = 1  # blank rows between the table and the confirmation row
+# the line of the instruction sheet that explains it
+CONFIRM_GUIDE = (f"Nếu được báo một số liệu cần kiểm tra lại mà số liệu đó đúng, ghi «x» (cả "
+                 f"biểu) hoặc các ô đó (ví dụ: D14, F14) kèm lý do vào ô «{CONFIRM_LABEL}» "
+                 f"dưới bảng của biểu rồi gửi lại; số liệu đã xác nhận không bị cảnh báo lại.")
 
 
 def confirm_hint(example: str) -> str:

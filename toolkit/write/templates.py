@@ -27,7 +27,13 @@ from xlsxwriter.worksheet import Worksheet
 from toolkit._infra.atomic import OutputError, ensure_dir, write_bytes
 from toolkit._infra.workers import ordered_map
 from toolkit.spec.campaign import Campaign, Column, Form
-from toolkit.spec.confirm import confirm_example, confirm_place
+from toolkit.spec.confirm import (
+    CONFIRM_GUIDE,
+    CONFIRM_LABEL,
+    confirm_example,
+    confirm_hint,
+    confirm_place,
+)
 from toolkit.spec.layout import DOTS, DataRow, FormLayout, a1, col_name
 from toolkit.spec.levels import LEVELS, below, name_of
 from toolkit.spec.meta import META_SHEET, cell_map, meta_rows, template_layout
@@ -263,7 +269,15 @@ class _Writer:
     def _signature(self, ws: Worksheet, layout: FormLayout) -> int:
         """The confirmation row under the table, then the signature block under it."""
         place = confirm_place(layout)
-        write_confirm(ws, self.styles, layout.widths, place, confirm_example(layout))
+        example = confirm_example(layout)
+        write_confirm(ws, self.styles, layout.widths, place, example)
+        first = place.input_cols[0]
+        ws.data_validation(place.row, first, place.row, first, {
+            "validate": "length", "criteria": "<=", "value": TEXT_MAX, "ignore_blank": True,
+            "input_title": _clip(CONFIRM_LABEL, 32),
+            "input_message": _clip(confirm_hint(example) + ".", 255),
+            "error_type": "stop", "error_title": _clip("Nội dung quá dài", 32),
+            "error_message": "Nhập tối đa 2.000 ký tự."})
         return write_signature(ws, self.styles, layout.widths, layout.last_col,
                                place.row + 2, layout.number_row, layout.last_row)
 
@@ -331,7 +345,7 @@ class _Writer:
         row += 1
         ws.write_string(row, 0, "Cách điền", st.text(bold=True, size=12, wrap=False))
         row += 1
-        lines = [*c.instructions,
+        lines = [*c.instructions, CONFIRM_GUIDE,
                  "Không sửa, không xóa các trang tính ẩn: chúng giúp máy tổng hợp nhận ra đơn vị"
                  " và vị trí từng ô số liệu."]
         for i, line in enumerate(lines, start=1):
