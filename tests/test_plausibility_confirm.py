@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils.cell import coordinate_from_string
 
 from toolkit._infra.paths import samples_dir
 from toolkit.history.confirm import references
@@ -278,3 +279,53 @@ def test_an_older_template_without_the_cell_reads_as_before(tmp_path: Path) -> N
 ])
 def test_references_in_a_confirmation(text: str, expected: list[tuple[str, str]]) -> None:
     assert references(text, ["PL4", "PL2"]) == expected
+
+
+def _filled(unit_code: str, typed: dict[tuple[str, str, str], Any]
+            ) -> tuple[bytes, dict[tuple[str, str, str], str]]:
+    unit = UNITS.get(unit_code)
+    template = template_bytes(CAMPAIGN, unit, OFFICE)
+    rng = random.Random(unit_code)
+    values = realistic_values(CAMPAIGN, unit_levels(typical_levels(CAMPAIGN, rng), rng), rng)
+    return fill_workbook(template, {**values, **typed}, modified=WHEN), _map(template)
+
+
+def _read_one(tmp_path: Path, data: bytes) -> Any:
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    (inbox / "tep.xlsx").write_bytes(data)
+    (sub,) = consolidate(inbox, CAMPAIGN, UNITS, OFFICE).submissions
+    return sub
+
+
+def test_rows_inserted_above_the_table_move_the_confirmation_too(tmp_path: Path) -> None:
+    """A unit that unprotected PL4 and inserted two rows above the table: the figures and the
+    confirmation are read where they went (beside the label)."""
+    data, cells = _filled(CHILDREN[1].code, {_confirm("PL4"): "E14 đúng"})
+    book = load_workbook(io.BytesIO(data))
+    book["PL4"].insert_rows(1, 2)
+    moved = io.BytesIO()
+    book.save(moved)
+    sub = _read_one(tmp_path, moved.getvalue())
+    (note,) = [c for c in sub.confirmations if c.form == "PL4"]
+    old = cells[_confirm("PL4")]
+    assert note.raw == "E14 đúng"
+    letter, row = coordinate_from_string(old)
+    assert note.cell == f"{letter}{row + 2}"
+    assert "layout_shifted" in {f.code for f in sub.findings}
+
+
+def test_without_its_label_the_cell_is_not_read(tmp_path: Path) -> None:
+    """The label is what says the cell is the confirmation: a sheet whose label was
+    overwritten gives no confirmation (a value is never taken from a cell that may be
+    another), and the file is read as usual."""
+    data, cells = _filled(CHILDREN[1].code, {_confirm("PL4"): "x"})
+    book = load_workbook(io.BytesIO(data))
+    ws = book["PL4"]
+    ws.cell(ws[cells[_confirm("PL4")]].row, 1).value = "Ghi chú của đơn vị"
+    changed = io.BytesIO()
+    book.save(changed)
+    sub = _read_one(tmp_path, changed.getvalue())
+    assert sub.status == "accepted"
+    assert [c.form for c in sub.confirmations] == ["PL1", "PL2", "PL3", "PL5", "PL6"]
+    assert all(c.raw is None for c in sub.confirmations)
