@@ -343,7 +343,8 @@ def test_resaved_template_keeps_identity_map_validation_protection_formulas(
         found = ingest(path.parent, campaign)
         (sub,) = found.submissions
         assert sub.identity == meta.identity, path.suffix
-        assert {(c.form, c.row, c.column, c.cell) for c in sub.cells} == {
+        read = [*sub.cells, *sub.confirmations]  # the confirmation cells are set apart
+        assert {(c.form, c.row, c.column, c.cell) for c in read} == {
             (c.form, c.row, c.column, c.cell) for c in meta.cells}, path.suffix
         assert not [f for f in sub.findings if f.severity == "error"], sub.findings
 

@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet as PyxlSheet
 
 from toolkit._infra.atomic import OutputError
 from toolkit.spec.campaign import Campaign, Form
+from toolkit.spec.confirm import CONFIRM_KEY
 from toolkit.spec.layout import (
     HEADER_TOP,
     NUMBER_TITLE_ROW,
@@ -320,11 +321,18 @@ def test_map_cells_are_unlocked_validated_inputs(book: PyxlWorkbook, meta, campa
                                                  form_id: str) -> None:
     form = campaign.form(form_id)
     ws = book[form.sheet]
-    entries = [c for c in meta.cells if c.form == form_id]
+    entries = [c for c in meta.cells if c.form == form_id and c.column != CONFIRM_KEY]
     expected_rows = {"list": [str(i) for i in range(1, form.list_rows + 1)],
                      "fixed_rows": [r.key for r in form.rows], "single_row": ["-"]}[form.kind]
     assert {(e.row, e.column) for e in entries} == {
         (r, c.key) for r in expected_rows for c in form.columns if c.aggregate != "ratio"}
+    (note,) = [c for c in meta.cells if c.form == form_id and c.column == CONFIRM_KEY]
+    assert note.row == "-" and note.sheet == form.sheet
+    cell = ws[note.cell]
+    assert cell.protection.locked is False and cell.fill.fgColor.rgb.endswith("FFF2CC")
+    assert cell.font.name == "Times New Roman" and cell.alignment.wrap_text
+    assert ws.cell(cell.row, 1).font.name == "Times New Roman"
+    assert ws[note.cell].row > max(ws[e.cell].row for e in entries) + 1  # under the table
     for e in entries:
         col = form.column(e.column)
         cell = ws[e.cell]
@@ -342,6 +350,10 @@ def test_everything_else_locked_and_sheet_protected(book: PyxlWorkbook, meta,
                                                     form_id: str) -> None:
     ws = book[form_id]
     inputs = {c.cell for c in meta.cells if c.form == form_id}
+    for note in (c.cell for c in meta.cells if c.form == form_id and c.column == CONFIRM_KEY):
+        for r in ws.merged_cells.ranges:  # the confirmation cell is merged over the width
+            if note in r:
+                inputs |= {cell.coordinate for row in ws[r.coord] for cell in row}
     for row in ws.iter_rows(min_row=1, max_row=ws.max_row, max_col=ws.max_column):
         for cell in row:
             if cell.coordinate in inputs:
@@ -403,11 +415,10 @@ def test_total_row_sums(book: PyxlWorkbook, cached: PyxlWorkbook, meta, campaign
     form = campaign.form(form_id)
     ws = book[form_id]
     by_col: dict[str, list[str]] = {}
-    for c in meta.cells:
-        if c.form == form_id:
-            by_col.setdefault(c.column, []).append(c.cell)
-    total_row = max(int(re.sub(r"[A-Z]+", "", c.cell)) for c in meta.cells
-                    if c.form == form_id) + 1
+    values = [c for c in meta.cells if c.form == form_id and c.column != CONFIRM_KEY]
+    for c in values:
+        by_col.setdefault(c.column, []).append(c.cell)
+    total_row = max(int(re.sub(r"[A-Z]+", "", c.cell)) for c in values) + 1
     assert ws.cell(total_row, 1).value.startswith("Tổng")
     assert ws.cell(total_row, 1).font.b
     for col in form.columns:
@@ -424,7 +435,8 @@ def test_total_row_sums(book: PyxlWorkbook, cached: PyxlWorkbook, meta, campaign
 
 def test_list_form_is_prenumbered(book: PyxlWorkbook, meta, campaign: Campaign) -> None:
     form = campaign.form("PL1")
-    rows = sorted({int(re.sub(r"[A-Z]+", "", c.cell)) for c in meta.cells if c.form == "PL1"})
+    rows = sorted({int(re.sub(r"[A-Z]+", "", c.cell)) for c in meta.cells
+                   if c.form == "PL1" and c.column != CONFIRM_KEY})
     assert len(rows) == form.list_rows == 40
     ws = book["PL1"]
     assert [ws.cell(r, 1).value for r in rows] == list(range(1, 41))

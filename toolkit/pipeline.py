@@ -13,6 +13,7 @@ from pathlib import Path
 from toolkit.check.checked import Checked
 from toolkit.check.validate import long_texts, validate
 from toolkit.history.compare import compare_run
+from toolkit.history.confirm import confirmed_cells
 from toolkit.history.plausibility import PreviousValues, plausibility_findings
 from toolkit.history.store import HISTORY_NAME
 from toolkit.read.cache import CacheMemory, ReadCache
@@ -127,12 +128,14 @@ def _as_of(submissions: list[Submission], campaign: Campaign) -> dt.datetime:
 def _check_plausibility(campaign: Campaign, frames: FormFrames,
                         submissions: list[Submission], units: UnitRegistry,
                         previous: PreviousValues | None) -> None:
-    """Warnings on the accepted files' figures that deserve a second look. They only help a
+    """Warnings on the accepted files' figures that deserve a second look, but not on those
+    a unit confirmed in its template's «Xác nhận số liệu đúng» cell. They only help a
     clerk: whatever goes wrong computing them, the run goes on without them."""
     accepted = {s.file: s for s in submissions if s.status == "accepted"}
     try:
         found = plausibility_findings(campaign, frames, list(accepted.values()), units,
-                                      previous=previous)
+                                      previous=previous,
+                                      confirmed=confirmed_cells(campaign, accepted.values()))
     except Exception:  # a warning must never cost the office its run
         return
     for finding in found:

@@ -30,8 +30,11 @@ computed percent, never a target the superior allocated), never the rows of a li
 own previous report first, then the peers, then the trend). Thresholds:
 :class:`toolkit.spec.campaign.Plausibility` (``plausibility:`` in ``campaign.yaml``).
 
-A unit confirms a figure it knows is right (``confirmed``: ``(unit, form, row)`` for a whole
-row or ``(unit, form, row, column)`` for one cell); a confirmed figure is not flagged again.
+A unit confirms a figure it knows is right (``confirmed``: ``(unit, form)`` for a whole form,
+``(unit, form, row)`` for a whole row or ``(unit, form, row, column)`` for one cell; from
+the template's «Xác nhận số liệu đúng» cells through
+:func:`toolkit.history.confirm.confirmed_cells`); a confirmed figure is not flagged again.
+A warning on a template that has such a cell says how to confirm it there.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.spec.campaign import Campaign, Column, Form, Plausibility
-from toolkit.spec.findings import make_finding
+from toolkit.spec.findings import CONFIRM_HINT, make_finding
 from toolkit.spec.models import Finding, FormFrames, PackedCells, Submission
 from toolkit.spec.targets import TARGET
 from toolkit.spec.text import format_figure
@@ -326,13 +329,19 @@ class _Cells:
         self.by_file[file] = index
         return index
 
+    def note(self, file: str, form: str) -> str:
+        """The A1 of the file's confirmation cell of ``form`` (empty: it has none)."""
+        sub = self.subs.get(file)
+        return next((c.cell for c in sub.confirmations if c.form == form), "") if sub else ""
+
 
 def _to_findings(campaign: Campaign, hits: list[_Hit], submissions: Sequence[Submission],
                  confirmed: Collection[tuple[str, ...]]) -> list[Finding]:
     confirmed = set(confirmed)
     best: dict[tuple[str, str, str, str], _Hit] = {}
     for hit in hits:
-        if ((hit.unit_code, hit.form, hit.row) in confirmed
+        if ((hit.unit_code, hit.form) in confirmed
+                or (hit.unit_code, hit.form, hit.row) in confirmed
                 or (hit.unit_code, hit.form, hit.row, hit.column) in confirmed):
             continue
         key = (hit.file, hit.form, hit.row, hit.column)
@@ -347,11 +356,14 @@ def _to_findings(campaign: Campaign, hits: list[_Hit], submissions: Sequence[Sub
         column = form.column(hit.column)
         row_label = _row_label(form, hit.row)
         label = f"{column.label} ({row_label})" if row_label else column.label
+        cell = cells.of(hit.file).get((hit.form, hit.row, hit.column), "")
+        note = cells.note(hit.file, hit.form)
         out.append(make_finding(
-            hit.code, file=hit.file, unit_code=hit.unit_code, form=hit.form,
-            cell=cells.of(hit.file).get((hit.form, hit.row, hit.column), ""),
+            hit.code, file=hit.file, unit_code=hit.unit_code, form=hit.form, cell=cell,
             column=hit.column, row=hit.row, value=_figure(hit.value), label=label,
-            comparison=_comparison(hit), reference=_figure(hit.reference)))
+            comparison=_comparison(hit), reference=_figure(hit.reference),
+            confirm=CONFIRM_HINT.format(cell=cell, where=f"{hit.form}!{note}")
+            if note and cell else ""))
     return out
 
 

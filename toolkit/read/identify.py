@@ -97,7 +97,8 @@ def template_map(campaign: Campaign) -> tuple[CellRef, ...]:
     """The cell map the current templates of ``campaign`` carry in ``_meta``."""
     cells = _TEMPLATE_MAPS.get(campaign.spec_sha256)
     if cells is None:
-        cells = tuple(cell_map([template_layout(form, None) for form in campaign.forms]))
+        cells = tuple(cell_map([template_layout(form, None) for form in campaign.forms],
+                               confirm=True))
         _TEMPLATE_MAPS[campaign.spec_sha256] = cells
     return cells
 

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,9 @@ from toolkit.read.inbox_zip import SEPARATOR, ZIP_SUFFIX, unpack
 from toolkit.read.manifest import MANIFEST_NAME, load_manifest
 from toolkit.read.reading import OtherCampaign, read_file
 from toolkit.spec.campaign import Campaign
+from toolkit.spec.confirm import CONFIRM_KEY
 from toolkit.spec.findings import make_finding, message
-from toolkit.spec.models import PackedCells, Submission
+from toolkit.spec.models import CellValue, PackedCells, Submission
 from toolkit.spec.text import nfc
 from toolkit.spec.units import UnitRegistry
 
@@ -317,9 +318,39 @@ def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None
         outcomes.close()  # stops the workers, also when the caller's progress raised
     if cache is not None:
         cache.store(read)  # before any later step adds to these submissions
+    set_notes_apart(result.submissions)
     _note_names(result.submissions, {rel for rel, a in arrivals.items() if a and a.bad_date},
                 {e.rel for e in entries if e.foreign})
     return result
+
+
+def set_notes_apart(submissions: list[Submission]) -> None:
+    """Move each file's confirmation cells (:mod:`toolkit.spec.confirm`) from its cells to
+    its ``confirmations``: they travel with the cells through the workers and the read
+    cache, and leave them here, before anything checks or sums a value. Files of one
+    template share their places: the split of those is worked out once."""
+    Places = tuple[tuple[str, str, str, str], ...]
+    split: dict[int, tuple[Sequence[tuple[str, str, str, str]], Places, list[int],
+                           list[int]]] = {}
+    for sub in submissions:
+        cells = sub.cells
+        if isinstance(cells, PackedCells):
+            known = split.get(id(cells.places))
+            if known is None or known[0] is not cells.places:
+                places = cells.places
+                notes = [i for i, p in enumerate(places) if p[2] == CONFIRM_KEY]
+                keep = [i for i, p in enumerate(places) if p[2] != CONFIRM_KEY]
+                known = split[id(places)] = (places, tuple(places[i] for i in keep), keep,
+                                             notes)
+            places, kept, keep, notes = known
+            if not notes:
+                continue
+            raws = cells.raws
+            sub.confirmations = [CellValue(*places[i], raws[i]) for i in notes]
+            sub.cells = PackedCells(kept, [raws[i] for i in keep])
+        elif any(c.column == CONFIRM_KEY for c in cells):
+            sub.confirmations = [c for c in cells if c.column == CONFIRM_KEY]
+            sub.cells = [c for c in cells if c.column != CONFIRM_KEY]
 
 
 def _arrival(arrivals: dict[str, Any], rel: str) -> Any:

@@ -39,6 +39,7 @@ from toolkit.read.identify import (
 )
 from toolkit.read.relocate import SHIFT_SLACK, relocate_all
 from toolkit.spec.campaign import Campaign, Form
+from toolkit.spec.confirm import CONFIRM_KEY, CONFIRM_ROW, is_confirm_label
 from toolkit.spec.findings import make_finding
 from toolkit.spec.layout import MAX_COLS, MAX_ROWS, a1, form_layout
 from toolkit.spec.meta import IDENTITY_KEYS, KINDS, CellRef, Meta
@@ -74,6 +75,7 @@ class _Plan:
     wanted: dict[str, list[tuple[CellRef, int, int]]]
     findings: list[tuple[str, dict[str, Any]]]
     unknown: int
+    notes: dict[str, list[tuple[CellRef, int, int]]]  # the confirmation cells, per sheet
 
 
 _PLANS_SIZE = 128
@@ -98,7 +100,15 @@ def _plan(cells: tuple[CellRef, ...], book_sheets: tuple[str, ...], campaign: Ca
     missing_sheets: set[str] = set()
     aliases = dict(renamed)
     unknown = 0
+    notes: dict[str, list[tuple[CellRef, int, int]]] = {}
     for ref in cells:
+        if ref.column == CONFIRM_KEY and ref.row == CONFIRM_ROW and ref.form in forms:
+            r, c, _cell = _cell_position(ref.cell)
+            sheet = nfc(ref.sheet or forms[ref.form].sheet)
+            sheet = aliases.get(sheet, sheet)
+            if 0 <= r < MAX_ROWS and 0 <= c < MAX_COLS and sheet in book_sheets:
+                notes.setdefault(sheet, []).append((ref, r, c))
+            continue  # a note, not a value: read apart, never a spec_changed cell
         if ref.column not in inputs.get(ref.form, ()) or ref.row not in fixed.get(ref.form, (
                 ref.row,)):
             unknown += 1  # a form, column or fixed row the current plan no longer has
@@ -119,7 +129,7 @@ def _plan(cells: tuple[CellRef, ...], book_sheets: tuple[str, ...], campaign: Ca
                 findings.append(("sheet_missing", {"form": ref.form, "sheet": sheet}))
         else:
             wanted.setdefault(sheet, []).append((ref, r, c))
-    plan = _Plan(wanted, findings, unknown)
+    plan = _Plan(wanted, findings, unknown, notes)
     if is_cached_map(cells) and len(_PLANS) < _PLANS_SIZE:
         _PLANS[key] = (cells, plan)
     return plan
@@ -149,8 +159,13 @@ def _read_cells(sub: Submission, book: Book, meta: Meta, campaign: Campaign, *,
             if unknown else "")
     sub.origins = {(ref.form, ref.row): nfc(ref.origin) for ref in meta.cells if ref.origin}
     cells = list(sub.cells)
-    for sheet, refs in wanted.items():
-        rows = book.rows(sheet, nrows=max(r for _ref, r, _c in refs) + 1 + SHIFT_SLACK)
+    for sheet in dict.fromkeys([*wanted, *plan.notes]):
+        refs, notes = wanted.get(sheet, []), plan.notes.get(sheet, [])
+        rows = book.rows(sheet, nrows=max(r for _ref, r, _c in (*refs, *notes)) + 1
+                         + SHIFT_SLACK)
+        cells += _read_notes(notes, rows)
+        if not refs:
+            continue
         refs, verified = relocate_all(forms, refs, rows, sheet, sub.kind == "summary", add,
                                        strict=rebuilt)
         info = book.info(sheet) if sub.kind == "template" else None
@@ -170,6 +185,35 @@ def _read_cells(sub: Submission, book: Book, meta: Meta, campaign: Campaign, *,
                 _check_row_keys(sub, forms[form_id],
                                 [(ref.row, r) for ref, r, _c in refs if ref.form == form_id], rows)
     sub.cells = cells
+
+
+def _read_notes(notes: list[tuple[CellRef, int, int]], rows: list[list[Any]]
+                ) -> list[CellValue]:
+    """The confirmation cells of one sheet (:mod:`toolkit.spec.confirm`), as the unit's raw
+    text. Each is read beside its label: where the map says when the label is still there
+    on its left, else beside the label found lower or higher (rows inserted or deleted
+    above); no label, no note (a value is never taken from a cell that may be another)."""
+    out: list[CellValue] = []
+    for ref, r, c in notes:
+        at = _label_at(rows, r, c)
+        if at is None:
+            continue
+        r2, c2 = at
+        raw = rows[r2][c2] if c2 < len(rows[r2]) else None
+        out.append(CellValue(ref.form, ref.row, ref.column, _a1(r2, c2),
+                             None if raw == "" else raw))
+    return out
+
+
+def _label_at(rows: list[list[Any]], r: int, c: int) -> tuple[int, int] | None:
+    """Where the confirmation cell mapped at (r, c) is now: on the row that shows the label
+    (the map's own row first, then the nearest), as far right of the label as the template
+    put it (its label starts the row: :func:`~toolkit.spec.confirm.confirm_place`)."""
+    for i in sorted(range(len(rows)), key=lambda i: (abs(i - r), i)):
+        j = next((j for j, v in enumerate(rows[i][:c]) if is_confirm_label(v)), None)
+        if j is not None:
+            return i, c + j
+    return None
 
 
 def _check_merges(sub: Submission, merges: list[tuple[int, int, int, int]],

@@ -97,11 +97,14 @@ _TABLE: tuple[Code, ...] = (
          "Hãy nhập số liệu trực tiếp"),
     # plausibility (toolkit.history.plausibility): warnings to check, never a rejection
     Code("plausibility_peer", "warning",
-         "{where} — {label}: {value}, {comparison} ({reference}); kiểm tra lại số liệu"),
+         "{where} — {label}: {value}, {comparison} ({reference}); kiểm tra lại số "
+         "liệu{confirm}"),
     Code("plausibility_jump", "warning",
-         "{where} — {label}: {value}, {comparison} ({reference}); kiểm tra lại số liệu"),
+         "{where} — {label}: {value}, {comparison} ({reference}); kiểm tra lại số "
+         "liệu{confirm}"),
     Code("plausibility_trend", "warning",
-         "{where} — {label}: {value}, {comparison} ({reference}); kiểm tra lại số liệu"),
+         "{where} — {label}: {value}, {comparison} ({reference}); kiểm tra lại số "
+         "liệu{confirm}"),
     # ----------------------------------------------------------------- whole file
     Code("file_unreadable", "error",
          "{file} — không đọc được tệp ({detail}); hãy mở lại bằng Excel hoặc LibreOffice, "
@@ -270,6 +273,11 @@ LABELS: dict[str, str] = {
     "zip_refused": "Tệp nén không giải nén được",
     "text_truncated": "Nội dung quá dài",
 }
+
+
+# the end of a plausibility warning on a template that has a confirmation cell
+CONFIRM_HINT = (". Nếu số liệu đúng, ghi «x» hoặc {cell} vào ô Xác nhận ({where}) rồi "
+                "gửi lại")
 
 
 def label(code: str) -> str:

@@ -228,3 +228,16 @@ def form_layout(
         rows=data_rows,
         widths=widths,
     )
+
+
+def heading_split(widths: dict[int, float], last_col: int) -> int:
+    """Last column of the left half of a block under or over a table (the heading's unit
+    name, the signature's «NGƯỜI LẬP BIỂU», the confirmation's label): about 40 % of the
+    table's width."""
+    total = sum(widths.get(c, 8.43) for c in range(last_col + 1))
+    acc = 0.0
+    for col in range(last_col):
+        acc += widths.get(col, 8.43)
+        if acc >= 0.4 * total:
+            return col
+    return max(last_col - 1, 0)

@@ -11,6 +11,9 @@ identity block may end with ``units_covered`` and ``units_expected`` (how many u
 figures cover: 27 of 32), and its map may have a sixth column ``origin`` naming the unit a
 list row came from (``Đoàn xã Xuân Hồng``; at the province ``Huyện đoàn Thọ Xuân › Đoàn xã
 Xuân Hồng``), so the level above keeps it.
+
+A template's map also names each form's confirmation cell (row ``-``, column
+``_xac_nhan``, :mod:`toolkit.spec.confirm`): a note from the unit, not a figure.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from toolkit.spec.campaign import Form
+from toolkit.spec.confirm import CONFIRM_KEY, CONFIRM_ROW, confirm_place
 from toolkit.spec.layout import DOTS, FormLayout, default_rows, form_layout
 from toolkit.spec.targets import UnitTargets, targets_layout
 from toolkit.spec.units import Unit
@@ -104,15 +108,21 @@ def template_layout(form: Form, unit: Unit | None,
 
 
 def cell_map(layouts: Iterable[FormLayout], kinds: Sequence[str] = ("input",),
-             origins: Mapping[tuple[str, str], str] | None = None) -> list[CellRef]:
+             origins: Mapping[tuple[str, str], str] | None = None, *,
+             confirm: bool = False) -> list[CellRef]:
     """The map entries of the given layouts: every value cell of rows of ``kinds``;
-    ``origins`` ((form, row) → unit) fills the optional origin column."""
+    ``origins`` ((form, row) → unit) fills the optional origin column; ``confirm`` (a
+    template) adds each form's confirmation cell after its values
+    (:mod:`toolkit.spec.confirm`)."""
     refs = []
     for layout in layouts:
         for row_key, col, cell in layout.input_cells(kinds):
             origin = (origins or {}).get((layout.form.id, row_key), "")
             refs.append(CellRef(layout.form.id, layout.form.sheet, row_key, col.key, cell,
                                 origin))
+        if confirm:
+            refs.append(CellRef(layout.form.id, layout.form.sheet, CONFIRM_ROW, CONFIRM_KEY,
+                                confirm_place(layout).cell))
     return refs
 
 

@@ -161,6 +161,9 @@ class Submission(Identified):
     reason: str = ""
     sheet_names: tuple[str, ...] = ()
     origins: dict[tuple[str, str], str] = field(default_factory=dict)  # (form, row) → unit
+    # the confirmation cells (:mod:`toolkit.spec.confirm`) of a template that has them, one
+    # per form, blank or not: notes, not figures, so never among ``cells``
+    confirmations: list[CellValue] = field(default_factory=list)
 
     @property
     def errors(self) -> int:

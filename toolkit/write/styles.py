@@ -21,6 +21,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit.spec.campaign import Campaign
+from toolkit.spec.confirm import CONFIRM_LABEL, ConfirmPlace, confirm_hint
 from toolkit.spec.layout import (
     DOTS,
     HEADER_TOP,
@@ -31,6 +32,7 @@ from toolkit.spec.layout import (
     TITLE_ROW,
     UNIT_ROW,
     FormLayout,
+    heading_split,
 )
 
 FONT = "Times New Roman"
@@ -54,6 +56,7 @@ SIGNERS = ("NGƯỜI LẬP BIỂU", ("TM. BAN THƯỜNG VỤ", "BÍ THƯ"))
 SIGNATURE_SPACE = 3  # blank rows for the signature and seal
 SIGNATURE_ROWS = 2 + SIGNATURE_SPACE + 1  # titles, space, the name line
 SIGNATURE_ROW_PT = 18.0
+GAP_ROW_PT = 8.0  # the blank rows around a template's confirmation row
 # Printed width: A4 landscape unless the table would print below MIN_SCALE (≈ 9 pt), then A3.
 PAPER_A4, PAPER_A3 = 9, 8
 SIDE_MARGIN = 0.25  # inches, left and right
@@ -287,17 +290,6 @@ def write_text(ws: Worksheet, first_row: int, first_col: int, last_row: int, las
     ws.write_string(first_row, first_col, text, fmt)
 
 
-def heading_split(widths: dict[int, float], last_col: int) -> int:
-    """Last column of the left heading block: about 40 % of the table's width."""
-    total = span_width(widths, 0, last_col)
-    acc = 0.0
-    for col in range(last_col):
-        acc += widths.get(col, 8.43)
-        if acc >= 0.4 * total:
-            return col
-    return max(last_col - 1, 0)
-
-
 def write_heading(
     ws: Worksheet,
     styles: Styles,
@@ -360,6 +352,28 @@ def write_header(ws: Worksheet, styles: Styles, layout: FormLayout) -> None:
         ws.set_row(row, height)
     for col in range(layout.ncols):
         ws.write_string(layout.number_row, col, f"({col + 1})", styles.number_row())
+
+
+def write_confirm(ws: Worksheet, styles: Styles, widths: dict[int, float],
+                  place: ConfirmPlace, example: str) -> None:
+    """The confirmation row of a template (:mod:`toolkit.spec.confirm`): the label and its
+    hint on the left, locked; the unit's text cell, unlocked and shaded like every input,
+    merged over the rest of the table's width."""
+    row, (l0, l1), (i0, i1) = place.row, place.label_cols, place.input_cols
+    label, hint = f"{CONFIRM_LABEL}: ", confirm_hint(example)
+    box = styles.get(text_wrap=True, align="left", border=1)
+    if (l0, l1) != (l0, l0):
+        ws.merge_range(row, l0, row, l1, "", box)
+    ws.write_rich_string(row, l0, styles.get(bold=True), label,
+                         styles.get(italic=True, font_size=10), hint, box)
+    fmt = styles.input("text")
+    if i1 > i0:
+        ws.merge_range(row, i0, row, i1, "", fmt)
+    else:
+        ws.write_blank(row, i0, None, fmt)
+    ws.set_row(row, row_height([(label + hint, span_width(widths, l0, l1))], minimum=28.0))
+    for gap in (row - 1, row + 1):  # thin rows around it: a one-page form stays one page
+        ws.set_row(gap, GAP_ROW_PT)
 
 
 def write_signature(ws: Worksheet, styles: Styles, widths: dict[int, float], last_col: int,

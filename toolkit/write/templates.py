@@ -27,6 +27,13 @@ from xlsxwriter.worksheet import Worksheet
 from toolkit._infra.atomic import OutputError, ensure_dir, write_bytes
 from toolkit._infra.workers import ordered_map
 from toolkit.spec.campaign import Campaign, Column, Form
+from toolkit.spec.confirm import (
+    CONFIRM_GUIDE,
+    CONFIRM_LABEL,
+    confirm_example,
+    confirm_hint,
+    confirm_place,
+)
 from toolkit.spec.layout import DOTS, DataRow, FormLayout, a1, col_name
 from toolkit.spec.levels import LEVELS, below, name_of
 from toolkit.spec.meta import META_SHEET, cell_map, meta_rows, template_layout
@@ -43,6 +50,7 @@ from toolkit.write.styles import (
     setup_sheet,
     source_line,
     wrapped_lines,
+    write_confirm,
     write_header,
     write_heading,
     write_signature,
@@ -259,8 +267,19 @@ class _Writer:
         return layout
 
     def _signature(self, ws: Worksheet, layout: FormLayout) -> int:
+        """The confirmation row under the table, then the signature block under it."""
+        place = confirm_place(layout)
+        example = confirm_example(layout)
+        write_confirm(ws, self.styles, layout.widths, place, example)
+        first = place.input_cols[0]
+        ws.data_validation(place.row, first, place.row, first, {
+            "validate": "length", "criteria": "<=", "value": TEXT_MAX, "ignore_blank": True,
+            "input_title": _clip(CONFIRM_LABEL, 32),
+            "input_message": _clip(confirm_hint(example) + ".", 255),
+            "error_type": "stop", "error_title": _clip("Nội dung quá dài", 32),
+            "error_message": "Nhập tối đa 2.000 ký tự."})
         return write_signature(ws, self.styles, layout.widths, layout.last_col,
-                               layout.last_row + 2, layout.number_row, layout.last_row)
+                               place.row + 2, layout.number_row, layout.last_row)
 
     def _data_row(self, ws: Worksheet, layout: FormLayout, r: DataRow,
                   runs: Sequence[tuple[int, int]]) -> None:
@@ -326,7 +345,7 @@ class _Writer:
         row += 1
         ws.write_string(row, 0, "Cách điền", st.text(bold=True, size=12, wrap=False))
         row += 1
-        lines = [*c.instructions,
+        lines = [*c.instructions, CONFIRM_GUIDE,
                  "Không sửa, không xóa các trang tính ẩn: chúng giúp máy tổng hợp nhận ra đơn vị"
                  " và vị trí từng ô số liệu."]
         for i, line in enumerate(lines, start=1):
@@ -397,11 +416,14 @@ def _protect_options() -> dict[str, Any]:
 
 def write_meta(workbook: Workbook, identity: dict[str, str],
                layouts: Sequence[FormLayout], kinds: Sequence[str] = ("input",),
-               origins: Mapping[tuple[str, str], str] | None = None) -> None:
+               origins: Mapping[tuple[str, str], str] | None = None, *,
+               confirm: bool = False) -> None:
     """The very hidden, protected ``_meta`` sheet, every cell written as text; ``origins``
-    ((form, row) → unit) fills the map's optional origin column."""
+    ((form, row) → unit) fills the map's optional origin column; ``confirm`` (a template)
+    maps each form's confirmation cell."""
     ws = workbook.add_worksheet(META_SHEET)
-    for r, values in enumerate(meta_rows(identity, cell_map(layouts, kinds, origins))):
+    refs = cell_map(layouts, kinds, origins, confirm=confirm)
+    for r, values in enumerate(meta_rows(identity, refs)):
         for c, value in enumerate(values):
             ws.write_string(r, c, str(value))
     ws.set_column(0, 0, 18)
@@ -448,7 +470,7 @@ def template_bytes(
     writer.guide_sheet()
     layouts = [writer.form_sheet(form) for form in campaign.forms]
     identity = identity_for(campaign, unit, "template", when)
-    write_meta(workbook, identity, layouts)
+    write_meta(workbook, identity, layouts, confirm=True)
     who = unit.name if unit else "mẫu trống"
     set_properties(workbook, title=f"{campaign.document_number} — {who}",
                    subject=campaign.title, author=campaign.issuer, created=when,
