@@ -11,6 +11,8 @@ typed frames of a sixth run. Then measures, median of ``--repeat`` runs:
 - ``compare_run``: choosing the earlier period, loading its figures (merged units under their
   successor), the comparison and each unit's previous figures — what ``consolidate(history=…)``
   adds to a run;
+- the run's extra in all: ``compare_run`` and then the plausibility warnings with those
+  previous figures (peers, jumps, years), as ``consolidate()`` does them (issue 17: ≤ 1 s);
 - the «So sánh» sheet alone, written into an empty workbook (the summary writes it in its
   helper process, beside the CSVs);
 - recording the run into the history (done after the outputs are written);
@@ -37,13 +39,14 @@ import pandas as pd
 import xlsxwriter
 
 from toolkit.history.compare import compare_run
+from toolkit.history.plausibility import plausibility_findings
 from toolkit.history.store import FileValues, HistoryStore
 from toolkit.report.compare_sheet import write_compare_sheet
 from toolkit.spec.compare import period_of
 from toolkit.spec.load import load_campaign
 from toolkit.spec.models import ConsolidationResult
 from toolkit.spec.units import Unit, UnitRegistry
-from toolkit.testing import sample_values
+from toolkit.testing import accepted_submissions, sample_values
 from toolkit.write.styles import Styles
 
 CAMPAIGN = load_campaign("nq02-2020")
@@ -119,6 +122,13 @@ def main() -> None:
         return statistics.median(times)
 
     compare_s = timed(lambda: compare_run(path, CAMPAIGN, frames, units, OFFICE.code))
+    submissions = accepted_submissions(CAMPAIGN, values)
+
+    def compare_and_warn() -> None:
+        _comparison, earlier = compare_run(path, CAMPAIGN, frames, units, OFFICE.code)
+        plausibility_findings(CAMPAIGN, frames, submissions, units, previous=earlier)
+
+    extra_s = timed(compare_and_warn)
     comparison, previous = compare_run(path, CAMPAIGN, frames, units, OFFICE.code)
     result = ConsolidationResult(campaign=CAMPAIGN, office=OFFICE, submissions=[],
                                  expected=units.children(OFFICE.code), forms=[],
@@ -137,6 +147,7 @@ def main() -> None:
         "store_bytes": size, "bytes_per_10000_values": round(size / total_values * 10000),
         "record_one_period_s": round(statistics.median(record_seconds), 3),
         "compare_run_s": round(compare_s, 3), "compare_sheet_s": round(sheet_s, 3),
+        "compare_and_warnings_s": round(extra_s, 3),
         "indicators": len(comparison.indicators), "previous_keys": len(previous),
         "period": period_of(CAMPAIGN), "previous_period": comparison.previous_period,
     }
@@ -146,6 +157,8 @@ def main() -> None:
     print(f"record one period ({args.units} units): {figures['record_one_period_s']} s")
     print(f"compare_run: {figures['compare_run_s']} s; «So sánh» sheet: "
           f"{figures['compare_sheet_s']} s")
+    print(f"a run's extra, comparison + plausibility warnings: "
+          f"{figures['compare_and_warnings_s']} s")
 
 
 if __name__ == "__main__":

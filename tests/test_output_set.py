@@ -28,6 +28,7 @@ from python_calamine import CalamineWorkbook
 
 from toolkit._infra import setswap
 from toolkit._infra.paths import samples_dir
+from toolkit.history.store import HISTORY_NAME
 from toolkit.pipeline import CACHE_NAME
 from toolkit.spec.load import load_campaign
 from toolkit.spec.units import load_units
@@ -221,7 +222,8 @@ def test_a_kill_at_every_step_of_the_switch_leaves_one_whole_set(two_runs, tmp_p
         else:  # killed after the oldest set went and before the switch
             assert 1 < k <= last_old
         assert_clerk_files(out)
-        assert {p.name for p in out.iterdir() if not p.name.startswith(CACHE_NAME)} == {
+        assert {p.name for p in out.iterdir()
+                if not p.name.startswith((CACHE_NAME, HISTORY_NAME))} == {
             ".truoc", "ghi-chu.txt", "mail", SET}
         assert [p.name for p in (out / ".truoc").iterdir()] in ([SET], [])
     assert seen == {2, 3}
