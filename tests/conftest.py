@@ -29,3 +29,12 @@ def sample_units_file(monkeypatch: pytest.MonkeyPatch) -> None:
     machine. Tests of the requirement itself remove it."""
     monkeypatch.setenv("TOOLKIT_UNITS", str(samples_dir() / "units.csv"))
     monkeypatch.delenv("TOOLKIT_OFFICE", raising=False)
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """Bytes parameters (generated workbooks) get an id from their length, not their
+    content: a workbook stamps the time it was made, so ids from content would differ
+    between the pytest-xdist workers that collect the same tests, and xdist refuses that."""
+    if isinstance(val, (bytes, bytearray)):
+        return f"{argname}-{len(val)}B"
+    return None
