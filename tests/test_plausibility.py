@@ -25,8 +25,9 @@ from openpyxl import load_workbook
 from toolkit._infra.paths import builtin_schemas_dir
 from toolkit.author.workbook import read_workbook, workbook_bytes
 from toolkit.author.workbook_vocab import WorkbookError
-from toolkit.history.plausibility import checked_columns, plausibility_findings, year_rows
+from toolkit.history.plausibility import plausibility_findings, year_rows
 from toolkit.spec.campaign import Campaign, Plausibility
+from toolkit.spec.confirm import checked_columns
 from toolkit.spec.data import campaign_to_data, same_campaign
 from toolkit.spec.errors import SpecError
 from toolkit.spec.layout import form_layout

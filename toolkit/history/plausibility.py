@@ -46,29 +46,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from toolkit.spec.campaign import Campaign, Column, Form, Plausibility
+from toolkit.spec.campaign import Campaign, Form, Plausibility
+from toolkit.spec.confirm import checked_columns
 from toolkit.spec.findings import CONFIRM_HINT, make_finding
 from toolkit.spec.models import Finding, FormFrames, PackedCells, Submission
-from toolkit.spec.targets import TARGET
 from toolkit.spec.text import format_figure
 from toolkit.spec.units import UnitRegistry
 from toolkit.spec.units_file import LEVEL_LABELS
 
 CODES = ("plausibility_peer", "plausibility_jump", "plausibility_trend")
-CHECKED_TYPES = ("count", "number", "money")
 MAD_FACTOR = 0.6745  # Iglewicz & Hoaglin: MAD of a normal sample is 0.6745 σ
 MEANAD_FACTOR = 1.253314  # mean absolute deviation of a normal sample is σ / 1.253314
 # (unit_code, form, row, column) → the unit's figure in its previous report
 PreviousValues = Mapping[tuple[str, str, str, str], float]
 _PRIORITY = {"plausibility_jump": 0, "plausibility_peer": 1, "plausibility_trend": 2}
-
-
-def checked_columns(form: Form) -> list[Column]:
-    """The columns of ``form`` whose figures are judged: typed count/number/money (no
-    percent, nothing computed, not a target allocated from above); none on a list form."""
-    if form.kind == "list":
-        return []
-    return [c for c in form.input_columns if c.type in CHECKED_TYPES and c.key != TARGET]
 
 
 def year_rows(form: Form) -> list[str]:

@@ -7,6 +7,8 @@ figure is not flagged again. One cell per form sheet, between the table and the 
 block: a label on the left (the same split as the signature's «NGƯỜI LẬP BIỂU»), the
 unlocked cell merged over the rest of the table's width.
 
+Only a form whose figures are judged has one (:func:`checked_columns`: a list of documents
+or names has nothing a warning could flag, so a cell there would only puzzle the unit).
 It is mapped in ``_meta`` like every value (row ``-``, column :data:`CONFIRM_KEY`), so a
 file made before it existed (no such map row) reads as before. It is a note, not a
 figure: the reader sets it apart (:attr:`~toolkit.spec.models.Submission.confirmations`),
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from toolkit.spec.campaign import Column, Form
 from toolkit.spec.layout import FormLayout, a1, heading_split
+from toolkit.spec.targets import TARGET
 from toolkit.spec.text import nfc
 
 CONFIRM_KEY = "_xac_nhan"  # the map's column key of the confirmation cell (never a spec key)
@@ -28,6 +32,24 @@ CONFIRM_GAP = 1  # blank rows between the table and the confirmation row
 CONFIRM_GUIDE = (f"Nếu được báo một số liệu cần kiểm tra lại mà số liệu đó đúng, ghi «x» (cả "
                  f"biểu) hoặc các ô đó (ví dụ: D14, F14) kèm lý do vào ô «{CONFIRM_LABEL}» "
                  f"dưới bảng của biểu rồi gửi lại; số liệu đã xác nhận không bị cảnh báo lại.")
+
+
+CHECKED_TYPES = ("count", "number", "money")
+
+
+def checked_columns(form: Form) -> list[Column]:
+    """The columns of ``form`` whose figures the plausibility warnings judge: typed
+    count/number/money (no percent, nothing computed, not a target allocated from above);
+    none on a list form. The one rule for both the warnings and the confirmation cell."""
+    if form.kind == "list":
+        return []
+    return [c for c in form.input_columns if c.type in CHECKED_TYPES and c.key != TARGET]
+
+
+def has_confirmation(form: Form) -> bool:
+    """Whether ``form``'s template gets a confirmation cell: when a figure of it can be
+    flagged."""
+    return bool(checked_columns(form))
 
 
 def confirm_hint(example: str) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from toolkit.spec.campaign import Form
-from toolkit.spec.confirm import CONFIRM_KEY, CONFIRM_ROW, confirm_place
+from toolkit.spec.confirm import CONFIRM_KEY, CONFIRM_ROW, confirm_place, has_confirmation
 from toolkit.spec.layout import DOTS, FormLayout, default_rows, form_layout
 from toolkit.spec.targets import UnitTargets, targets_layout
 from toolkit.spec.units import Unit
@@ -120,7 +120,7 @@ def cell_map(layouts: Iterable[FormLayout], kinds: Sequence[str] = ("input",),
             origin = (origins or {}).get((layout.form.id, row_key), "")
             refs.append(CellRef(layout.form.id, layout.form.sheet, row_key, col.key, cell,
                                 origin))
-        if confirm:
+        if confirm and has_confirmation(layout.form):
             refs.append(CellRef(layout.form.id, layout.form.sheet, CONFIRM_ROW, CONFIRM_KEY,
                                 confirm_place(layout).cell))
     return refs

@@ -33,6 +33,7 @@ from toolkit.spec.confirm import (
     confirm_example,
     confirm_hint,
     confirm_place,
+    has_confirmation,
 )
 from toolkit.spec.layout import DOTS, DataRow, FormLayout, a1, col_name
 from toolkit.spec.levels import LEVELS, below, name_of
@@ -267,7 +268,11 @@ class _Writer:
         return layout
 
     def _signature(self, ws: Worksheet, layout: FormLayout) -> int:
-        """The confirmation row under the table, then the signature block under it."""
+        """The confirmation row under the table (a form with figures to judge), then the
+        signature block under it."""
+        if not has_confirmation(layout.form):
+            return write_signature(ws, self.styles, layout.widths, layout.last_col,
+                                   layout.last_row + 2, layout.number_row, layout.last_row)
         place = confirm_place(layout)
         example = confirm_example(layout)
         write_confirm(ws, self.styles, layout.widths, place, example)
