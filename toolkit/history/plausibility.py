@@ -183,7 +183,9 @@ def _peers(form: Form, t: _Table, levels: Mapping[str, str], limits: Plausibilit
            ) -> list[_Hit]:
     """Far from the units of the same level that reported the same row and column."""
     level = [levels.get(u, "") for u in t.units]
-    group = pd.factorize(pd.Series([f"{lv}\x00{r}" for lv, r in zip(level, t.rows,
+    # one group per (level, row); not joined by NUL: pandas 2.2.0 (our lowest) hashes them as
+    # C strings, so "co_so\x002016" and "co_so\x002017" fell into one group
+    group = pd.factorize(pd.Series([f"{lv}\x1f{r}" for lv, r in zip(level, t.rows,
                                                                      strict=True)]))[0]
     x = t.x
     groups = pd.DataFrame(x).groupby(group, sort=False)
