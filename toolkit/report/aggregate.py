@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import pandas as pd
@@ -110,7 +111,7 @@ def _combined(
     values: dict[str, Any] = {}
     for col in form.columns:
         if col.aggregate == "sum":
-            values[col.key] = _sum([r.get(col.key) for r in records], col)
+            values[col.key] = _sum(list(map(dict.get, records, repeat(col.key))), col)
         elif col.aggregate == "ratio":
             values[col.key] = _ratio(records, col)
         elif col.aggregate == "concat" and concat:
@@ -141,24 +142,40 @@ def _row_order(form: Form) -> dict[str, int]:
 
 
 def _unit_records(
-    form: Form, frame: pd.DataFrame | None, units: Sequence[Unit]
+    form: Form, frame: pd.DataFrame | None, units: Sequence[Unit],
+    memo: _FormMemo | None = None,
 ) -> dict[str, list[Record]]:
-    """Records of each unit of ``units`` (by code), in the form's row order."""
+    """Records of each unit of ``units`` (by code), in the form's row order. With a
+    ``memo``, a unit whose rows come from the same files as in the last run gets its
+    records from there, and only the others are made from the frame."""
     by_unit: dict[str, list[Record]] = {u.code: [] for u in units}
     if frame is None or frame.empty:
         return by_unit
-    order = _row_order(form)
     keys = [str(k) for k in frame.columns]
-    columns = [frame[k].tolist() for k in frame.columns]  # Python floats and objects, as
     codes = frame["unit_code"].tolist() if "unit_code" in frame else [""] * len(frame)
-    for position, values in enumerate(zip(*columns, strict=True)):  # to_dict would give
+    wanted: Sequence[int] = range(len(codes))
+    if memo is not None:
+        memo.place(codes, frame["file"].tolist() if "file" in frame else None, units)
+        wanted = [pos for pos, code in enumerate(codes) if code in memo.fresh]
+        for code, records in memo.records.items():
+            by_unit[code] = records
+    part = frame if memo is None else frame.take(list(wanted))
+    columns = [part[k].tolist() for k in part.columns]  # Python floats and objects, as
+    rows = zip(*columns, strict=True)  # to_dict would give
+    fresh: set[str] = set()
+    for position, values in zip(wanted, rows, strict=True):
         code = str(codes[position])
         if code in by_unit:
             record = dict(zip(keys, values, strict=True))
             record["_position"] = position
             by_unit[code].append(record)
-    for records in by_unit.values():
-        records.sort(key=lambda r: (order.get(str(r.get("row")), len(order)), r["_position"]))
+            fresh.add(code)
+    order = _row_order(form)
+    for code in fresh:
+        by_unit[code].sort(key=lambda r: (order.get(str(r.get("row")), len(order)),
+                                          r["_position"]))
+    if memo is not None:
+        memo.keep(by_unit)
     return by_unit
 
 
@@ -172,6 +189,8 @@ class Sources:
 
     def __init__(self, submissions: Mapping[str, Submission] | None = None) -> None:
         self.submissions = submissions or {}
+        self.digests = {sub.file: sub.sha256 for sub in self.submissions.values()
+                        if sub.sha256}
 
     def origin(self, unit: Unit, form: Form, row: object) -> str:
         sub = self.submissions.get(unit.code)
@@ -183,35 +202,154 @@ class Sources:
         return sub.coverage if sub is not None and sub.kind == "summary" else None
 
 
+class _UnitPart:
+    """One unit's share of one form, as worked out in a run: its records, and what the
+    form's kind made of them alone (``own``: its summary row's values, its list rows)."""
+
+    __slots__ = ("own", "records")
+
+    def __init__(self, records: list[Record]) -> None:
+        self.records = records
+        self.own: Any = None
+
+
+class AggregateMemo:
+    """What aggregation worked out for each unit, kept by a long-running process (the
+    office's page) from one run to the next: after one upload only the units whose files
+    changed are worked out again; the totals are always summed anew. A unit's share is
+    kept under everything it depends on: the campaign spec, the form, the unit's code and
+    name, and the files its rows came from with their sha256 (a file's typed rows, origins
+    and coverage come from its bytes alone). What a run did not use is dropped."""
+
+    def __init__(self) -> None:
+        self.parts: dict[tuple[Any, ...], _UnitPart] = {}
+        self._used: dict[tuple[Any, ...], _UnitPart] = {}
+
+    def form(self, spec: str, form: Form, sources: Sources) -> _FormMemo:
+        return _FormMemo(self, (spec, form.id), sources)
+
+    def finish(self) -> None:
+        """The run is over: keep only what it used."""
+        self.parts, self._used = self._used, {}
+
+
+class _FormMemo:
+    """One form's view of an :class:`AggregateMemo` during one run."""
+
+    def __init__(self, memo: AggregateMemo, form_key: tuple[str, str],
+                 sources: Sources) -> None:
+        self.memo = memo
+        self.form_key = form_key
+        self.sources = sources
+        self.records: dict[str, list[Record]] = {}  # units found in the memo
+        self.fresh: set[str] = set()  # units to make from the frame
+        self._keys: dict[str, tuple[Any, ...]] = {}
+        self._parts: dict[str, _UnitPart] = {}
+
+    def place(self, codes: list[Any], files: list[Any] | None, units: Sequence[Unit]) -> None:
+        """Sort ``units`` into those found in the memo and those to make afresh, from the
+        unit code and file of each frame row."""
+        of_unit: dict[str, dict[str, None]] = {u.code: {} for u in units}
+        for code, name in dict.fromkeys(zip(codes, files if files is not None
+                                            else [""] * len(codes), strict=True)):
+            found = of_unit.get(code)
+            if found is not None:
+                found[name] = None
+        digests = self.sources.digests
+        for unit in units:
+            names = list(of_unit[unit.code])
+            if any(name not in digests for name in names):
+                self.fresh.add(unit.code)  # rows from a file the sources do not vouch for
+                continue
+            key = (*self.form_key, unit.code, unit.name,
+                   tuple((name, digests[name]) for name in names))
+            self._keys[unit.code] = key
+            part = self.memo.parts.get(key)
+            if part is None:
+                self.fresh.add(unit.code)
+            else:
+                self.records[unit.code] = part.records
+                self._parts[unit.code] = part
+                self.memo._used[key] = part
+
+    def keep(self, by_unit: dict[str, list[Record]]) -> None:
+        """Remember the records of the units made afresh (those the memo can vouch for)."""
+        for code in self.fresh:
+            key = self._keys.get(code)
+            if key is not None:
+                part = self._parts[code] = _UnitPart(by_unit[code])
+                self.memo._used[key] = part
+
+    def part(self, code: str) -> _UnitPart | None:
+        """The unit's share, to read or fill ``own``; None when it is not kept."""
+        return self._parts.get(code)
+
+
+
+def _unit_row(form: Form, unit_records: list[Record], unit: Unit,
+              sources: Sources) -> tuple[Record, SummaryRow]:
+    """A unit's one record (several are combined rather than dropped: one record per unit
+    is the contract) and its row of the summary."""
+    if len(unit_records) == 1:
+        record = unit_records[0]
+    else:
+        record = {
+            c.key: (_sum((r.get(c.key) for r in unit_records), c) if c.is_numeric
+                    else next((r.get(c.key) for r in unit_records
+                               if not is_blank(r.get(c.key))), None))
+            for c in form.input_columns
+        }
+    return record, SummaryRow(key=unit.code, label=unit.name,
+                              values=_own_values(form, record), kind="unit",
+                              unit_code=unit.code, unit_name=unit.name,
+                              coverage=sources.coverage(unit))
+
+
 def _single_row(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit],
-                sources: Sources) -> FormSummary:
+                sources: Sources, memo: _FormMemo | None = None) -> FormSummary:
     rows: list[SummaryRow] = []
     records: list[Record] = []
-    names: list[str] = []
+    texts: list[dict[str, str | None]] = []
+    counts: list[dict[str, dict[str, int]]] = []
+    concat = [c.key for c in form.columns if c.aggregate == "concat"]
     for unit in units:
-        unit_records = by_unit[unit.code]
-        # one record per unit is the contract; several are combined rather than dropped
-        if len(unit_records) == 1:
-            record = unit_records[0]
+        part = memo.part(unit.code) if memo is not None else None
+        if part is not None and part.own is not None:
+            record, row, text, count = part.own
         else:
-            record = {
-                c.key: (_sum((r.get(c.key) for r in unit_records), c) if c.is_numeric
-                        else next((r.get(c.key) for r in unit_records
-                                   if not is_blank(r.get(c.key))), None))
-                for c in form.input_columns
-            }
+            record, row = _unit_row(form, by_unit[unit.code], unit, sources)
+            # the unit's share of the office's texts and choice counts, kept with its row
+            text = {key: _concat([(unit.name, record.get(key))]) for key in concat}
+            count = _choice_counts(form, [record])
+            if part is not None:
+                part.own = (record, row, text, count)
         records.append(record)
-        names.append(unit.name)
-        rows.append(SummaryRow(key=unit.code, label=unit.name, values=_own_values(form, record),
-                               kind="unit", unit_code=unit.code, unit_name=unit.name,
-                               coverage=sources.coverage(unit)))
-    office = _combined(form, records, names)
+        rows.append(row)
+        texts.append(text)
+        counts.append(count)
+    office = _combined(form, records, [], concat=False)
+    for key in concat:  # "Unit: text; Unit: text", as _concat over all units gives
+        office[key] = CONCAT_SEPARATOR.join(t for share in texts
+                                            if (t := share[key]) is not None) or None
     rows.append(SummaryRow(key=OFFICE_KEY, label=TOTAL_LABEL, values=office, kind="office"))
-    return FormSummary(form=form, rows=tuple(rows), choice_counts=_choice_counts(form, records))
+    return FormSummary(form=form, rows=tuple(rows), choice_counts=_added(form, counts))
+
+
+def _added(form: Form, shares: Iterable[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    """The units' choice counts added up, as :func:`_choice_counts` over all their records
+    gives them (spec choices first, then any other value in the order first met)."""
+    counts = {c.key: dict.fromkeys(c.choices, 0) for c in form.columns if c.type == "choice"}
+    for share in shares:
+        for key, found in share.items():
+            total = counts[key]
+            for value, n in found.items():
+                if n:
+                    total[value] = total.get(value, 0) + n
+    return counts
 
 
 def _fixed_rows(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit],
-                sources: Sources) -> FormSummary:
+                sources: Sources, memo: _FormMemo | None = None) -> FormSummary:
     rows: list[SummaryRow] = []
     all_records: list[Record] = []
     by_row: dict[str, tuple[list[Record], list[str]]] = {r.key: ([], []) for r in form.rows}
@@ -234,19 +372,30 @@ def _fixed_rows(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Un
                        choice_counts=_choice_counts(form, all_records))
 
 
+def _listed(form: Form, unit_records: list[Record], unit: Unit,
+            sources: Sources) -> list[tuple[Record, dict[str, Any], str]]:
+    """A unit's non-empty list rows: (record, its values, where it came from)."""
+    return [(record, _own_values(form, record), sources.origin(unit, form, record.get("row")))
+            for record in unit_records if _non_empty(form, record)]
+
+
 def _list(form: Form, by_unit: dict[str, list[Record]], units: Sequence[Unit],
-          sources: Sources) -> FormSummary:
+          sources: Sources, memo: _FormMemo | None = None) -> FormSummary:
     rows: list[SummaryRow] = []
     kept: list[Record] = []
     for unit in units:
-        for record in by_unit[unit.code]:
-            if not _non_empty(form, record):
-                continue
+        part = memo.part(unit.code) if memo is not None else None
+        if part is not None and part.own is not None:
+            listed = part.own
+        else:
+            listed = _listed(form, by_unit[unit.code], unit, sources)
+            if part is not None:
+                part.own = listed
+        for record, values, origin in listed:
             kept.append(record)
             n = str(len(kept))
-            rows.append(SummaryRow(key=n, label=n, values=_own_values(form, record),
-                                   kind="office", unit_code=unit.code,
-                                   unit_name=sources.origin(unit, form, record.get("row"))))
+            rows.append(SummaryRow(key=n, label=n, values=values, kind="office",
+                                   unit_code=unit.code, unit_name=origin))
     return FormSummary(form=form, rows=tuple(rows), choice_counts=_choice_counts(form, kept))
 
 
@@ -254,18 +403,20 @@ _BY_KIND = {"single_row": _single_row, "fixed_rows": _fixed_rows, "list": _list}
 
 
 def aggregate_form(form: Form, frame: pd.DataFrame | None, units: Sequence[Unit],
-                   sources: Sources | None = None) -> FormSummary:
+                   sources: Sources | None = None,
+                   memo: _FormMemo | None = None) -> FormSummary:
     """Aggregate one form over ``units`` (only their records in ``frame`` count)."""
-    by_unit = _unit_records(form, frame, units)
     sources = sources or Sources()
+    by_unit = _unit_records(form, frame, units, memo)
     if form.kind == "targets":  # indicator logic lives with the other targets rules
         return aggregate_targets(form, by_unit, units, sources.coverage)
-    return _BY_KIND[form.kind](form, by_unit, units, sources)
+    return _BY_KIND[form.kind](form, by_unit, units, sources, memo)
 
 
 def aggregate(
     campaign: Campaign, frames: FormFrames, units_in_order: list[Unit],
     submissions: Mapping[str, Submission] | None = None,
+    memo: AggregateMemo | None = None,
 ) -> list[FormSummary]:
     """One :class:`FormSummary` per form of ``campaign``, in campaign order.
 
@@ -273,7 +424,14 @@ def aggregate(
     the order the summary shows them. Records of any other unit code are ignored, so a
     total always equals the sum of the unit rows shown above it. ``submissions`` (unit code
     → its accepted submission) give list rows their origin and rolled-up units' coverage.
+    ``memo``: what the last run worked out per unit (:class:`AggregateMemo`); the result
+    is the same without it.
     """
     sources = Sources(submissions)
-    return [aggregate_form(form, frames.get(form.id), units_in_order, sources)
-            for form in campaign.forms]
+    forms = [aggregate_form(form, frames.get(form.id), units_in_order, sources,
+                            memo.form(campaign.spec_sha256, form, sources)
+                            if memo is not None else None)
+             for form in campaign.forms]
+    if memo is not None:
+        memo.finish()
+    return forms
