@@ -15,7 +15,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,12 @@ from toolkit.read import limits
 from toolkit.read.cache import Encoded, ReadCache, encode, file_stat
 from toolkit.read.fsopen import open_regular, os_reason
 from toolkit.read.inbox_zip import SEPARATOR, ZIP_SUFFIX, unpack
-from toolkit.read.manifest import MANIFEST_NAME, load_manifest
+from toolkit.read.manifest import MANIFEST_NAME, Manifest, load_manifest
+from toolkit.read.notes import set_notes_apart
 from toolkit.read.reading import OtherCampaign, read_file
 from toolkit.spec.campaign import Campaign
-from toolkit.spec.confirm import CONFIRM_KEY
 from toolkit.spec.findings import make_finding, message
-from toolkit.spec.models import CellValue, PackedCells, Submission
+from toolkit.spec.models import PackedCells, Submission
 from toolkit.spec.text import nfc
 from toolkit.spec.units import UnitRegistry
 
@@ -43,6 +43,7 @@ class IngestResult:
 
     submissions: list[Submission] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    manifest: Manifest = field(default_factory=Manifest)  # the mail fetcher's, as read
 
 
 # --------------------------------------------------------------------------- the inbox
@@ -111,18 +112,22 @@ def _walk(inbox: Path) -> list[_Entry]:
         rel = where.relative_to(inbox).as_posix() if where != inbox else "."
         found.append(_Entry(rel, where, "folder_unreadable", os_reason(exc)))
 
-    for root, dirs, files in os.walk(inbox, onerror=unlistable, followlinks=False):
+    top = os.fspath(inbox)
+    cut = len(top) if top.endswith(os.sep) else len(top) + 1
+    for root, dirs, files in os.walk(top, onerror=unlistable, followlinks=False):
         here = Path(root)
+        # the folder's relative path, as Path.relative_to(inbox).as_posix() gives it
+        prefix = "" if root == top else root[cut:].replace(os.sep, "/") + "/"
         for name in list(dirs):
             if name.startswith(".") or (here / name).is_symlink():
                 dirs.remove(name)
                 code = "hidden_file" if name.startswith(".") else "symlink"
-                found.append(_Entry((here / name).relative_to(inbox).as_posix(), here / name,
-                                    code))
+                found.append(_Entry(prefix + name, here / name, code))
         for name in files:
-            rel = (here / name).relative_to(inbox).as_posix()
+            rel = prefix + name
             if rel != MANIFEST_NAME:  # the mail fetcher's record, not a submission
-                found.append(_Entry(rel, here / name, *_skip_code(name, here / name)))
+                path = here / name
+                found.append(_Entry(rel, path, *_skip_code(name, path)))
     return _keys(found)
 
 
@@ -301,7 +306,7 @@ def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None
     gives back what an earlier run read from the same bytes (:mod:`toolkit.read.cache`)."""
     inbox = Path(inbox)
     manifest = load_manifest(inbox)
-    result = IngestResult()
+    result = IngestResult(manifest=manifest)
     if manifest.problem:
         result.skipped.append((MANIFEST_NAME, message("manifest_unreadable", file=MANIFEST_NAME,
                                                       detail=manifest.problem)))
@@ -322,35 +327,6 @@ def ingest(inbox: Path, campaign: Campaign, *, units: UnitRegistry | None = None
     _note_names(result.submissions, {rel for rel, a in arrivals.items() if a and a.bad_date},
                 {e.rel for e in entries if e.foreign})
     return result
-
-
-def set_notes_apart(submissions: list[Submission]) -> None:
-    """Move each file's confirmation cells (:mod:`toolkit.spec.confirm`) from its cells to
-    its ``confirmations``: they travel with the cells through the workers and the read
-    cache, and leave them here, before anything checks or sums a value. Files of one
-    template share their places: the split of those is worked out once."""
-    Places = tuple[tuple[str, str, str, str], ...]
-    split: dict[int, tuple[Sequence[tuple[str, str, str, str]], Places, list[int],
-                           list[int]]] = {}
-    for sub in submissions:
-        cells = sub.cells
-        if isinstance(cells, PackedCells):
-            known = split.get(id(cells.places))
-            if known is None or known[0] is not cells.places:
-                places = cells.places
-                notes = [i for i, p in enumerate(places) if p[2] == CONFIRM_KEY]
-                keep = [i for i, p in enumerate(places) if p[2] != CONFIRM_KEY]
-                known = split[id(places)] = (places, tuple(places[i] for i in keep), keep,
-                                             notes)
-            places, kept, keep, notes = known
-            if not notes:
-                continue
-            raws = cells.raws
-            sub.confirmations = [CellValue(*places[i], raws[i]) for i in notes]
-            sub.cells = PackedCells(kept, [raws[i] for i in keep])
-        elif any(c.column == CONFIRM_KEY for c in cells):
-            sub.confirmations = [c for c in cells if c.column == CONFIRM_KEY]
-            sub.cells = [c for c in cells if c.column != CONFIRM_KEY]
 
 
 def _arrival(arrivals: dict[str, Any], rel: str) -> Any:

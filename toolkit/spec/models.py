@@ -108,7 +108,7 @@ class PackedCells(Sequence[CellValue]):
     asked for. A province keeps half a million cells between reading and writing: packed,
     they cost the raw values only (~45 MB less than as CellValues)."""
 
-    __slots__ = ("places", "raws")
+    __slots__ = ("_longest", "places", "raws")
 
     def __init__(self, places: Sequence[tuple[str, str, str, str]], raws: list[Any]) -> None:
         if len(places) != len(raws):
@@ -117,6 +117,17 @@ class PackedCells(Sequence[CellValue]):
 
     def __len__(self) -> int:
         return len(self.raws)
+
+    def longest_text(self) -> int:
+        """The length of its longest text (0: none), worked out once: every run checks it
+        for every file, and the office's page hands the same cells to each run."""
+        try:
+            return self._longest
+        except AttributeError:
+            pass
+        self._longest: int = max(map(len, [r for r in self.raws if isinstance(r, str)]),
+                                 default=0)
+        return self._longest
 
     @overload
     def __getitem__(self, index: int) -> CellValue: ...
