@@ -9,19 +9,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
+from toolkit._infra.gcpause import collector_paused
 from toolkit.check.checked import Checked
 from toolkit.check.validate import long_texts, validate
 from toolkit.history.compare import compare_run
 from toolkit.history.confirm import confirmed_cells
-from toolkit.history.plausibility import PreviousValues, plausibility_findings
+from toolkit.history.plausibility import PreviousIndex, PreviousValues, plausibility_findings
 from toolkit.history.store import HISTORY_NAME
 from toolkit.read.cache import CacheMemory, ReadCache
 from toolkit.read.ingest import ingest
-from toolkit.read.manifest import read_manifest
+from toolkit.read.manifest import Arrival
 from toolkit.read.provenance import sender_mismatches
 from toolkit.read.selection import select
-from toolkit.report.aggregate import aggregate
+from toolkit.report.aggregate import AggregateMemo, aggregate
 from toolkit.spec.campaign import Campaign
 from toolkit.spec.errors import InboxError
 from toolkit.spec.findings import make_finding
@@ -69,6 +71,15 @@ def consolidate(
     ``previous``: each unit's figures in its previous report, ``(unit, form, row, column)``
     → value, for the plausibility warnings (:mod:`toolkit.history.plausibility`); by default
     those of the ``history``."""
+    with collector_paused(memory is not None):
+        return _consolidate(inbox, campaign, units, office, now=now, progress=progress,
+                            cache=cache, history=history, previous=previous, memory=memory)
+
+
+def _consolidate(inbox: Path, campaign: Campaign, units: UnitRegistry, office: Unit, *,
+                 now: dt.datetime | None, progress: Callable[[int], None] | None,
+                 cache: Path | None, history: Path | None, previous: PreviousValues | None,
+                 memory: CacheMemory | None) -> ConsolidationResult:
     inbox = Path(inbox)
     if not inbox.exists():
         raise InboxError(f"Không tìm thấy thư mục hộp thư: {inbox}")
@@ -78,7 +89,7 @@ def consolidate(
     try:
         ingested = ingest(inbox, campaign, units=units, progress=progress, cache=read_cache)
         select(ingested.submissions, units, office, campaign)
-        _check_senders(inbox, ingested.submissions, units)
+        _check_senders(ingested.manifest.arrivals, ingested.submissions, units)
         if read_cache is None:
             frames = validate(campaign, ingested.submissions)
         else:  # each file's validation outcome is the file's own: kept like its reading
@@ -90,15 +101,18 @@ def consolidate(
         if read_cache is not None:
             read_cache.close()
     long_texts(campaign, ingested.submissions)
-    comparison, earlier = (compare_run(history, campaign, frames, units, office.code)
+    memos = memory.memos if memory is not None else None
+    comparison, earlier = (compare_run(history, campaign, frames, units, office.code, memos)
                            if history is not None else (None, None))
     _check_plausibility(campaign, frames, ingested.submissions, units,
-                        previous if previous is not None else earlier)
+                        _indexed(previous if previous is not None else earlier, memos))
     expected = units.children(office.code)
     accepted_codes = {s.unit_code for s in ingested.submissions if s.status == "accepted"}
     accepted_units = [u for u in expected if u.code in accepted_codes]
     forms = aggregate(campaign, frames, accepted_units,
-                      {s.unit_code: s for s in ingested.submissions if s.status == "accepted"})
+                      {s.unit_code: s for s in ingested.submissions if s.status == "accepted"},
+                      memo=memory.memos.setdefault("aggregate", AggregateMemo())
+                      if memory is not None else None)
     generated_at = now or _as_of(ingested.submissions, campaign)
     return ConsolidationResult(
         campaign=campaign,
@@ -125,9 +139,21 @@ def _as_of(submissions: list[Submission], campaign: Campaign) -> dt.datetime:
     return dt.datetime.combine(campaign.document_date, dt.time(), tzinfo=dt.UTC)
 
 
+def _indexed(previous: PreviousValues | None,
+             memos: dict[str, Any] | None) -> PreviousValues | PreviousIndex | None:
+    """The previous figures as the plausibility checks look them up; the page keeps the
+    index while the previous figures are the same object (:func:`compare_run`'s memo)."""
+    if previous is None or memos is None:
+        return previous
+    kept = memos.get("plausibility.index")
+    if kept is None or kept[0] is not previous:
+        kept = memos["plausibility.index"] = (previous, PreviousIndex(previous))
+    return cast(PreviousIndex, kept[1])
+
+
 def _check_plausibility(campaign: Campaign, frames: FormFrames,
                         submissions: list[Submission], units: UnitRegistry,
-                        previous: PreviousValues | None) -> None:
+                        previous: PreviousValues | PreviousIndex | None) -> None:
     """Warnings on the accepted files' figures that deserve a second look, but not on those
     a unit confirmed in its template's «Xác nhận số liệu đúng» cell. They only help a
     clerk: whatever goes wrong computing them, the run goes on without them."""
@@ -142,12 +168,13 @@ def _check_plausibility(campaign: Campaign, frames: FormFrames,
         accepted[finding.file].findings.append(finding)
 
 
-def _check_senders(inbox: Path, submissions: list[Submission], units: UnitRegistry) -> None:
+def _check_senders(arrivals: dict[str, Arrival], submissions: list[Submission],
+                   units: UnitRegistry) -> None:
     """Warn when the manifest says a file was mailed from an address that is not its unit's
     registered one (someone may have sent another unit's file)."""
     candidates = [s for s in submissions if s.status == ""]
     by_file = {s.file: s for s in candidates}
-    for mismatch in sender_mismatches(read_manifest(inbox), candidates, units):
+    for mismatch in sender_mismatches(arrivals, candidates, units):
         sub = by_file[mismatch.file]
         sub.findings.append(make_finding(
             "sender_mismatch", file=sub.file, unit_code=sub.unit_code,

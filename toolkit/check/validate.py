@@ -19,8 +19,10 @@ kept (``known``) and only the other files are validated (step 2 runs on those al
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -387,20 +389,27 @@ def validate(campaign: Campaign, submissions: list[Submission],
         sub.status = "rejected" if sub.errors else "accepted"
         if sub.status == "rejected":
             sub.reason = f"{sub.errors} lỗi cần sửa"
-    frames: FormFrames = {}
-    for form in campaign.forms:
-        values = _empty_rows(form).values
-        for sub, outcome in zip(candidates, outcomes, strict=True):
-            rows = outcome.rows.get(form.id) if outcome is not None else None
-            if sub.status != "accepted" or not rows:
-                continue
-            n = len(rows["row"])
-            values["file"] += [sub.file] * n
-            values["unit_code"] += [sub.unit_code] * n
-            for key, column in rows.items():
-                values[key] += column
-        frames[form.id] = _frame(form, values)
-    return frames
+    accepted = [(sub, outcome) for sub, outcome in zip(candidates, outcomes, strict=True)
+                if sub.status == "accepted" and outcome is not None]
+    return {form.id: _frame(form, _joined(form, accepted)) for form in campaign.forms}
+
+
+def _joined(form: Form, accepted: list[tuple[Submission, Checked]]) -> dict[str, list[Any]]:
+    """The accepted files' typed rows of ``form`` one after the other, column by column
+    (each column joined in one pass: a province has 2,000 files of a dozen columns)."""
+    values = _empty_rows(form).values
+    parts = [(sub, rows) for sub, outcome in accepted
+             if (rows := outcome.rows.get(form.id))]
+    counts = [len(rows["row"]) for _sub, rows in parts]
+    values["file"] = list(chain.from_iterable(
+        repeat(sub.file, n) for (sub, _rows), n in zip(parts, counts, strict=True)))
+    values["unit_code"] = list(chain.from_iterable(
+        repeat(sub.unit_code, n) for (sub, _rows), n in zip(parts, counts, strict=True)))
+    columns = [rows for _sub, rows in parts]
+    for key in values:
+        if key not in ("file", "unit_code"):
+            values[key] = list(chain.from_iterable(map(itemgetter(key), columns)))
+    return values
 
 
 def _check(campaign: Campaign, candidates: list[Submission]) -> list[Checked]:
@@ -456,17 +465,19 @@ def unallocated_results(form: Form, frame: pd.DataFrame) -> list[tuple[int, str]
 EXCEL_CELL_CHARS = 32_767  # Excel keeps at most this many characters in a cell
 
 
+def _has_long_text(cells: Sequence[CellValue]) -> bool:
+    if isinstance(cells, PackedCells):
+        return cells.longest_text() > EXCEL_CELL_CHARS
+    return max(map(len, [c.raw for c in cells if isinstance(c.raw, str)]),
+               default=0) > EXCEL_CELL_CHARS
+
+
 def long_texts(campaign: Campaign, submissions: Iterable[Submission]) -> None:
     """A warning ``text_truncated`` for each text of an accepted file longer than an Excel
     cell holds: the summary keeps its first :data:`EXCEL_CELL_CHARS` characters, values.csv
     all of it, and the unit is told to shorten it."""
     for sub in submissions:
-        if sub.status != "accepted":
-            continue
-        raws = sub.cells.raws if isinstance(sub.cells, PackedCells) else [
-            c.raw for c in sub.cells]
-        if max(map(len, [r for r in raws if isinstance(r, str)]), default=0) <= \
-                EXCEL_CELL_CHARS:
+        if sub.status != "accepted" or not _has_long_text(sub.cells):
             continue  # the common case, without making every cell
         for cell in sub.cells:
             raw = cell.raw

@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -36,6 +37,7 @@ from toolkit.spec.models import FormFrames
 from toolkit.spec.units import UnitRegistry
 
 Key = tuple[str, str, str, str]  # (unit code, form, row, column)
+PREVIOUS_MEMO = "history.previous"  # the memo's entry (:func:`compare_run`)
 
 
 Figures = dict[tuple[str, str, str], dict[str, float]]  # (form, row, column) → unit → value
@@ -149,6 +151,15 @@ def previous_values(store: HistoryStore, campaign: Campaign, office_code: str,
 # --------------------------------------------------------------------------- comparison
 
 
+def _only(figures: dict[str, float], wanted: set[str]) -> dict[str, float]:
+    """The figures of the ``wanted`` units, in their order: a copy without the few others
+    (the office's own figure, merged units), not a pass over every unit."""
+    out = dict(figures)
+    for code in figures.keys() - wanted:
+        del out[code]
+    return out
+
+
 def _fsum(values: Iterable[float]) -> float | None:
     nums = list(values)
     return math.fsum(nums) if nums else None
@@ -174,7 +185,8 @@ def current_figures(campaign: Campaign, frames: FormFrames) -> Figures:
         if form.kind == "targets":
             data["unit_code"], data["row"] = frame["unit_code"], frame["row"].astype(str)
             sums = data.groupby(["row", "unit_code"])[cols].sum(min_count=1)
-            for (row, unit), line in zip(sums.index, sums.itertuples(index=False), strict=True):
+            for (row, unit), line in zip(sums.index.tolist(), sums.itertuples(index=False),
+                                         strict=True):
                 for col, value in zip(cols, line, strict=True):
                     if value == value:
                         out.setdefault((form.id, row, col), {})[unit] = float(value)
@@ -184,8 +196,8 @@ def current_figures(campaign: Campaign, frames: FormFrames) -> Figures:
         row = ALL_ROWS if form.kind == "fixed_rows" else "-"
         for col in cols:
             series = sums[col].dropna()
-            out[(form.id, row, col)] = dict(zip(series.index, series.astype(float).tolist(),
-                                                strict=True))
+            out[(form.id, row, col)] = dict(zip(series.index.tolist(),
+                                                series.astype(float).tolist(), strict=True))
     return out
 
 
@@ -230,18 +242,17 @@ def compare(campaign: Campaign, frames: FormFrames, unit_codes: Iterable[str],
         now = current_figures(campaign, frames)
         for form in campaign.forms:
             for row, col in comparable(form):
-                cur = now.get((form.id, row, col), {})
-                old = previous.by_figure.get((form.id, row, col), {})
-                total_now = _fsum(v for c, v in cur.items() if c in wanted)
-                total_before = old.get(office_code)
+                cur = _only(now.get((form.id, row, col), {}), wanted)
+                old = _only(previous.by_figure.get((form.id, row, col), {}), wanted)
+                total_now = _fsum(cur.values())
+                total_before = previous.by_figure.get((form.id, row, col), {}).get(office_code)
                 if total_before is None:
-                    total_before = _fsum(v for c, v in old.items() if c in wanted)
+                    total_before = _fsum(old.values())
                 if total_now is None and total_before is None:
                     continue
                 indicators.append(IndicatorChange(
                     form.id, row, col, _label(form, row, col), Change(total_now, total_before),
-                    current=cur, previous={c: v for c, v in old.items() if c in wanted},
-                    codes=codes))
+                    current=now.get((form.id, row, col), {}), previous=old, codes=codes))
     return Comparison(period=period_of(campaign),
                       previous_campaign=previous.campaign if previous else "",
                       previous_period=previous.period if previous else "",
@@ -249,15 +260,41 @@ def compare(campaign: Campaign, frames: FormFrames, unit_codes: Iterable[str],
 
 
 def compare_run(path: Path, campaign: Campaign, frames: FormFrames, units: UnitRegistry,
-                office_code: str) -> tuple[Comparison, dict[Key, float]]:
+                office_code: str, memo: dict[str, Any] | None = None,
+                ) -> tuple[Comparison, dict[Key, float]]:
     """Open the history file ``path`` and compare a run with it: (the comparison, each
     unit's previous figures for the plausibility checks). A missing file is an empty
-    history (and is not made here: only recording a run makes it)."""
+    history (and is not made here: only recording a run makes it). ``memo``: where a
+    long-running process (the office's page) keeps the previous figures between runs;
+    they are loaded again only when the earlier period's files or the units change."""
     previous = None
     if Path(path).exists():
         with HistoryStore(path) as store:
-            previous = previous_figures(store, campaign, office_code, units)
+            previous = _previous(store, campaign, office_code, units, memo)
     # a merged unit's figures are its successor's: it gets no line of its own
     codes = [u.code for u in units.children(office_code) if not u.successor]
     comparison = compare(campaign, frames, codes, office_code, previous)
     return comparison, (previous.values if previous is not None else {})
+
+
+def _previous(store: HistoryStore, campaign: Campaign, office_code: str,
+              units: UnitRegistry, memo: dict[str, Any] | None) -> Previous | None:
+    """:func:`previous_figures`, or the ``memo``'s when everything they come from is the
+    same: the history file, the campaign (its spec and ``compare_with``), the office, the
+    units' places and successors, and the earlier period's current files."""
+    if memo is None:
+        return previous_figures(store, campaign, office_code, units)
+    chosen = choose_period(store, campaign)
+    if chosen is None:
+        return None
+    target, period = chosen
+    key = (str(store.path.resolve()), campaign.id, campaign.spec_sha256,
+           repr(campaign.compare_with), office_code,
+           hash(tuple(sorted((u.code, u.parent, u.successor) for u in units.units.values()))),
+           repr(target), period, store.current_files(target.campaign, period))
+    kept = memo.get(PREVIOUS_MEMO)
+    if kept is not None and kept[0] == key:
+        return cast(Previous, kept[1])
+    previous = previous_figures(store, campaign, office_code, units)
+    memo[PREVIOUS_MEMO] = (key, previous)
+    return previous

@@ -280,6 +280,15 @@ class HistoryStore:
             "WHERE f.campaign = ? AND f.superseded = 0 GROUP BY f.period", (campaign,)
         ).fetchall()
 
+    def current_files(self, campaign: str, period: str) -> str:
+        """The ids of a period's current files: what :meth:`raw_numbers` gives depends on
+        them alone (a file's numbers are never rewritten), so a process can keep what it
+        made of them while they stay the same."""
+        row = self.db.execute(
+            "SELECT group_concat(id) FROM (SELECT id FROM files WHERE campaign = ? AND "
+            "period = ? AND superseded = 0 ORDER BY id)", (campaign, period)).fetchone()
+        return str(row[0] or "")
+
     def raw_numbers(self, campaign: str, period: str) -> Iterator[tuple[str, dict[str, float]]]:
         """The current numbers of a period, one file at a time: (unit code, place number as
         text → value); :meth:`places` names the places. The fast path of comparisons."""
