@@ -13,9 +13,11 @@ with what else runs on it):
    when it runs the command after a mail. Wall time of the whole command.
 3. **in-process re-consolidation after one new file**: what the office's page does after
    an upload. One process (like ``toolkit serve``) has consolidated the campaign once with
-   its :class:`~toolkit.read.cache.CacheMemory`; one new file lands; timed:
-   (a) ``consolidate()`` alone — the issue's target, ≤ 1 s; (b) writing the outputs
-   after it (summary, CSVs, feedback workbooks), as the page also does.
+   its :class:`~toolkit.read.cache.CacheMemory`, and a history holding the previous
+   period (so each run compares with it and judges every figure against it); one new
+   file lands; timed: (a) ``consolidate()`` alone — the issue's target, ≤ 1 s; (b)
+   writing the outputs after it (summary, CSVs, feedback workbooks) and recording the
+   run in the history, as the page also does.
 
 Each new file is another copy under a new name, so it is read and validated; the
 statuses and findings of runs 2 and 3 are checked equal to a run without any cache on
@@ -78,10 +80,27 @@ def step_plain(workdir: Path, inbox: Path) -> None:
                       "outcome": _outcome(result)}))
 
 
+def _earlier_period(history: Path, result: Any) -> None:
+    """Record ``result`` as the campaign's previous period (its figures, five years before),
+    so the page's runs compare with it and judge each figure against it, as they do once
+    the office has a history."""
+    import dataclasses
+
+    from toolkit.history.record import record_result
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{history}{suffix}").unlink(missing_ok=True)
+    earlier = dataclasses.replace(result.campaign, period="2011 - 2015")
+    record_result(history, dataclasses.replace(result, campaign=earlier))
+
+
 def step_inprocess(workdir: Path, inbox: Path, cache: Path, repeat: int) -> None:
-    """(3): one process keeps the campaign in memory; each round adds one file and times
-    consolidate() and then write_outputs(); prints a JSON line."""
+    """(3): one process keeps the campaign in memory, as ``toolkit serve`` does, with a
+    history holding the previous period; each round adds one file and times consolidate()
+    (with the comparison and the warnings against that period), then writing the outputs
+    and recording the run; prints a JSON line."""
     from toolkit.check.validate import warm_up
+    from toolkit.history.record import record_result
     from toolkit.pipeline import consolidate
     from toolkit.read.cache import CacheMemory
     from toolkit.report.outputs import write_outputs
@@ -89,21 +108,28 @@ def step_inprocess(workdir: Path, inbox: Path, cache: Path, repeat: int) -> None
     campaign, units, office = _setup(workdir)
     warm_up()  # as toolkit serve does at start
     memory = CacheMemory()
+    history = workdir / "cache-bench" / "history.sqlite"
+    out = workdir / "out-inprocess"
     first = consolidate(inbox, campaign, units, office, cache=cache, memory=memory)
-    write_outputs(first, first.frames, workdir / "out-inprocess",  # the page's first board
-                  feedback_memo=memory.feedback)
+    _earlier_period(history, first)
+    first = consolidate(inbox, campaign, units, office, cache=cache, memory=memory,
+                        history=history)
+    write_outputs(first, first.frames, out, feedback_memo=memory.feedback)  # the first board
+    record_result(history, first)
     rounds = []
     result = None
     for i in range(repeat):
         _new_file(inbox, f"p{i}")
         start = time.perf_counter()
-        result = consolidate(inbox, campaign, units, office, cache=cache, memory=memory)
+        result = consolidate(inbox, campaign, units, office, cache=cache, memory=memory,
+                             history=history)
         middle = time.perf_counter()
-        write_outputs(result, result.frames, workdir / "out-inprocess",
-                      feedback_memo=memory.feedback)
+        write_outputs(result, result.frames, out, feedback_memo=memory.feedback)
+        record_result(history, result)
         rounds.append((middle - start, time.perf_counter() - middle,
                        result.cache.misses if result.cache else None))
-    assert result is not None
+    assert result is not None and result.comparison is not None
+    assert result.comparison.previous_period == "2011 - 2015"
     print(json.dumps({"rounds": rounds, "files": len(result.submissions),
                       "outcome": _outcome(result)}))
 
@@ -186,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     row("(1) cold CLI, `toolkit consolidate` (no cache)", cold)
     row("(2) warm CLI after one new file (fresh process)", warm)
     row("(3a) in-process after one new file: consolidate()", [r[0] for r in rounds])
-    row("(3b) … then writing the outputs", [r[1] for r in rounds])
+    row("(3b) … then writing the outputs and recording the run", [r[1] for r in rounds])
     row("(3a + 3b)", [r[0] + r[1] for r in rounds])
     row("(check) consolidate() without any cache", [plain["seconds"]])
     if inproc["outcome"] != plain["outcome"]:

@@ -303,12 +303,15 @@ def _jsonable(v: Any) -> Any:
 
 def _seed_files(pool: Any, seeds: list[Seed], folder: Path) -> dict[str, bytes]:
     """Seed workbooks from ``folder``, filling (and saving there) those not there yet; the
-    name carries a digest of the unit and values, so a stale seed is never reused."""
+    name carries a digest of the unit, the values and the template writer's source, so a
+    stale seed (of older templates) is never reused."""
     folder.mkdir(parents=True, exist_ok=True)
+    writer = Path(__file__).resolve().parent.parent / "toolkit" / "write"
+    source = b"".join(p.read_bytes() for p in sorted(writer.glob("*.py")))
 
     def path(s: Seed) -> Path:
         digest = hashlib.sha256(repr((unit_code(s.unit), unit_name(s.unit),
-                                      sorted(s.values.items(), key=repr))).encode())
+                                      sorted(s.values.items(), key=repr))).encode() + source)
         return folder / f"{s.key}-{digest.hexdigest()[:12]}.xlsx"
 
     todo = [s for s in seeds if not path(s).exists()]
