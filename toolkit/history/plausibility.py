@@ -40,8 +40,10 @@ A warning on a template that has such a cell says how to confirm it there.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -207,21 +209,20 @@ def _peers(form: Form, t: _Table, levels: Mapping[str, str], limits: Plausibilit
     # C strings, so "co_so\x002016" and "co_so\x002017" fell into one group
     group = pd.factorize(pd.Series([f"{lv}\x1f{r}" for lv, r in zip(level, t.rows,
                                                                      strict=True)]))[0]
+    lines = [np.flatnonzero(group == g) for g in range(int(group.max(initial=-1)) + 1)]
     x = t.x
-    groups = pd.DataFrame(x).groupby(group, sort=False)
-    count = groups.transform("count").to_numpy()
-    med = groups.transform("median").to_numpy()
+    count = _per_group(~np.isnan(x), lines, np.sum)
+    med = _per_group(x, lines, np.nanmedian)
     # the score is taken on log(1 + x): a unit's figures scale with its size, so the spread
     # of a column is multiplicative (a commune twice as big reports about twice as much)
-    logs = pd.DataFrame(np.log1p(np.maximum(x, 0.0)))
-    log_med = logs.groupby(group, sort=False).transform("median")
-    dev = (logs - log_med).abs()
-    dev_groups = dev.groupby(group, sort=False)
-    mad = dev_groups.transform("median").to_numpy()
-    mean_ad = dev_groups.transform("mean").to_numpy()
+    logs = np.log1p(np.maximum(x, 0.0))
+    log_med = _per_group(logs, lines, np.nanmedian)
+    dev = np.abs(logs - log_med)
+    mad = _per_group(dev, lines, np.nanmedian)
+    mean_ad = _per_group(dev, lines, np.nanmean)
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(mad > 0, mad / MAD_FACTOR, mean_ad * MEANAD_FACTOR)
-        score = (logs.to_numpy() - log_med.to_numpy()) / scale
+        score = (logs - log_med) / scale
         flagged = ((count >= limits.min_units) & (med > 0) & (scale > 0)
                    & (score > limits.z) & (x >= limits.peer_ratio * med)
                    & (x - med > limits.floor) & ~np.isnan(x))
@@ -231,6 +232,18 @@ def _peers(form: Form, t: _Table, levels: Mapping[str, str], limits: Plausibilit
                          t.keys[j], float(x[i, j]), float(med[i, j]),
                          f"trung vị của {int(count[i, j])} {_peers_word(level[i])}"))
     return hits
+
+
+def _per_group(x: np.ndarray, lines: list[np.ndarray], stat: Any) -> np.ndarray:
+    """``stat`` of each column over each group's lines, given back on every line of the
+    group (as pandas' groupby-transform, without its cost per call: a page run makes
+    thirty of them). NaN is skipped; a column all NaN in a group gives NaN."""
+    out = np.full(x.shape, np.nan)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN, as wanted
+        for rows in lines:
+            out[rows] = stat(x[rows], axis=0)
+    return out
 
 
 def _peers_word(level: str) -> str:
