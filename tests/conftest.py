@@ -32,9 +32,11 @@ def sample_units_file(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
-    """Bytes parameters (generated workbooks) get an id from their length, not their
-    content: a workbook stamps the time it was made, so ids from content would differ
-    between the pytest-xdist workers that collect the same tests, and xdist refuses that."""
+    """Bytes parameters (generated workbooks) get their argument's name as id, never
+    anything from their content: a workbook stamps the time it was made, which changes its
+    content and even its compressed length, so such ids would differ between the
+    pytest-xdist workers that collect the same tests, and xdist refuses that. (pytest
+    numbers ids that come out the same.)"""
     if isinstance(val, (bytes, bytearray)):
-        return f"{argname}-{len(val)}B"
+        return argname
     return None
