@@ -166,7 +166,28 @@ def _fsum(values: Iterable[float]) -> float | None:
 
 
 def _numeric(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    return frame[cols].apply(pd.to_numeric, errors="coerce")
+    """``cols`` as numbers (anything else NaN); the frames' number columns, already floats,
+    are taken as they are."""
+    return pd.DataFrame({c: frame[c] if frame[c].dtype == "float64"
+                         else pd.to_numeric(frame[c], errors="coerce") for c in cols},
+                        index=frame.index)
+
+
+def _one_row_each(frame: pd.DataFrame, data: pd.DataFrame, cols: list[str]
+                  ) -> dict[str, dict[str, float]] | None:
+    """Each unit's figures when every unit has one row (a single-row form): its values, no
+    sum to make (as a sum of one value gives, -0 as 0), units in code order as a groupby
+    gives them; None when some unit has several rows."""
+    codes = [str(c) for c in frame["unit_code"].tolist()]
+    if len(set(codes)) != len(codes):
+        return None
+    order = sorted(range(len(codes)), key=codes.__getitem__)
+    ordered = [codes[i] for i in order]
+    out = {}
+    for col in cols:
+        values = data[col].to_numpy(dtype="float64")[order].tolist()
+        out[col] = {c: v + 0.0 for c, v in zip(ordered, values, strict=True) if v == v}
+    return out
 
 
 def current_figures(campaign: Campaign, frames: FormFrames) -> Figures:
@@ -191,9 +212,14 @@ def current_figures(campaign: Campaign, frames: FormFrames) -> Figures:
                     if value == value:
                         out.setdefault((form.id, row, col), {})[unit] = float(value)
             continue
+        row = ALL_ROWS if form.kind == "fixed_rows" else "-"
+        single = _one_row_each(frame, data, cols) if form.kind == "single_row" else None
+        if single is not None:
+            for col in cols:
+                out[(form.id, row, col)] = single[col]
+            continue
         data["unit_code"] = frame["unit_code"]
         sums = data.groupby("unit_code")[cols].sum(min_count=1)
-        row = ALL_ROWS if form.kind == "fixed_rows" else "-"
         for col in cols:
             series = sums[col].dropna()
             out[(form.id, row, col)] = dict(zip(series.index.tolist(),
