@@ -24,6 +24,8 @@ from xml.dom import minidom
 import corpus
 import pytest
 from builders import clean_values, workbook_bytes, write_workbook
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from toolkit._infra.paths import samples_dir
@@ -489,3 +491,33 @@ def test_a_sane_manifest_date_keeps_the_senders_own_offset(tmp_path, offset):
         got = {r["file"]: r["received_at"] for r in csv.DictReader(f) if r["file"]}
     shown = {name: got[name] for name in expected if name in got}
     assert shown and shown == {name: expected[name] for name in shown}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1,
+                        max_size=12).filter(lambda t: "/" not in t), min_size=1, max_size=3),
+       st.lists(st.binary(min_size=1, max_size=6).filter(lambda b: b"/" not in b),
+                max_size=2))
+def test_shown_names_are_printable_and_keep_plain_names(parts, raw_parts):
+    """A name read from the disk is shown as it is when it is UTF-8 without control
+    characters; otherwise every part comes out printable, with the name marked foreign
+    when some bytes were not UTF-8."""
+    from toolkit.read.ingest import shown_name
+
+    rel = "/".join([*parts, *(os.fsdecode(b) for b in raw_parts)])
+    shown, foreign = shown_name(rel)
+    plain = all(_utf8(os.fsencode(p)) for p in rel.split("/"))
+    assert foreign == (not plain)
+    if plain and not re.search(r"[\x00-\x1f\x7f]", rel):
+        assert shown == rel
+    assert not re.search(r"[\x00-\x1f\x7f]", shown)
+    assert shown.encode("utf-8")  # printable: no lone surrogate left
+    assert shown.count("/") == rel.count("/")
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -70,6 +70,13 @@ def shown_name(rel: str) -> tuple[str, bool]:
     """A printable form of a relative path from the file system, and whether a part of it
     was not UTF-8 (bytes a Vietnamese Windows zip leaves: read as cp1258, NFC; a byte
     cp1258 has no letter for as ``\\xNN``). Control characters become ``\\xNN``."""
+    try:
+        rel.encode("utf-8")  # no byte that was not UTF-8 (they come as lone surrogates)
+    except UnicodeEncodeError:
+        pass
+    else:
+        if not _CONTROL_RE.search(rel):
+            return rel, False  # the common case, without a pass per part
     parts, foreign = [], False
     for part in rel.split("/"):
         raw = os.fsencode(part)
