@@ -256,21 +256,29 @@ class _FormMemo:
             if found is not None:
                 found[name] = None
         digests = self.sources.digests
+        parts, used, form_key = self.memo.parts, self.memo._used, self.form_key
         for unit in units:
-            names = list(of_unit[unit.code])
-            if any(name not in digests for name in names):
+            names = of_unit[unit.code]
+            if len(names) == 1:  # the usual case: one file, without building a tuple of all
+                (name,) = names
+                sha = digests.get(name)
+                came: tuple[tuple[str, str], ...] | None = (
+                    None if sha is None else ((name, sha),))
+            else:
+                came = (None if any(name not in digests for name in names)
+                        else tuple((name, digests[name]) for name in names))
+            if came is None:
                 self.fresh.add(unit.code)  # rows from a file the sources do not vouch for
                 continue
-            key = (*self.form_key, unit.code, unit.name,
-                   tuple((name, digests[name]) for name in names))
+            key = (*form_key, unit.code, unit.name, came)
             self._keys[unit.code] = key
-            part = self.memo.parts.get(key)
+            part = parts.get(key)
             if part is None:
                 self.fresh.add(unit.code)
             else:
                 self.records[unit.code] = part.records
                 self._parts[unit.code] = part
-                self.memo._used[key] = part
+                used[key] = part
 
     def keep(self, by_unit: dict[str, list[Record]]) -> None:
         """Remember the records of the units made afresh (those the memo can vouch for)."""
