@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import repeat
+from itertools import filterfalse, repeat
 from typing import Any
 
 import pandas as pd
@@ -51,9 +51,8 @@ def _blank(value: Any) -> bool:
 def _sum(values: Iterable[Any], col: Column) -> float | int | None:
     """Exact sum of the non-blank values; None when every value is blank."""
     values = values if isinstance(values, list) else list(values)
-    floats = [v for v in values if type(v) is float]
-    if len(floats) == len(values):  # the frames' numbers: NaN is a blank
-        nums = [v for v in floats if v == v]
+    if all(map(isinstance, values, repeat(float))):  # the frames' numbers: NaN is a blank
+        nums = list(filterfalse(math.isnan, values))
     else:
         nums = [v if type(v) is float else float(v) for v in values if not _blank(v)]
     if not nums:
