@@ -9,14 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
 
 from toolkit._infra.gcpause import collector_paused
 from toolkit.check.checked import Checked
 from toolkit.check.validate import long_texts, validate
 from toolkit.history.compare import compare_run
 from toolkit.history.confirm import confirmed_cells
-from toolkit.history.plausibility import PreviousIndex, PreviousValues, plausibility_findings
+from toolkit.history.plausibility import (
+    PreviousIndex,
+    PreviousValues,
+    kept_index,
+    plausibility_findings,
+)
 from toolkit.history.store import HISTORY_NAME
 from toolkit.read.cache import CacheMemory, ReadCache
 from toolkit.read.ingest import ingest
@@ -105,14 +109,13 @@ def _consolidate(inbox: Path, campaign: Campaign, units: UnitRegistry, office: U
     comparison, earlier = (compare_run(history, campaign, frames, units, office.code, memos)
                            if history is not None else (None, None))
     _check_plausibility(campaign, frames, ingested.submissions, units,
-                        _indexed(previous if previous is not None else earlier, memos))
+                        kept_index(previous if previous is not None else earlier, memos))
     expected = units.children(office.code)
     accepted_codes = {s.unit_code for s in ingested.submissions if s.status == "accepted"}
     accepted_units = [u for u in expected if u.code in accepted_codes]
     forms = aggregate(campaign, frames, accepted_units,
                       {s.unit_code: s for s in ingested.submissions if s.status == "accepted"},
-                      memo=memory.memos.setdefault("aggregate", AggregateMemo())
-                      if memory is not None else None)
+                      memo=AggregateMemo.kept(memos))
     generated_at = now or _as_of(ingested.submissions, campaign)
     return ConsolidationResult(
         campaign=campaign,
@@ -137,18 +140,6 @@ def _as_of(submissions: list[Submission], campaign: Campaign) -> dt.datetime:
     if times:
         return max(times).replace(microsecond=0)
     return dt.datetime.combine(campaign.document_date, dt.time(), tzinfo=dt.UTC)
-
-
-def _indexed(previous: PreviousValues | None,
-             memos: dict[str, Any] | None) -> PreviousValues | PreviousIndex | None:
-    """The previous figures as the plausibility checks look them up; the page keeps the
-    index while the previous figures are the same object (:func:`compare_run`'s memo)."""
-    if previous is None or memos is None:
-        return previous
-    kept = memos.get("plausibility.index")
-    if kept is None or kept[0] is not previous:
-        kept = memos["plausibility.index"] = (previous, PreviousIndex(previous))
-    return cast(PreviousIndex, kept[1])
 
 
 def _check_plausibility(campaign: Campaign, frames: FormFrames,

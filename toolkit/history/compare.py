@@ -268,10 +268,11 @@ def compare(campaign: Campaign, frames: FormFrames, unit_codes: Iterable[str],
         now = current_figures(campaign, frames)
         for form in campaign.forms:
             for row, col in comparable(form):
+                earlier = previous.by_figure.get((form.id, row, col), {})
                 cur = _only(now.get((form.id, row, col), {}), wanted)
-                old = _only(previous.by_figure.get((form.id, row, col), {}), wanted)
+                old = _only(earlier, wanted)
                 total_now = _fsum(cur.values())
-                total_before = previous.by_figure.get((form.id, row, col), {}).get(office_code)
+                total_before = earlier.get(office_code)
                 if total_before is None:
                     total_before = _fsum(old.values())
                 if total_now is None and total_before is None:

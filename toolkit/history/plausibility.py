@@ -43,7 +43,7 @@ import itertools
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -167,6 +167,22 @@ class PreviousIndex:
             grid = np.full((len(places[form]), len(columns[form])), np.nan)
             grid[line_ids, col_ids] = values
             self.forms[form] = (places[form], columns[form], grid)
+
+
+INDEX_MEMO = "plausibility.index"  # the memo's entry (:func:`kept_index`)
+
+
+def kept_index(previous: PreviousValues | None, memo: dict[str, Any] | None
+               ) -> PreviousValues | PreviousIndex | None:
+    """``previous`` as the checks look it up: a long-running process (the office's page)
+    keeps its :class:`PreviousIndex` in ``memo`` while the previous figures are the same
+    object (:func:`toolkit.history.compare.compare_run` keeps them so)."""
+    if previous is None or memo is None:
+        return previous
+    kept = memo.get(INDEX_MEMO)
+    if kept is None or kept[0] is not previous:
+        kept = memo[INDEX_MEMO] = (previous, PreviousIndex(previous))
+    return cast(PreviousIndex, kept[1])
 
 
 def _previous_grids(tables: Mapping[str, _Table], previous: PreviousIndex

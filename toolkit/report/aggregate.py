@@ -224,6 +224,13 @@ class AggregateMemo:
         self.parts: dict[tuple[Any, ...], _UnitPart] = {}
         self._used: dict[tuple[Any, ...], _UnitPart] = {}
 
+    MEMO = "aggregate"  # its entry in a process's memos (CacheMemory.memos)
+
+    @classmethod
+    def kept(cls, memos: dict[str, Any] | None) -> AggregateMemo | None:
+        """The one kept in ``memos`` (made there at first use); None without memos."""
+        return None if memos is None else memos.setdefault(cls.MEMO, cls())
+
     def form(self, spec: str, form: Form, sources: Sources) -> _FormMemo:
         return _FormMemo(self, (spec, form.id), sources)
 
